@@ -1,0 +1,1 @@
+//! Shared workload definitions for hdon's benchmarks.

@@ -1,0 +1,5 @@
+//! The `.hdon` model file format.
+#![no_std]
+#![deny(missing_docs)]
+#[cfg(feature = "std")]
+extern crate std;

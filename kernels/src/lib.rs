@@ -1,0 +1,5 @@
+//! Numeric kernels for hdon.
+#![no_std]
+#![deny(missing_docs)]
+#[cfg(feature = "std")]
+extern crate std;
