@@ -142,7 +142,7 @@ fn exercise(file: &ModelFile<'_>) {
 fn mutations_never_panic() {
     let bases: Vec<Vec<u8>> = FAMILIES.iter().map(|&f| File::new(f).b).collect();
     let targets: Vec<Vec<usize>> = FAMILIES.iter().map(|&f| fields(&File::new(f))).collect();
-    let mut rng = Rng(0x5EED_0F_4D0E);
+    let mut rng = Rng(0x5EED_F00D_4D0E);
     let mut buf = vec![0u64; 1024];
     let (mut ok, mut err) = (0usize, 0usize);
     let mut kinds = HashSet::new();
