@@ -278,7 +278,7 @@ fn cases() -> Vec<Case> {
             |f| {
                 let e = f.entry(2);
                 let end = (f.u64(e + 8) + f.u64(e + 16)) as usize;
-                assert!(end % 64 != 0);
+                assert!(!end.is_multiple_of(64));
                 f.b[end] = 7
             },
             E::NonZeroPadding {
