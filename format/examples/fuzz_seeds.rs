@@ -4,7 +4,9 @@
 mod common;
 
 fn main() -> std::io::Result<()> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus/parse".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "fuzz/corpus/parse".into());
     std::fs::create_dir_all(&dir)?;
     for family in common::FAMILIES {
         let bytes = common::fixture(family).bytes();
