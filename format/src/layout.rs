@@ -127,6 +127,55 @@ pub const MAX_FILE_LEN: u64 = 1 << 32;
 /// Coordinates per sensor location.
 pub const MAX_SENSOR_DIM: u32 = 16;
 
+/// Reads and checks the `fixed_len` field (offset 0) of a section whose fixed part is at
+/// least `min` bytes: `min <= fixed_len <= section length`, multiple of 8.
+pub fn fixed_len(
+    sec: &[u8],
+    section: crate::error::Section,
+    min: usize,
+) -> Result<usize, crate::error::FormatError> {
+    use crate::error::FormatError;
+    let len = sec.len() as u64;
+    if sec.len() < min {
+        return Err(FormatError::SectionLength {
+            section,
+            expected: min as u64,
+            found: len,
+        });
+    }
+    let fixed_len = u32_at(sec, 0).unwrap_or(0);
+    if (fixed_len as usize) < min || fixed_len as u64 > len {
+        return Err(FormatError::FieldOutOfBounds {
+            section,
+            field: "fixed_len",
+            end: fixed_len as u64,
+            section_len: len,
+        });
+    }
+    if !fixed_len.is_multiple_of(8) {
+        return Err(FormatError::FieldMisaligned {
+            section,
+            field: "fixed_len",
+            offset: fixed_len as u64,
+            required: 8,
+        });
+    }
+    Ok(fixed_len as usize)
+}
+
+/// `Err(CapExceeded)` when `found > limit`.
+pub fn check_cap(
+    cap: crate::error::Cap,
+    limit: u64,
+    found: u64,
+) -> Result<(), crate::error::FormatError> {
+    if found > limit {
+        Err(crate::error::FormatError::CapExceeded { cap, limit, found })
+    } else {
+        Ok(())
+    }
+}
+
 /// Rounds `x` up to a multiple of 64; `None` on overflow.
 pub const fn align64(x: u64) -> Option<u64> {
     match x.checked_add(63) {
