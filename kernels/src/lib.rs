@@ -18,12 +18,13 @@
 //! last-layer rows with it, so the generate GEMV writes theta directly in kernel layout.
 //!
 //! **Points in lanes.** [`mlp_eval`] takes points `[n, d_y]` and writes outputs `[n, d_out]`,
-//! both row-major. Internally it cuts the points into tiles of `T` points (`T` = 16 for
-//! AVX-512, 8 for AVX2, 8 for portable) and transposes each tile into structure-of-arrays
-//! form in scratch: row `i` of the tile buffer holds input `i` of all `T` points, one SIMD
-//! register. A layer then costs, per output `o`, one bias broadcast and `n_in` fused
-//! multiply-adds `acc += broadcast(W[o, i]) * tile[i]`; several outputs are accumulated at once
-//! for instruction-level parallelism, and bias and activation are applied before the store.
+//! both row-major. Internally it cuts the points into tiles of `T` points (`T` = 32 for
+//! AVX-512, 16 for AVX2 and portable: two SIMD registers) and transposes each tile into
+//! structure-of-arrays form in scratch: row `i` of the tile buffer holds input `i` of all `T`
+//! points. A layer then costs, per output `o`, one bias broadcast and `n_in` fused
+//! multiply-adds `acc += broadcast(W[o, i]) * tile[i]` per register; 8 outputs (AVX-512) or 4
+//! (AVX2, portable) are accumulated at once for instruction-level parallelism, each broadcast
+//! weight feeding both registers, and bias and activation are applied before the store.
 //! Hidden activations of a tile live in two ping-pong buffers of `T * width` f32 (L1 sized);
 //! nothing goes back to memory between layers. The last tile is padded with zeros and only its
 //! real points are stored, so any `n` works and no slice is read or written past its end.
