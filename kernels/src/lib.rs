@@ -33,7 +33,7 @@
 //! with the elements in f32, f16, bf16 or int8 (symmetric, one f32 scale per row,
 //! `w = scale[o] * q[o, i]`). The GEMV is memory-bound, so the 16-bit and 8-bit forms are
 //! widened to f32 in registers as they are loaded; no f32 copy of a matrix is ever made.
-//! [`gemv_batch`] reads each row once for several input vectors.
+//! Eight rows are summed at once (eight independent FMA chains sharing each load of `x`).
 //!
 //! # Paths
 //!
