@@ -30,7 +30,7 @@ pub fn parse_npy(bytes: &[u8], what: &str) -> Result<Array> {
     }
     let major = bytes[6];
     let (header_len, header_start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
         2 | 3 => {
             if bytes.len() < 12 {
                 bail!("{what}: truncated .npy header");
