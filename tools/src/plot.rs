@@ -133,12 +133,25 @@ pub fn draw(path: &Path, panels: &[Panel]) -> Result<()> {
                     .build_cartesian_2d(x0..x1, y0..y1)
                     .map_err(|e| err(&e))?;
                 chart.configure_mesh().disable_mesh().draw().map_err(|e| err(&e))?;
-                let side = (p as f32).sqrt().max(1.0);
-                let (hx, hy) = ((x1 - x0) / side / 2.0, (y1 - y0) / side / 2.0);
+                // A full grid gets one cell per point; scattered points get dots.
+                let distinct = |c: usize| {
+                    let mut v: Vec<f32> = points.iter().skip(c).step_by(2).copied().collect();
+                    v.sort_by(f32::total_cmp);
+                    v.dedup();
+                    v.len()
+                };
+                let (nx, ny) = (distinct(0), distinct(1));
+                let grid = nx * ny == p && nx > 1 && ny > 1;
+                let (hx, hy) = ((x1 - x0) / nx.max(1) as f32 / 2.0, (y1 - y0) / ny.max(1) as f32 / 2.0);
+                let color = |i: usize| heat_color((values[i] - lo) / (hi - lo).max(f32::MIN_POSITIVE));
+                if !grid {
+                    let dots = (0..p).map(|i| Circle::new((points[2 * i], points[2 * i + 1]), 7, color(i).filled()));
+                    chart.draw_series(dots).map_err(|e| err(&e))?;
+                    continue;
+                }
                 let cells = (0..p).map(|i| {
                     let (x, yy) = (points[2 * i], points[2 * i + 1]);
-                    let t = (values[i] - lo) / (hi - lo).max(f32::MIN_POSITIVE);
-                    Rectangle::new([(x - hx, yy - hy), (x + hx, yy + hy)], heat_color(t).filled())
+                    Rectangle::new([(x - hx, yy - hy), (x + hx, yy + hy)], color(i).filled())
                 });
                 chart.draw_series(cells).map_err(|e| err(&e))?;
             }

@@ -40,7 +40,8 @@ struct Entry {
 }
 
 fn source_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
 }
 
 fn first_existing(candidates: &[PathBuf]) -> Option<PathBuf> {
@@ -203,7 +204,7 @@ pub fn run(a: Args) -> Result<()> {
             "{:<22} {:<14} {:>9} {:<6} {:>12.4e} {:>14.2} {:>18.2}",
             r["problem"].as_str().unwrap_or(""),
             r["family"].as_str().unwrap_or(""),
-            r["params"],
+            r["params"].as_u64().unwrap_or(0),
             r["dtype"].as_str().unwrap_or(""),
             r["rel_l2"]["mean"].as_f64().unwrap_or(f64::NAN),
             r["generate_us"].as_f64().unwrap_or(f64::NAN),

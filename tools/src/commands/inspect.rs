@@ -182,8 +182,8 @@ pub fn print_text(r: &Value) {
                 "{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  {}",
                 net["role"].as_str().unwrap_or(""),
                 i,
-                l["n_in"],
-                l["n_out"],
+                l["n_in"].as_u64().unwrap_or(0),
+                l["n_out"].as_u64().unwrap_or(0),
                 l["activation"].as_str().unwrap_or(""),
                 l["dtype"].as_str().unwrap_or(""),
                 params,
@@ -193,7 +193,7 @@ pub fn print_text(r: &Value) {
     }
     for (i, l) in r["target"].as_array().into_iter().flatten().enumerate() {
         let params = l["n_out"].as_u64().unwrap_or(0) * (l["n_in"].as_u64().unwrap_or(0) + 1);
-        println!("{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  target (generated theta)", "target", i, l["n_in"], l["n_out"], l["activation"].as_str().unwrap_or(""), "f32", params);
+        println!("{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  target (generated theta)", "target", i, l["n_in"].as_u64().unwrap_or(0), l["n_out"].as_u64().unwrap_or(0), l["activation"].as_str().unwrap_or(""), "f32", params);
     }
     println!(
         "\nparameters: {} in u-dependent networks, {} in the target net{}",
