@@ -9,11 +9,11 @@
 use super::bench::{bench_points, bench_sensors, time_loop};
 use super::{print_json, progress};
 use crate::checkpoint::Checkpoint;
-use crate::model_file::{predict, LoadedFile};
+use crate::model_file::{predict_set, LoadedFile};
 use crate::plot;
 use crate::quantize::WeightDtype;
 use crate::spec::Spec;
-use crate::testset::{rel_l2, ErrorStats, TestSet};
+use crate::testset::TestSet;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -188,17 +188,9 @@ pub fn run(a: Args) -> Result<()> {
     for e in &entries {
         let model = e.file.model()?;
         let set = TestSet::read(&e.data, model.n_sensors(), model.d_y(), model.d_out())?;
-        let (reference, want) = match (&set.truth, &set.outputs) {
-            (Some(t), _) => ("truth", t),
-            (None, Some(o)) => ("outputs", o),
-            (None, None) => bail!("{}: no 'truth' or 'outputs' array", e.data.display()),
-        };
-        let pred = predict(&model, set.n, &set.sensors, |i| set.points_of(i), || {})?;
-        let stats = ErrorStats::of(
-            (0..set.n)
-                .map(|i| rel_l2(set.slice_of(&pred, i), set.slice_of(want, i)))
-                .collect(),
-        );
+        let (reference, want) = set.reference(false)?;
+        let pred = predict_set(&model, &set, || {})?;
+        let stats = set.errors(&pred, want);
         // Latency: generate one function; eval 1,000 points.
         let u = bench_sensors(&model, 1);
         let y = bench_points(&model, 1000);
