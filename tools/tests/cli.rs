@@ -609,7 +609,10 @@ fn demo_runs_every_fixture_model_and_writes_a_figure() {
         .assert()
         .success();
     let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
-    assert!(out.contains("no .hdon files under models"), "{out}");
+    assert!(
+        out.contains("no .hdon files or trained checkpoints under models"),
+        "{out}"
+    );
     for name in FIXTURES {
         assert!(out.contains(name), "{name} missing from\n{out}");
     }
@@ -639,4 +642,26 @@ fn demo_prefers_shipped_models() {
     assert_eq!(models[0]["family"], "hyper");
     assert!(models[0]["rel_l2"]["mean"].as_f64().unwrap() < 1e-5);
     assert!(dir.path().join("d.png").is_file());
+}
+
+#[test]
+fn demo_exports_trained_checkpoints_when_there_is_no_hdon_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = dir.path().join("models/identity/hyper");
+    std::fs::create_dir_all(&problem).unwrap();
+    for (from, to) in [
+        ("model.toml", "model.toml"),
+        ("checkpoint.safetensors", "checkpoint.safetensors"),
+        ("golden.npz", "test.npz"),
+    ] {
+        std::fs::copy(fixture("hyper").join(from), problem.join(to)).unwrap();
+    }
+    let a = hdon()
+        .current_dir(dir.path())
+        .args(["demo", "--plot", "d.png"])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.contains("exported 1 trained checkpoints"), "{out}");
+    assert!(out.contains("identity/hyper"), "{out}");
 }
