@@ -568,6 +568,16 @@ fn bench_prints_a_complete_report() {
         assert!(!r[key].is_null(), "missing {key}: {r}");
     }
     assert_eq!(r["eval"]["latency"]["iters"], 5);
+    assert_eq!(r["weights_dtype"], "f32");
+    let q = hdon()
+        .arg("bench")
+        .arg(&model)
+        .args([
+            "--points", "64", "--iters", "2", "--dtype", "int8", "--json",
+        ])
+        .assert()
+        .success();
+    assert_eq!(json_of(&q.get_output().stdout)["weights_dtype"], "i8");
     for key in ["p50_us", "p90_us", "p99_us", "max_us"] {
         assert!(r["eval"]["latency"][key].as_f64().is_some(), "{key}");
     }

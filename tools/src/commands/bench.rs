@@ -8,6 +8,7 @@
 
 use super::print_json;
 use crate::model_file::LoadedFile;
+use crate::quantize::WeightDtype;
 use anyhow::{anyhow, bail, Result};
 use hdon_runtime::Model;
 use serde::Serialize;
@@ -35,9 +36,24 @@ pub struct Args {
     /// Untimed warm-up iterations per phase.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
+    /// Re-store the generate-side weights as this type (in memory) before measuring.
+    #[arg(long, value_enum)]
+    pub dtype: Option<WeightDtype>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The storage type of the first generate-side weight matrix (`f32`, `f16`, `bf16`, `i8`).
+pub fn weights_dtype(file: &hdon_format::ModelFile<'_>) -> &'static str {
+    file.arch()
+        .networks()
+        .filter(|n| !n.role.is_target_side())
+        .flat_map(|n| n.layers())
+        .filter_map(|l| file.tensor(l.weight))
+        .map(|t| t.dtype().name())
+        .next()
+        .unwrap_or("f32")
 }
 
 /// Latency percentiles of one phase, microseconds per call.
@@ -166,8 +182,20 @@ pub fn run(a: Args) -> Result<()> {
             a.threads
         );
     }
-    let file = LoadedFile::read(&a.model)?;
+    let mut file = LoadedFile::read(&a.model)?;
+    if let Some(dtype) = a.dtype {
+        let parsed = hdon_format::ModelFile::parse(&file.bytes)
+            .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+        let requantized = crate::export::requantize(&parsed, dtype)?;
+        let name = format!(
+            "{} (weights re-stored as {}, in memory)",
+            a.model.display(),
+            dtype.name()
+        );
+        file = LoadedFile::from_bytes(&name, &requantized.bytes);
+    }
     let model = file.model()?;
+    let dtype = weights_dtype(model.file());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads)
         .build()
@@ -227,6 +255,7 @@ pub fn run(a: Args) -> Result<()> {
         "family": model.family().name(),
         "hdon_version": env!("CARGO_PKG_VERSION"),
         "kernel_path": path.name(),
+        "weights_dtype": dtype,
         "threads": a.threads,
         "batch": a.batch,
         "points": a.points,
@@ -240,8 +269,8 @@ pub fn run(a: Args) -> Result<()> {
         return print_json(&report);
     }
     println!(
-        "hdon bench {} ({}), hdon {}, kernel path {}, threads {}",
-        a.model.display(),
+        "hdon bench {} ({}, weights {dtype}), hdon {}, kernel path {}, threads {}",
+        file.path.display(),
         model.family().name(),
         env!("CARGO_PKG_VERSION"),
         path.name(),

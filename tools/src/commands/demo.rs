@@ -262,16 +262,7 @@ pub fn run(a: Args) -> Result<()> {
         let report =
             super::inspect::report(&e.file.path.display().to_string(), model.file(), &model);
         let params = report["params"]["stored_total"].as_u64().unwrap_or(0);
-        let dtype = model
-            .file()
-            .arch()
-            .networks()
-            .filter(|n| !n.role.is_target_side())
-            .flat_map(|n| n.layers())
-            .filter_map(|l| model.file().tensor(l.weight))
-            .map(|t| t.dtype().name())
-            .next()
-            .unwrap_or("f32");
+        let dtype = super::bench::weights_dtype(model.file());
         if model.d_y() <= 2 {
             let one = set.slice_of(&pred, 0);
             panels.extend(plot::panels_for(
