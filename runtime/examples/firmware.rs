@@ -47,8 +47,10 @@ fn step(
 fn main() -> Result<(), Error> {
     // The workspace is RAM reserved at link time (.bss), as on a device.
     static mut WORKSPACE: [f32; WORKSPACE_LEN] = [0.0; WORKSPACE_LEN];
-    // SAFETY: this is the only reference ever made to WORKSPACE, taken once, single-threaded.
-    let workspace: &'static mut [f32; WORKSPACE_LEN] = unsafe { &mut *(&raw mut WORKSPACE) };
+    // This is the only reference ever made to WORKSPACE, taken once, single-threaded.
+    let ptr: *mut [f32; WORKSPACE_LEN] = &raw mut WORKSPACE;
+    // SAFETY: see above; the pointer is valid, aligned and unaliased for 'static.
+    let workspace: &'static mut [f32; WORKSPACE_LEN] = unsafe { &mut *ptr };
 
     // Checksums were verified when the image was flashed: skip them at boot.
     let opts = Options {
