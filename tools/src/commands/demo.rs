@@ -11,7 +11,7 @@
 //! `models/` and `tests/fixtures/` are looked up in the current directory, then in the source
 //! tree next to this crate (`CARGO_MANIFEST_DIR/..`). The demo says on screen which it used.
 
-use super::bench::{bench_points, bench_sensors, time_loop};
+use super::bench::{bench_points, bench_sensors, time_loop, Iters};
 use super::{print_json, progress};
 use crate::checkpoint::Checkpoint;
 use crate::model_file::{predict_set, LoadedFile};
@@ -22,6 +22,13 @@ use crate::testset::TestSet;
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
+
+/// Timed calls per phase and model: about a quarter second's worth, 5..=200.
+const DEMO_ITERS: Iters = Iters::Budget {
+    seconds: 0.25,
+    min: 5,
+    max: 200,
+};
 
 /// Arguments of `hdon demo` (all optional).
 #[derive(clap::Args, Debug)]
@@ -247,7 +254,7 @@ pub fn run(a: Args) -> Result<()> {
         let y = bench_points(&model, 1000);
         let mut ws = vec![0f32; model.workspace_len(1)];
         let mut out = vec![0f32; 1000 * model.d_out()];
-        let generate = time_loop(200, 10, || {
+        let generate = time_loop(DEMO_ITERS, 2, || {
             model
                 .generate(&u, &mut ws)
                 .map(drop)
@@ -256,7 +263,7 @@ pub fn run(a: Args) -> Result<()> {
         let mut target = model
             .generate(&u, &mut ws)
             .map_err(|e| anyhow!("generate: {e}"))?;
-        let eval = time_loop(50, 3, || {
+        let eval = time_loop(DEMO_ITERS, 1, || {
             target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}"))
         })?;
         let report =
@@ -294,16 +301,17 @@ pub fn run(a: Args) -> Result<()> {
     }
     if a.json {
         return print_json(
-            &json!({ "source": source, "kernel_path": hdon_kernels::active_path().name(), "models": rows, "plot": a.plot.display().to_string() }),
+            &json!({ "source": source, "kernel_path": hdon_kernels::active_path().name(),
+            "build": super::BUILD, "models": rows, "plot": a.plot.display().to_string() }),
         );
     }
     println!(
-        "{:<22} {:<14} {:>9} {:<6} {:>12} {:>14} {:>18}",
+        "{:<26} {:<14} {:>9} {:<6} {:>12} {:>14} {:>18}",
         "problem", "family", "params", "dtype", "rel L2", "generate us", "eval us/1k pts"
     );
     for r in &rows {
         println!(
-            "{:<22} {:<14} {:>9} {:<6} {:>12.4e} {:>14.2} {:>18.2}",
+            "{:<26} {:<14} {:>9} {:<6} {:>12.4e} {:>14.2} {:>18.2}",
             r["problem"].as_str().unwrap_or(""),
             r["family"].as_str().unwrap_or(""),
             r["params"].as_u64().unwrap_or(0),
@@ -314,8 +322,10 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     println!(
-        "\nlatencies are medians on this machine (single thread); figure: {}",
+        "\nlatencies are medians on this machine ({} build, single thread); figure: {}",
+        super::BUILD,
         a.plot.display()
     );
+    super::warn_if_debug();
     Ok(())
 }
