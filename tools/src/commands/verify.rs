@@ -25,9 +25,10 @@ pub struct Args {
     pub json: bool,
 }
 
-fn line(label: &str, s: &ErrorStats) {
+/// One row of the text report; `width` aligns the labels.
+fn line(label: &str, width: usize, s: &ErrorStats) {
     println!(
-        "{label:<28} mean {:.4e}  std {:.4e}  worst {:.4e} (function {})",
+        "{label:<width$} mean {:.4e}  std {:.4e}  worst {:.4e} (function {})",
         s.mean, s.std, s.max, s.worst
     );
 }
@@ -91,11 +92,17 @@ pub fn run(a: Args) -> Result<()> {
             set.n,
             set.n_points
         );
-        line(&a.model.display().to_string(), &main);
+        let name = a.model.display().to_string();
+        let other = a.against.as_ref().map(|p| p.display().to_string());
+        let width = name
+            .len()
+            .max(other.as_ref().map_or(0, String::len))
+            .max(12);
+        line(&name, width, &main);
         if let (Some((e, d)), Some(p)) = (&against, &a.against) {
-            line(&p.display().to_string(), e);
+            line(&p.display().to_string(), width, e);
             println!("difference ||other - model|| / ||model||:");
-            line("", d);
+            line("", width, d);
         }
         Ok(())
     }
