@@ -42,6 +42,7 @@ def main(argv=None) -> int:
 
     sm = sub.add_parser("summarize", help="table of all metrics.json under DIR (mean +- std over seeds)")
     sm.add_argument("dir", type=Path)
+    sm.add_argument("--runs", action="store_true", help="one row per run (how it was trained)")
 
     a = ap.parse_args(argv)
     if a.cmd == "train":
@@ -55,9 +56,9 @@ def main(argv=None) -> int:
 
         make_all(a.out, a.only, log=lambda s: print(s, flush=True))
     elif a.cmd == "summarize":
-        from .summary import table
+        from .summary import runs_table, table
 
-        print(table(a.dir))
+        print(runs_table(a.dir) if a.runs else table(a.dir))
     elif a.cmd == "params":
         from .arch import PAPER_PARAMS, paper
 
