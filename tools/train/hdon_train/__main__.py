@@ -30,6 +30,9 @@ def main(argv=None) -> int:
     t.add_argument("--batch", type=int, default=100, help="input functions per step")
     t.add_argument("--loss", choices=["rel_l2", "mse"], default="rel_l2")
     t.add_argument("--log-every", type=int, default=500)
+    t.add_argument("--activation", default="tanh",
+                   choices=["tanh", "relu", "prelu", "sigmoid", "sin", "gelu", "silu", "softplus"],
+                   help="hidden activation of every network (default tanh, as the paper's tables)")
 
     f = sub.add_parser("fixtures", help="write the golden fixtures for all six families")
     f.add_argument("--out", type=Path, default=Path("tests/fixtures"))
@@ -39,6 +42,7 @@ def main(argv=None) -> int:
 
     sm = sub.add_parser("summarize", help="table of all metrics.json under DIR (mean +- std over seeds)")
     sm.add_argument("dir", type=Path)
+    sm.add_argument("--runs", action="store_true", help="one row per run (how it was trained)")
 
     a = ap.parse_args(argv)
     if a.cmd == "train":
@@ -46,15 +50,15 @@ def main(argv=None) -> int:
 
         run(a.problem, a.model, a.seed, a.out, steps=a.steps, size=a.size, lr=a.lr,
             lr_final=a.lr_final, batch=a.batch, loss=a.loss, data_seed=a.data_seed,
-            log_every=a.log_every, log=lambda s: print(s, flush=True))
+            log_every=a.log_every, activation=a.activation, log=lambda s: print(s, flush=True))
     elif a.cmd == "fixtures":
         from .fixtures import make_all
 
         make_all(a.out, a.only, log=lambda s: print(s, flush=True))
     elif a.cmd == "summarize":
-        from .summary import table
+        from .summary import runs_table, table
 
-        print(table(a.dir))
+        print(runs_table(a.dir) if a.runs else table(a.dir))
     elif a.cmd == "params":
         from .arch import PAPER_PARAMS, paper
 
