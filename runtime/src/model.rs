@@ -445,15 +445,8 @@ impl<'a> Model<'a> {
         };
         let mut total = 0u64;
         for (slot, net) in self.nets.iter().enumerate() {
-            for (i, l) in net.layers[..net.len].iter().flatten().enumerate() {
+            for l in net.layers[..net.len].iter().flatten() {
                 let rows = if slot == NET_MAIN && p.family == Family::ChunkedHyperDeepONet {
-                    if i == 0 {
-                        // W_u u once, then W_z z_j + (W_u u + b_1) per chunk.
-                        let h1 = l.w.rows as u64;
-                        total += 2 * h1 * p.m as u64;
-                        total += p.n_chunks as u64 * h1 * (2 * p.d_z as u64 + 1);
-                        continue;
-                    }
                     p.n_chunks as u64
                 } else {
                     1

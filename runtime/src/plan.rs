@@ -72,15 +72,13 @@ pub(crate) struct GenScratch {
     pub aux_b: usize,
     pub h0: usize,
     pub stage: usize,
-    pub wu: usize,
-    pub tmp: usize,
+    pub xcat: usize,
 }
 
 impl GenScratch {
     fn total(&self) -> Option<usize> {
         [
-            self.u, self.ping, self.pong, self.aux_a, self.aux_b, self.h0, self.stage, self.wu,
-            self.tmp,
+            self.u, self.ping, self.pong, self.aux_a, self.aux_b, self.h0, self.stage, self.xcat,
         ]
         .iter()
         .try_fold(0usize, |a, &b| a.checked_add(b))
@@ -339,8 +337,7 @@ impl Plan {
                     gen.pong = gen.ping;
                     gen.h0 = if n_hyper > 1 { mul(rows, h1)? } else { 0 };
                     gen.stage = mul(rows, plan.chunk_size)?;
-                    gen.wu = h1;
-                    gen.tmp = rows;
+                    gen.xcat = mul(rows, add(m, plan.d_z)?)?;
                 }
             }
         }
