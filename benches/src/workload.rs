@@ -375,6 +375,52 @@ impl Spec {
         n
     }
 
+    /// The model spec TOML (CONTRACTS.md) that `hdon export` reads for this workload, with a
+    /// checkpoint in preset `hdon`, layout `out_in` (the slot names of the `.npy` dump).
+    pub fn spec_toml(&self) -> String {
+        let list = |v: &[usize]| {
+            let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+            format!("[{}]", items.join(", "))
+        };
+        let zeros = vec!["0.0"; self.d_y].join(", ");
+        let ones = vec!["1.0"; self.d_y].join(", ");
+        let mut t = format!(
+            "[model]\nname = \"bench-{name}\"\nfamily = \"{family}\"\nd_y = {d_y}\nd_out = {d_out}\n\
+             layout = \"out_in\"\npreset = \"hdon\"\n",
+            name = self.name,
+            family = self.family.name(),
+            d_y = self.d_y,
+            d_out = self.d_out,
+        );
+        if self.family == Family::DeepONet {
+            t += &format!("p = {}\nb0 = true\n", self.p());
+        }
+        t += &format!(
+            "\n[sensors]\nlinspace = {{ start = 0.0, stop = 1.0, num = {m} }}\n\n\
+             [domain]\nlower = [{zeros}]\nupper = [{ones}]\n\n\
+             [networks.{role}]\nsizes = {sizes}\nactivation = \"{act}\"\noutput_activation = \"identity\"\n\n",
+            m = self.m,
+            role = self.generate_role(),
+            sizes = list(&self.generate_sizes()),
+            act = self.generate_act.name(),
+        );
+        let (section, out_act) = match self.family {
+            Family::Hyper => ("target", "identity"),
+            Family::DeepONet => ("networks.trunk", self.target_act.name()),
+        };
+        t += &format!(
+            "[{section}]\nsizes = {sizes}\nactivation = \"{act}\"\noutput_activation = \"{out_act}\"\n\n\
+             [provenance]\nframework = \"hdon-benches (seeded random weights, seed {seed:#x})\"\n\
+             dataset = \"synthetic benchmark workload {name}: {about}\"\n",
+            sizes = list(self.target_sizes),
+            act = self.target_act.name(),
+            seed = self.seed,
+            name = self.name,
+            about = self.about,
+        );
+        t
+    }
+
     /// Builds the weights and inputs from the seed (deterministic: same spec, same numbers).
     ///
     /// Weights and biases are uniform in `[-1/sqrt(n_in), 1/sqrt(n_in))` (PyTorch's nn.Linear
@@ -554,6 +600,30 @@ mod tests {
             let last = a.generate.last().unwrap();
             assert_eq!(last.n_out, *s.generate_sizes().last().unwrap());
             assert_eq!(last.act, Act::Identity);
+        }
+    }
+
+    #[test]
+    fn spec_toml_names_the_sizes() {
+        for s in SPECS {
+            let v: toml::Value = toml::from_str(&s.spec_toml()).expect("valid TOML");
+            let sizes = |t: &toml::Value| -> Vec<usize> {
+                t["sizes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_integer().unwrap() as usize)
+                    .collect()
+            };
+            let nets = &v["networks"];
+            assert_eq!(sizes(&nets[s.generate_role()]), s.generate_sizes(), "{}", s.name);
+            let target = match s.family {
+                Family::Hyper => &v["target"],
+                Family::DeepONet => &nets["trunk"],
+            };
+            assert_eq!(sizes(target), s.target_sizes, "{}", s.name);
+            assert_eq!(v["model"]["family"].as_str(), Some(s.family.name()));
+            assert_eq!(v["sensors"]["linspace"]["num"].as_integer(), Some(s.m as i64));
         }
     }
 

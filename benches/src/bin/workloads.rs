@@ -8,7 +8,8 @@
 //! `sensors.npy` `[batch, m]`, `points.npy` `[n_points, d_y]`, and the weights in paper layout as
 //! `<role>.<i>.weight.npy` `[out, in]` / `<role>.<i>.bias.npy` `[out]` (roles `hyper`, or
 //! `branch` + `trunk`, plus `b0.npy` `[d_out]` for DeepONet): the checkpoint slot names of
-//! CONTRACTS.md.
+//! CONTRACTS.md. Also `model.toml` + `checkpoint.safetensors`, the same model as `hdon export`
+//! input (`hdon export --spec DIR/NAME/model.toml ...`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -113,7 +114,38 @@ fn export_one(s: &Spec, out: &Path) -> std::io::Result<()> {
         "target": target,
     });
     let text = serde_json::to_string_pretty(&meta).map_err(std::io::Error::other)?;
-    std::fs::write(out.join("workload.json"), text)
+    std::fs::write(out.join("workload.json"), text)?;
+    std::fs::write(out.join("model.toml"), s.spec_toml())?;
+    write_checkpoint(&out.join("checkpoint.safetensors"), &w)
+}
+
+/// The weights as a safetensors checkpoint with the slot names of preset `hdon` (what
+/// `hdon export --spec model.toml` reads).
+fn write_checkpoint(path: &Path, w: &hdon_benches::Workload) -> std::io::Result<()> {
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut push = |name: String, shape: Vec<usize>, data: &[f32]| {
+        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors.push((name, shape, bytes));
+    };
+    for (role, net) in [(w.spec.generate_role(), &w.generate), ("trunk", &w.trunk)] {
+        for (i, l) in net.iter().enumerate() {
+            push(format!("{role}.{i}.weight"), vec![l.n_out, l.n_in], &l.weight);
+            push(format!("{role}.{i}.bias"), vec![l.n_out], &l.bias);
+        }
+    }
+    if !w.b0.is_empty() {
+        push("b0".to_string(), vec![w.b0.len()], &w.b0);
+    }
+    let views = tensors
+        .iter()
+        .map(|(name, shape, bytes)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                .map(|v| (name.clone(), v))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(std::io::Error::other)?;
+    let bytes = safetensors::serialize(views, &None).map_err(std::io::Error::other)?;
+    std::fs::write(path, bytes)
 }
 
 fn write_net(out: &Path, role: &str, net: &[Dense]) -> std::io::Result<()> {
