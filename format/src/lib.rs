@@ -1,5 +1,70 @@
-//! The `.hdon` model file format.
+//! The `.hdon` model file format: byte layout, a zero-copy `no_std` parser that nothing can
+//! crash, and (feature `std`) a deterministic writer.
+//!
+//! # Data representation
+//! A file is a 64-byte-aligned header with a section table, followed by exactly its sections,
+//! each starting at a multiple of 64 bytes, zero-padded in between:
+//! architecture (family, dimensions, networks of dense layers, target-net table, workspace
+//! records), metadata (sensors, domain, normalization, provenance, string pairs), tensor table
+//! (name, dtype, shape, offsets) and tensor data (64-byte aligned tensors). Everything is
+//! little-endian; the header and every section carry a CRC32C. The byte-exact specification
+//! is docs/FORMAT.md.
+//!
+//! # Parsing
+//! [`ModelFile::parse`] validates everything once (structure, caps, checksums, every tensor
+//! shape against the architecture) in O(sections + tensors) plus one checksum pass, then hands
+//! out typed views (`&[f32]`, `&[half::f16]`, `&[i8]`, ...) borrowed from the caller's buffer.
+//! The buffer must start at a 4-byte aligned address; the parser never copies, never
+//! allocates, never panics and returns a [`FormatError`] naming what is wrong and where.
+//!
+//! # Writing (feature `std`)
+//! [`ModelBuilder`] turns an [`ArchSpec`], tensors and a [`MetadataSpec`] into bytes; the same
+//! input always gives the same bytes, and the output is parsed back before it is returned.
 #![no_std]
 #![deny(missing_docs)]
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 extern crate std;
+
+mod arch;
+mod codes;
+mod crc32c;
+mod error;
+mod layout;
+mod metadata;
+mod model;
+mod tensor;
+#[cfg(feature = "std")]
+mod write;
+
+pub use arch::{Architecture, Layer, Network, TargetLayer};
+pub use codes::{Activation, DType, Family, Role};
+pub use crc32c::{
+    crc32c, crc32c_append, crc32c_append_portable, crc32c_combine, crc32c_is_hardware,
+    crc32c_portable,
+};
+pub use error::{Cap, FormatError, Net, Section, Shape, TensorName};
+pub use metadata::{Affine, Metadata};
+pub use model::{ModelFile, ParseOptions};
+pub use tensor::{Tensor, TensorData};
+#[cfg(feature = "std")]
+pub use write::{
+    AffineSpec, AlignedBytes, ArchSpec, MetadataSpec, ModelBuilder, NetworkSpec, TensorBuf,
+};
+
+/// The first 8 bytes of every file: `HDON`, NUL, CR, LF, SUB (catches text-mode mangling and
+/// truncation at a NUL, like PNG's signature).
+pub const MAGIC: [u8; 8] = *b"HDON\x00\r\n\x1a";
+/// Major version: files with another major version are rejected.
+pub const VERSION_MAJOR: u16 = 1;
+/// Minor version written by this crate; readers accept any minor of their major.
+pub const VERSION_MINOR: u16 = 0;
+/// Alignment of every section and tensor, in bytes.
+pub const ALIGN: usize = 64;
+
+/// Hard caps of the format (see docs/FORMAT.md "Caps").
+pub mod caps {
+    pub use crate::layout::{
+        MAX_DIMS, MAX_FILE_LEN, MAX_LAYERS, MAX_NAME_LEN, MAX_NETWORKS, MAX_PAIRS, MAX_SECTIONS,
+        MAX_SENSOR_DIM, MAX_STRING_LEN, MAX_TARGET_LAYERS, MAX_TENSORS, MAX_WORKSPACE_RECORDS,
+    };
+}

@@ -1,5 +1,83 @@
-//! Numeric kernels for hdon.
+//! Numeric kernels for hdon: the dense layers of the generate step (GEMV over f32, f16, bf16 or
+//! int8 weights) and the evaluation of a target MLP over many query points, each with a plain
+//! scalar twin in [`reference`].
+//!
+//! `no_std`, no `alloc`. Feature `std` adds run-time CPU detection and `HDON_KERNEL`.
+//!
+//! # Data representation
+//!
+//! **Theta, kernel layout (theta layout id 1, "rows, bias first").** A target MLP with layer
+//! sizes `[d_y, n_1, ..., d_out]` is one f32 vector, layer by layer; layer `l` is a block of
+//! `n_out * (n_in + 1)` f32 and, within the block, output row `o` is
+//! `[b_o, W[o, 0], W[o, 1], ..., W[o, n_in - 1]]`. A [`Layer`] borrows one such block. The
+//! evaluator walks a row front to back: it starts the accumulator at the bias and adds one
+//! broadcast weight times one input row of the tile per step, so a row is read contiguously
+//! exactly once per tile. The paper orders theta differently (per layer: `W` `[out, in]`
+//! row-major, then `b`); [`theta_permutation`] maps one to the other (`kernel[k] =
+//! paper[perm[k]]`) and [`theta_len`] counts it. The export tool permutes the hypernetwork's
+//! last-layer rows with it, so the generate GEMV writes theta directly in kernel layout.
+//!
+//! **Points in lanes.** [`mlp_eval`] takes points `[n, d_y]` and writes outputs `[n, d_out]`,
+//! both row-major. Internally it cuts the points into tiles of `T` points (`T` = 16 for
+//! AVX-512, 8 for AVX2, 8 for portable) and transposes each tile into structure-of-arrays
+//! form in scratch: row `i` of the tile buffer holds input `i` of all `T` points, one SIMD
+//! register. A layer then costs, per output `o`, one bias broadcast and `n_in` fused
+//! multiply-adds `acc += broadcast(W[o, i]) * tile[i]`; several outputs are accumulated at once
+//! for instruction-level parallelism, and bias and activation are applied before the store.
+//! Hidden activations of a tile live in two ping-pong buffers of `T * width` f32 (L1 sized);
+//! nothing goes back to memory between layers. The last tile is padded with zeros and only its
+//! real points are stored, so any `n` works and no slice is read or written past its end.
+//!
+//! **Dense weights (generate side).** [`MatRef`] is `[rows, cols]` = `[out, in]` row-major
+//! with the elements in f32, f16, bf16 or int8 (symmetric, one f32 scale per row,
+//! `w = scale[o] * q[o, i]`). The GEMV is memory-bound, so the 16-bit and 8-bit forms are
+//! widened to f32 in registers as they are loaded; no f32 copy of a matrix is ever made.
+//! [`gemv_batch`] reads each row once for several input vectors.
+//!
+//! # Paths
+//!
+//! Every kernel exists as [`Path::Scalar`] (the [`reference`]), [`Path::Portable`] (`wide`),
+//! and on x86-64 [`Path::Avx2`] (AVX2+FMA) and [`Path::Avx512`] (AVX-512F). [`active_path`]
+//! picks the best supported one once (run-time detection with `std`,
+//! `cfg!(target_feature)` without) and caches it; `HDON_KERNEL=scalar|portable|avx2|avx512`
+//! (with `std`) or [`force_path`] override it, and the `*_on` functions take a path
+//! explicitly. ISA code lives in `x86_64/avx2.rs`, `x86_64/avx512.rs` and `portable.rs`, in
+//! small `unsafe fn`s whose contracts are documented; everything else is safe Rust.
+//!
+//! # Activations
+//!
+//! [`reference`] computes every activation in f64 and rounds once. The fast paths use
+//! division-free approximations (range reduction + polynomial, a reciprocal estimate refined
+//! by Newton steps); maximum errors against the f64 function, as held by the tests:
+//!
+//! | activation | fast-path error bound (tested) |
+//! |---|---|
+//! | identity, relu, prelu | exact |
+//! | tanh | 2e-7 absolute over [-20, 20] |
+//! | sigmoid | 2e-7 absolute over [-20, 20] |
+//! | sin | 1e-6 relative (or 1e-7 absolute near a zero) over [-100, 100] |
+//! | gelu, silu, softplus | 1e-6 relative where `|f(x)| >= 1e-3`, 1e-9 absolute below |
 #![no_std]
 #![deny(missing_docs)]
 #[cfg(feature = "std")]
 extern crate std;
+
+mod activation;
+mod dispatch;
+mod error;
+mod gemv;
+mod mlp;
+mod portable;
+pub mod reference;
+mod theta;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+pub use activation::{activate, activate_on, Activation};
+pub use dispatch::{active_path, best_path, force_path, Path};
+pub use error::KernelError;
+pub use gemv::{gemv, gemv_batch, gemv_batch_on, MatRef, WeightData};
+pub use mlp::{
+    mlp_eval, mlp_eval_on, mlp_scratch_len, Layer, MAX_IN, MAX_LAYERS, MAX_TILE, MAX_WIDTH,
+};
+pub use theta::{theta_len, theta_permutation};

@@ -1,4 +1,57 @@
 //! `hdon`: export, inspect, run, bench, verify and demo for operator-network models.
-fn main() {
-    println!("hdon {}", env!("CARGO_PKG_VERSION"));
+//! The subcommands live in `hdon_tools::commands`; this file is the command line.
+
+use clap::{Parser, Subcommand};
+use hdon_tools::commands;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "hdon",
+    version,
+    about = "Convert, inspect, run and measure HyperDeepONet-family operator networks (.hdon files)",
+    long_about = "Convert, inspect, run and measure HyperDeepONet-family operator networks.\n\n\
+        A trained checkpoint (.safetensors or .npz) plus a model spec (TOML, docs/EXPORT.md) becomes one \
+        .hdon file with `hdon export`; every other command reads .hdon files. Commands that print \
+        figures take --json. Errors name the file, the tensor or field, expected vs found.",
+    after_help = "Start with `hdon demo` (no arguments). Documentation: docs/CLI.md, docs/EXPORT.md."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Convert a checkpoint + model spec into a .hdon file (validated, permuted, optionally quantized).
+    Export(commands::export::Args),
+    /// Show what is in a .hdon file: networks, parameters, FLOPs, workspace, metadata.
+    Inspect(commands::inspect::Args),
+    /// Evaluate a model on input functions (rows) at query points; write .npy or .csv, optionally a plot.
+    Run(commands::run::Args),
+    /// Measure generate and eval latency on this device (percentiles, points/s, GFLOP/s).
+    Bench(commands::bench::Args),
+    /// Relative L2 error over a test set (.npz), or the difference between two models.
+    Verify(commands::verify::Args),
+    /// Run every shipped model under models/ on its test set and print accuracy and latency.
+    Demo(commands::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Export(a) => commands::export::run(a),
+        Command::Inspect(a) => commands::inspect::run(a),
+        Command::Run(a) => commands::run::run(a),
+        Command::Bench(a) => commands::bench::run(a),
+        Command::Verify(a) => commands::verify::run(a),
+        Command::Demo(a) => commands::demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,2 +1,286 @@
-//! C API of the hdon runtime; see `hdon.h`.
-#![deny(missing_docs)]
+//! C API of the hdon runtime; the contract is in `hdon.h` (committed next to this crate).
+//!
+//! The opaque `hdon_model` / `hdon_target` structs of the header are caller-owned storage
+//! into which this crate writes a [`Model`] / [`Target`] (with erased lifetimes: the C caller
+//! keeps the bytes and workspace alive, as the header documents). Their sizes are checked at
+//! compile time against the header's `HDON_MODEL_WORDS` / `HDON_TARGET_WORDS`. No allocation
+//! happens on any path.
+
+use core::ffi::{c_char, c_int, c_void};
+use core::mem::{align_of, size_of};
+
+use hdon_runtime::{Error, Model, NonFinite, Options, Target};
+
+/// `HDON_MODEL_WORDS` of `hdon.h`.
+pub const HDON_MODEL_WORDS: usize = 1024;
+/// `HDON_TARGET_WORDS` of `hdon.h`.
+pub const HDON_TARGET_WORDS: usize = 128;
+
+/// `hdon_model` of `hdon.h`.
+#[repr(C)]
+pub struct HdonModel {
+    opaque: [u64; HDON_MODEL_WORDS],
+}
+
+/// `hdon_target` of `hdon.h`.
+#[repr(C)]
+pub struct HdonTarget {
+    opaque: [u64; HDON_TARGET_WORDS],
+}
+
+const _: () = assert!(size_of::<Model<'static>>() <= size_of::<HdonModel>());
+const _: () = assert!(align_of::<Model<'static>>() <= align_of::<HdonModel>());
+const _: () = assert!(size_of::<Target<'static>>() <= size_of::<HdonTarget>());
+const _: () = assert!(align_of::<Target<'static>>() <= align_of::<HdonTarget>());
+
+/// Status codes of `hdon.h` (`hdon_status`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Success.
+    Ok = 0,
+    /// A required pointer was NULL.
+    Null = 1,
+    /// Malformed, corrupt or misaligned file.
+    Format = 2,
+    /// A kernel rejected its arguments.
+    Kernel = 3,
+    /// Wrong sensor count.
+    SensorCount = 4,
+    /// Points length not a multiple of d_y.
+    PointDim = 5,
+    /// Output too short.
+    OutputLen = 6,
+    /// Workspace too short.
+    WorkspaceTooShort = 7,
+    /// Non-finite sensor value.
+    NonFiniteSensor = 8,
+    /// Non-finite point coordinate.
+    NonFinitePoint = 9,
+    /// Workspace records disagree.
+    WorkspaceMismatch = 10,
+    /// Beyond this runtime's limits.
+    Unsupported = 11,
+    /// Tensors or normalization unusable.
+    InvalidModel = 12,
+}
+
+/// Maps a runtime error to its C status code.
+pub fn status_of(e: &Error) -> Status {
+    match e {
+        Error::Format(_) => Status::Format,
+        Error::Kernel(_) => Status::Kernel,
+        Error::SensorCount { .. } => Status::SensorCount,
+        Error::PointDim { .. } => Status::PointDim,
+        Error::OutputLen { .. } => Status::OutputLen,
+        Error::WorkspaceTooShort { .. } => Status::WorkspaceTooShort,
+        Error::NonFiniteSensor { .. } => Status::NonFiniteSensor,
+        Error::NonFinitePoint { .. } => Status::NonFinitePoint,
+        Error::WorkspaceMismatch { .. } => Status::WorkspaceMismatch,
+        Error::Unsupported { .. } => Status::Unsupported,
+        _ => Status::InvalidModel,
+    }
+}
+
+fn code(r: Result<(), Error>) -> c_int {
+    match r {
+        Ok(()) => Status::Ok as c_int,
+        Err(e) => status_of(&e) as c_int,
+    }
+}
+
+/// # Safety
+/// `ptr` must be NULL or valid for `len` reads of `T` for `'a`.
+unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Option<&'a [T]> {
+    if len == 0 {
+        return Some(&[]);
+    }
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-null, caller guarantees `len` valid elements for 'a.
+    Some(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// # Safety
+/// `ptr` must be NULL or valid for `len` reads and writes of `T` for `'a`, unaliased.
+unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> Option<&'a mut [T]> {
+    if len == 0 {
+        return Some(&mut []);
+    }
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-null, caller guarantees `len` valid, unaliased elements for 'a.
+    Some(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// # Safety
+/// `m` must be NULL or point to a `hdon_model` filled by a successful `hdon_model_open`.
+unsafe fn model_ref<'a>(m: *const HdonModel) -> Option<&'a Model<'static>> {
+    if m.is_null() {
+        return None;
+    }
+    // SAFETY: the storage holds a Model written by hdon_model_open (size/align checked above).
+    Some(unsafe { &*(m as *const Model<'static>) })
+}
+
+/// `hdon_model_open` of `hdon.h`.
+///
+/// # Safety
+/// `bytes` valid for `len` reads and alive/unchanged while the model is used; `out` valid for
+/// a write of `hdon_model`.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_model_open(
+    bytes: *const c_void,
+    len: usize,
+    verify_checksums: c_int,
+    out: *mut HdonModel,
+) -> c_int {
+    if out.is_null() || bytes.is_null() {
+        return Status::Null as c_int;
+    }
+    // SAFETY: caller contract (valid for len bytes, outlives the model).
+    let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(bytes as *const u8, len) };
+    let opts = Options {
+        verify_checksums: verify_checksums != 0,
+        nonfinite: NonFinite::Reject,
+    };
+    match Model::from_bytes_with(bytes, opts) {
+        Ok(model) => {
+            // SAFETY: out is valid for a write of HdonModel, which fits a Model (checked).
+            unsafe { (out as *mut Model<'static>).write(model) };
+            Status::Ok as c_int
+        }
+        Err(e) => status_of(&e) as c_int,
+    }
+}
+
+/// `hdon_model_n_sensors` of `hdon.h`.
+///
+/// # Safety
+/// `model` NULL or opened by `hdon_model_open`.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_model_n_sensors(model: *const HdonModel) -> usize {
+    // SAFETY: caller contract.
+    unsafe { model_ref(model) }.map_or(0, |m| m.n_sensors())
+}
+
+/// `hdon_model_d_y` of `hdon.h`.
+///
+/// # Safety
+/// `model` NULL or opened by `hdon_model_open`.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_model_d_y(model: *const HdonModel) -> usize {
+    // SAFETY: caller contract.
+    unsafe { model_ref(model) }.map_or(0, |m| m.d_y())
+}
+
+/// `hdon_model_d_out` of `hdon.h`.
+///
+/// # Safety
+/// `model` NULL or opened by `hdon_model_open`.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_model_d_out(model: *const HdonModel) -> usize {
+    // SAFETY: caller contract.
+    unsafe { model_ref(model) }.map_or(0, |m| m.d_out())
+}
+
+/// `hdon_model_workspace_len` of `hdon.h`.
+///
+/// # Safety
+/// `model` NULL or opened by `hdon_model_open`.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_model_workspace_len(model: *const HdonModel, batch: usize) -> usize {
+    // SAFETY: caller contract.
+    unsafe { model_ref(model) }.map_or(0, |m| m.workspace_len(batch))
+}
+
+/// `hdon_generate` of `hdon.h`.
+///
+/// # Safety
+/// `model` opened by `hdon_model_open`; `sensors` valid for `n_sensors` reads; `workspace`
+/// valid for `workspace_len` reads/writes and alive while the target is used; `out` valid for
+/// a write of `hdon_target`.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_generate(
+    model: *const HdonModel,
+    sensors: *const f32,
+    n_sensors: usize,
+    workspace: *mut f32,
+    workspace_len: usize,
+    out: *mut HdonTarget,
+) -> c_int {
+    // SAFETY: caller contract for each pointer.
+    let (Some(model), Some(sensors), Some(ws)) = (
+        unsafe { model_ref(model) },
+        unsafe { slice(sensors, n_sensors) },
+        unsafe { slice_mut(workspace, workspace_len) },
+    ) else {
+        return Status::Null as c_int;
+    };
+    if out.is_null() {
+        return Status::Null as c_int;
+    }
+    match model.generate(sensors, ws) {
+        Ok(target) => {
+            // SAFETY: out valid for a write of HdonTarget, which fits a Target (checked); the
+            // lifetimes are the caller's to keep (header contract).
+            unsafe { (out as *mut Target<'static>).write(target) };
+            Status::Ok as c_int
+        }
+        Err(e) => status_of(&e) as c_int,
+    }
+}
+
+/// `hdon_eval` of `hdon.h`.
+///
+/// # Safety
+/// `target` filled by a successful `hdon_generate` whose model/bytes/workspace are alive;
+/// `points` valid for `n_points * d_y` reads; `out` valid for `out_len` writes.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_eval(
+    target: *mut HdonTarget,
+    points: *const f32,
+    n_points: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> c_int {
+    if target.is_null() {
+        return Status::Null as c_int;
+    }
+    // SAFETY: the storage holds a Target written by hdon_generate.
+    let target = unsafe { &mut *(target as *mut Target<'static>) };
+    let Some(n_values) = n_points.checked_mul(target.d_y()) else {
+        return Status::PointDim as c_int;
+    };
+    // SAFETY: caller contract.
+    let (Some(points), Some(out)) = (unsafe { slice(points, n_values) }, unsafe {
+        slice_mut(out, out_len)
+    }) else {
+        return Status::Null as c_int;
+    };
+    code(target.eval(points, out))
+}
+
+/// `hdon_error_message` of `hdon.h`: a static NUL-terminated description.
+#[no_mangle]
+pub extern "C" fn hdon_error_message(code: c_int) -> *const c_char {
+    let s: &'static core::ffi::CStr = match code {
+        0 => c"ok",
+        1 => c"a required pointer was NULL",
+        2 => c"model file is malformed, corrupt or misaligned (must be 4-byte aligned)",
+        3 => c"a kernel rejected its arguments (internal error)",
+        4 => c"sensor count differs from the model's (hdon_model_n_sensors)",
+        5 => c"points length is not a multiple of the query dimension d_y",
+        6 => c"output buffer shorter than n_points * d_out",
+        7 => c"workspace shorter than hdon_model_workspace_len(model, 1)",
+        8 => c"a sensor value is NaN or infinite",
+        9 => c"a point coordinate is NaN or infinite",
+        10 => c"the file's workspace records disagree with this runtime",
+        11 => c"the model exceeds this runtime's limits (layers, widths)",
+        12 => c"the model's tensors or normalization are unusable",
+        _ => c"unknown hdon status code",
+    };
+    s.as_ptr()
+}

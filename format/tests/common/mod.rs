@@ -1,0 +1,274 @@
+//! Small valid models of every family, shared by the format tests.
+#![allow(dead_code)]
+
+use hdon_format::*;
+
+/// xorshift64* generator: deterministic test data without dependencies.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn f32(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    }
+    pub fn f32s(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.f32()).collect()
+    }
+}
+
+/// Everything a model is made of, kept so tests can compare the parse against it.
+#[derive(Clone, Debug)]
+pub struct Fixture {
+    pub arch: ArchSpec,
+    pub tensors: Vec<(String, Vec<u32>, TensorBuf)>,
+    pub meta: MetadataSpec,
+    pub workspace: Vec<(u32, u64)>,
+}
+
+impl Fixture {
+    pub fn builder(&self) -> ModelBuilder {
+        let mut b = ModelBuilder::new(self.arch.clone());
+        for (name, shape, data) in &self.tensors {
+            b.add_tensor(name, shape, data.clone());
+        }
+        b.set_metadata(self.meta.clone());
+        b.set_workspace(&self.workspace);
+        b
+    }
+
+    pub fn bytes(&self) -> AlignedBytes {
+        AlignedBytes::from_slice(&self.builder().to_bytes().expect("fixture is valid"))
+    }
+}
+
+pub const M: u32 = 3;
+pub const D_Y: u32 = 2;
+pub const D_OUT: u32 = 2;
+pub const P: u32 = 3;
+
+struct Acc {
+    rng: Rng,
+    tensors: Vec<(String, Vec<u32>, TensorBuf)>,
+}
+
+impl Acc {
+    fn add(&mut self, name: String, shape: Vec<u32>, dtype: DType) -> u32 {
+        let n: u32 = shape.iter().product();
+        let v = self.rng.f32s(n as usize);
+        let data = match dtype {
+            DType::F32 => TensorBuf::F32(v),
+            DType::F16 => TensorBuf::F16(v.iter().map(|&x| half::f16::from_f32(x)).collect()),
+            DType::Bf16 => TensorBuf::Bf16(v.iter().map(|&x| half::bf16::from_f32(x)).collect()),
+            DType::I8 => TensorBuf::I8 {
+                values: v.iter().map(|&x| (x * 127.0) as i8).collect(),
+                scales: self
+                    .rng
+                    .f32s(shape[0] as usize)
+                    .iter()
+                    .map(|s| s.abs() + 0.01)
+                    .collect(),
+            },
+        };
+        self.tensors.push((name, shape, data));
+        (self.tensors.len() - 1) as u32
+    }
+
+    /// A generate-side network `sizes[0] -> ... -> sizes[last]`, layer i with dtypes[i % len].
+    fn generate(
+        &mut self,
+        role: Role,
+        sizes: &[u32],
+        acts: &[Activation],
+        dtypes: &[DType],
+    ) -> NetworkSpec {
+        let mut layers = Vec::new();
+        for i in 0..sizes.len() - 1 {
+            let (n_in, n_out) = (sizes[i], sizes[i + 1]);
+            let w = self.add(
+                format!("{role}.{i}.weight"),
+                vec![n_out, n_in],
+                dtypes[i % dtypes.len()],
+            );
+            let b = self.add(format!("{role}.{i}.bias"), vec![n_out], DType::F32);
+            layers.push(Layer {
+                n_in,
+                n_out,
+                activation: acts[i % acts.len()],
+                weight: w,
+                bias: Some(b),
+            });
+        }
+        NetworkSpec { role, layers }
+    }
+
+    /// A target-side network of packed blocks.
+    fn packed(&mut self, role: Role, sizes: &[u32], acts: &[Activation]) -> NetworkSpec {
+        let mut layers = Vec::new();
+        for i in 0..sizes.len() - 1 {
+            let (n_in, n_out) = (sizes[i], sizes[i + 1]);
+            let w = self.add(
+                format!("{role}.{i}.packed"),
+                vec![n_out, n_in + 1],
+                DType::F32,
+            );
+            layers.push(Layer {
+                n_in,
+                n_out,
+                activation: acts[i % acts.len()],
+                weight: w,
+                bias: None,
+            });
+        }
+        NetworkSpec { role, layers }
+    }
+}
+
+pub const FAMILIES: [Family; 6] = [
+    Family::DeepONet,
+    Family::ShiftDeepONet,
+    Family::FlexDeepONet,
+    Family::Nomad,
+    Family::HyperDeepONet,
+    Family::ChunkedHyperDeepONet,
+];
+
+/// A small valid model of `family` (m = 3, d_y = 2, d_out = 2, p = 3), every dtype used.
+pub fn fixture(family: Family) -> Fixture {
+    use Activation::*;
+    let mut a = Acc {
+        rng: Rng(0x9E37_79B9_7F4A_7C15 ^ family.code() as u64),
+        tensors: Vec::new(),
+    };
+    let all = [DType::F32, DType::I8, DType::F16, DType::Bf16];
+    let mut arch = ArchSpec {
+        family,
+        n_sensors: M,
+        d_y: D_Y,
+        d_out: D_OUT,
+        p: P,
+        theta_layout: 1,
+        n_theta: 0,
+        n_chunks: 0,
+        chunk_size: 0,
+        d_z: 0,
+        chunk_embeddings: None,
+        networks: Vec::new(),
+        target: Vec::new(),
+    };
+    let bo = D_OUT * (P + 1);
+    match family {
+        Family::DeepONet | Family::ShiftDeepONet | Family::FlexDeepONet => {
+            arch.networks
+                .push(a.generate(Role::Branch, &[M, 4, bo], &[Tanh, Identity], &all));
+            arch.networks
+                .push(a.packed(Role::Trunk, &[D_Y, 5, P], &[Tanh]));
+            if family == Family::ShiftDeepONet {
+                arch.networks
+                    .push(a.generate(Role::Scale, &[M, D_Y], &[Softplus], &[DType::F16]));
+                arch.networks.push(a.generate(
+                    Role::Shift,
+                    &[M, 4, D_Y],
+                    &[Relu, Identity],
+                    &[DType::Bf16],
+                ));
+            }
+            if family == Family::FlexDeepONet {
+                arch.networks
+                    .push(a.generate(Role::Pre, &[M, 5], &[Sigmoid], &[DType::I8]));
+            }
+        }
+        Family::Nomad => {
+            arch.networks
+                .push(a.generate(Role::Branch, &[M, 4, P], &[Relu, Identity], &all));
+            arch.networks.push(a.packed(
+                Role::Decoder,
+                &[P + D_Y, 6, D_OUT],
+                &[Prelu(0.25), Identity],
+            ));
+        }
+        Family::HyperDeepONet | Family::ChunkedHyperDeepONet => {
+            arch.p = 0;
+            arch.target = vec![
+                TargetLayer {
+                    n_in: D_Y,
+                    n_out: 3,
+                    activation: Sin,
+                },
+                TargetLayer {
+                    n_in: 3,
+                    n_out: D_OUT,
+                    activation: Identity,
+                },
+            ];
+            arch.n_theta = 3 * (D_Y + 1) + D_OUT * 4;
+            if family == Family::HyperDeepONet {
+                arch.networks.push(a.generate(
+                    Role::Hyper,
+                    &[M, 4, arch.n_theta],
+                    &[Silu, Identity],
+                    &all,
+                ));
+            } else {
+                arch.d_z = 2;
+                arch.chunk_size = 6;
+                arch.n_chunks = arch.n_theta.div_ceil(6);
+                arch.networks.push(a.generate(
+                    Role::Hyper,
+                    &[M + 2, 4, 6],
+                    &[Gelu, Identity],
+                    &[DType::F32, DType::I8],
+                ));
+                arch.chunk_embeddings = Some(a.add(
+                    "chunk_embeddings".into(),
+                    vec![arch.n_chunks, 2],
+                    DType::F32,
+                ));
+            }
+        }
+    }
+    let rng = &mut a.rng;
+    let meta = MetadataSpec {
+        model_name: format!("tiny-{family}"),
+        sensors: rng.f32s(M as usize),
+        sensor_dim: 1,
+        domain_lower: vec![0.0; D_Y as usize],
+        domain_upper: vec![1.0; D_Y as usize],
+        sensor_norm: Some(AffineSpec {
+            mean: vec![0.5],
+            std: vec![2.0],
+        }),
+        point_norm: Some(AffineSpec {
+            mean: rng.f32s(D_Y as usize),
+            std: vec![0.3; D_Y as usize],
+        }),
+        output_norm: if family == Family::Nomad {
+            None
+        } else {
+            Some(AffineSpec {
+                mean: vec![0.1, 0.2],
+                std: vec![3.0, 4.0],
+            })
+        },
+        framework: "test".into(),
+        dataset: "synthetic ünïcode".into(),
+        test_rel_l2: Some(0.0125),
+        pairs: vec![
+            ("git".into(), "abc123".into()),
+            ("empty".into(), String::new()),
+        ],
+    };
+    Fixture {
+        arch,
+        tensors: a.tensors,
+        meta,
+        workspace: vec![(1, 100), (2, 180), (4, 340)],
+    }
+}

@@ -1,0 +1,117 @@
+//! The one error type of the crate.
+
+use core::fmt;
+
+use crate::Path;
+
+/// Why a kernel refused its arguments. Lengths are element counts (f32, i8, ...), never bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KernelError {
+    /// A slice's length is not the one the shapes require.
+    Length {
+        /// Which argument (`"x"`, `"y"`, `"bias"`, `"weights"`, `"scales"`, `"points"`, ...).
+        what: &'static str,
+        /// Length the shapes require.
+        expected: usize,
+        /// Length passed.
+        found: usize,
+    },
+    /// A buffer is shorter than the kernel needs (scratch).
+    TooShort {
+        /// Which argument.
+        what: &'static str,
+        /// Minimum length.
+        needed: usize,
+        /// Length passed.
+        found: usize,
+    },
+    /// `mlp_eval` got no layers, or `theta_permutation` fewer than two layer sizes.
+    NoLayers,
+    /// More layers than [`crate::MAX_LAYERS`].
+    TooManyLayers {
+        /// Layers passed.
+        found: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// A width is zero or above its cap ([`crate::MAX_IN`] for inputs, [`crate::MAX_WIDTH`]
+    /// for outputs).
+    Width {
+        /// Layer index (0-based).
+        layer: usize,
+        /// `"n_in"` or `"n_out"`.
+        what: &'static str,
+        /// Width passed.
+        found: usize,
+        /// Largest allowed width.
+        max: usize,
+    },
+    /// Layer `layer`'s `n_in` differs from the previous layer's `n_out`.
+    Chain {
+        /// Layer index (0-based, >= 1).
+        layer: usize,
+        /// Previous layer's `n_out`.
+        expected: usize,
+        /// This layer's `n_in`.
+        found: usize,
+    },
+    /// A size product overflows `usize` (or `u32` for permutation indices).
+    Overflow,
+    /// [`crate::force_path`] asked for a path this CPU (or build) cannot run.
+    UnsupportedPath(Path),
+}
+
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            KernelError::Length {
+                what,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "{what}: expected length {expected} (elements), found {found}"
+                )
+            }
+            KernelError::TooShort {
+                what,
+                needed,
+                found,
+            } => {
+                write!(f, "{what}: needs at least {needed} elements, found {found}")
+            }
+            KernelError::NoLayers => write!(f, "no layers given"),
+            KernelError::TooManyLayers { found, max } => {
+                write!(f, "{found} layers given, at most {max} supported")
+            }
+            KernelError::Width {
+                layer,
+                what,
+                found,
+                max,
+            } => {
+                write!(f, "layer {layer}: {what} = {found}, expected 1..={max}")
+            }
+            KernelError::Chain {
+                layer,
+                expected,
+                found,
+            } => write!(
+                f,
+                "layer {layer}: n_in = {found} but the previous layer's n_out = {expected}"
+            ),
+            KernelError::Overflow => write!(f, "size product overflows"),
+            KernelError::UnsupportedPath(p) => {
+                write!(
+                    f,
+                    "kernel path {} is not supported by this CPU/build",
+                    p.name()
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for KernelError {}

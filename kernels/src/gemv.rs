@@ -1,0 +1,170 @@
+//! Dense layers of the generate step: `y = act(W x + b)`, W in f32, f16, bf16 or int8.
+
+use half::{bf16, f16};
+
+use crate::{active_path, reference, Activation, KernelError, Path};
+
+/// The stored elements of a weight matrix. Lengths are element counts.
+#[derive(Clone, Copy, Debug)]
+pub enum WeightData<'a> {
+    /// `rows * cols` f32.
+    F32(&'a [f32]),
+    /// `rows * cols` IEEE half; widened to f32 in registers.
+    F16(&'a [f16]),
+    /// `rows * cols` bfloat16; widened to f32 in registers.
+    Bf16(&'a [bf16]),
+    /// Symmetric per-row int8: `w[o, i] = scales[o] * values[o * cols + i]`, values in
+    /// [-127, 127] (`-128` is accepted and means -128 * scale).
+    I8 {
+        /// `rows * cols` quantized values.
+        values: &'a [i8],
+        /// `rows` f32 scales, one per output row.
+        scales: &'a [f32],
+    },
+}
+
+/// A borrowed row-major matrix `[rows, cols]` = `[out, in]`.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a> {
+    /// Output count (rows).
+    pub rows: usize,
+    /// Input count (columns).
+    pub cols: usize,
+    /// The elements, row-major.
+    pub data: WeightData<'a>,
+}
+
+impl MatRef<'_> {
+    /// Checks that the data lengths match `rows` and `cols`.
+    ///
+    /// # Errors
+    /// [`KernelError::Length`] naming `"weights"` / `"scales"`, or [`KernelError::Overflow`].
+    pub fn validate(&self) -> Result<(), KernelError> {
+        let n = self
+            .rows
+            .checked_mul(self.cols)
+            .ok_or(KernelError::Overflow)?;
+        let found = match self.data {
+            WeightData::F32(d) => d.len(),
+            WeightData::F16(d) => d.len(),
+            WeightData::Bf16(d) => d.len(),
+            WeightData::I8 { values, scales } => {
+                check_len("scales", self.rows, scales.len())?;
+                values.len()
+            }
+        };
+        check_len("weights", n, found)
+    }
+
+    /// Bytes of weight data one pass over the matrix reads (values plus int8 scales).
+    pub fn bytes(&self) -> usize {
+        let n = self.rows * self.cols;
+        match self.data {
+            WeightData::F32(_) => 4 * n,
+            WeightData::F16(_) | WeightData::Bf16(_) => 2 * n,
+            WeightData::I8 { .. } => n + 4 * self.rows,
+        }
+    }
+}
+
+pub(crate) fn check_len(
+    what: &'static str,
+    expected: usize,
+    found: usize,
+) -> Result<(), KernelError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(KernelError::Length {
+            what,
+            expected,
+            found,
+        })
+    }
+}
+
+fn validate_gemv(
+    w: &MatRef<'_>,
+    x_len: usize,
+    batch: usize,
+    bias: Option<&[f32]>,
+    y_len: usize,
+) -> Result<(), KernelError> {
+    w.validate()?;
+    let nx = batch.checked_mul(w.cols).ok_or(KernelError::Overflow)?;
+    let ny = batch.checked_mul(w.rows).ok_or(KernelError::Overflow)?;
+    check_len("x", nx, x_len)?;
+    if let Some(b) = bias {
+        check_len("bias", w.rows, b.len())?;
+    }
+    check_len("y", ny, y_len)
+}
+
+/// `y = act(W x + bias)` for one vector, on the [`active_path`].
+///
+/// `x`: `[cols]`, `bias`: `[rows]` (none = zeros), `y`: `[rows]`. For int8,
+/// `y[o] = act(scales[o] * sum_i values[o, i] * x[i] + bias[o])`. Summation order differs
+/// between paths (SIMD partial sums), so paths agree to rounding, not bit for bit.
+///
+/// # Errors
+/// [`KernelError::Length`] if a slice does not match `rows`/`cols`.
+pub fn gemv(
+    w: &MatRef<'_>,
+    x: &[f32],
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+) -> Result<(), KernelError> {
+    gemv_batch_on(active_path(), w, x, 1, bias, act, y)
+}
+
+/// `Y[b] = act(W X[b] + bias)` for `batch` vectors at once, on the [`active_path`].
+///
+/// `x`: `[batch, cols]` row-major, `y`: `[batch, rows]` row-major. The fast paths read W once
+/// for up to a few vectors at a time, so a batch costs less than `batch` calls of [`gemv`].
+///
+/// # Errors
+/// [`KernelError::Length`] if a slice does not match `batch`/`rows`/`cols`.
+pub fn gemv_batch(
+    w: &MatRef<'_>,
+    x: &[f32],
+    batch: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+) -> Result<(), KernelError> {
+    gemv_batch_on(active_path(), w, x, batch, bias, act, y)
+}
+
+/// [`gemv_batch`] on an explicit path (tests and benchmarks compare paths with this).
+///
+/// # Errors
+/// As [`gemv_batch`], plus [`KernelError::UnsupportedPath`] if the CPU cannot run `path`.
+pub fn gemv_batch_on(
+    path: Path,
+    w: &MatRef<'_>,
+    x: &[f32],
+    batch: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+) -> Result<(), KernelError> {
+    validate_gemv(w, x.len(), batch, bias, y.len())?;
+    if !path.is_supported() {
+        return Err(KernelError::UnsupportedPath(path));
+    }
+    if w.rows == 0 || batch == 0 {
+        return Ok(());
+    }
+    match path {
+        Path::Scalar => reference::gemv_batch_unchecked(w, x, batch, bias, act, y),
+        Path::Portable => crate::portable::gemv_batch(w, x, batch, bias, act, y),
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => crate::x86_64::avx2_gemv_batch(w, x, batch, bias, act, y),
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => crate::x86_64::avx512_gemv_batch(w, x, batch, bias, act, y),
+        #[cfg(not(target_arch = "x86_64"))]
+        Path::Avx2 | Path::Avx512 => unreachable!("is_supported is false off x86-64"),
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! Theta layouts: the paper's parameter order and the kernel's (layout id 1).
+
+use crate::KernelError;
+
+/// Parameter count of an MLP with layer sizes `[d_y, n_1, ..., d_out]`:
+/// `sum over layers of n_out * (n_in + 1)`. 0 for fewer than two sizes; saturates at
+/// `usize::MAX` on overflow (then [`theta_permutation`] reports [`KernelError::Overflow`]).
+pub fn theta_len(layer_sizes: &[usize]) -> usize {
+    checked_theta_len(layer_sizes).unwrap_or(usize::MAX)
+}
+
+fn checked_theta_len(layer_sizes: &[usize]) -> Option<usize> {
+    layer_sizes.windows(2).try_fold(0usize, |acc, w| {
+        let block = w[1].checked_mul(w[0].checked_add(1)?)?;
+        acc.checked_add(block)
+    })
+}
+
+/// Fills `perm` (length [`theta_len`]) so that `kernel[k] = paper[perm[k]]`.
+///
+/// Paper layout: layer by layer, weight `[out, in]` row-major, then bias `[out]`. Kernel
+/// layout: layer by layer, for each output row `o`: `[b_o, W[o, 0], ..., W[o, in - 1]]`.
+/// Each layer's block starts at the same offset in both layouts, so the permutation never
+/// crosses layers.
+///
+/// # Errors
+/// [`KernelError::NoLayers`] for fewer than two sizes, [`KernelError::Width`] for a zero size,
+/// [`KernelError::Length`] if `perm` has the wrong length, [`KernelError::Overflow`] if the
+/// count does not fit `u32`.
+pub fn theta_permutation(layer_sizes: &[usize], perm: &mut [u32]) -> Result<(), KernelError> {
+    if layer_sizes.len() < 2 {
+        return Err(KernelError::NoLayers);
+    }
+    for (k, &s) in layer_sizes.iter().enumerate() {
+        if s == 0 {
+            let what = if k == 0 { "n_in" } else { "n_out" };
+            return Err(KernelError::Width {
+                layer: k.saturating_sub(1),
+                what,
+                found: 0,
+                max: usize::MAX,
+            });
+        }
+    }
+    let total = checked_theta_len(layer_sizes).ok_or(KernelError::Overflow)?;
+    if u32::try_from(total).is_err() {
+        return Err(KernelError::Overflow);
+    }
+    if perm.len() != total {
+        return Err(KernelError::Length {
+            what: "perm",
+            expected: total,
+            found: perm.len(),
+        });
+    }
+    let mut off = 0usize;
+    for w in layer_sizes.windows(2) {
+        let (n_in, n_out) = (w[0], w[1]);
+        for o in 0..n_out {
+            let row = off + o * (n_in + 1);
+            perm[row] = (off + n_out * n_in + o) as u32;
+            for i in 0..n_in {
+                perm[row + 1 + i] = (off + o * n_in + i) as u32;
+            }
+        }
+        off += n_out * (n_in + 1);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn theta_len_matches_hand_count() {
+        // 2-20-20-20-1: 20*3 + 20*21 + 20*21 + 1*21
+        assert_eq!(theta_len(&[2, 20, 20, 20, 1]), 60 + 420 + 420 + 21);
+        assert_eq!(theta_len(&[3]), 0);
+        assert_eq!(theta_len(&[]), 0);
+        assert_eq!(theta_len(&[usize::MAX, 2]), usize::MAX);
+    }
+
+    #[test]
+    fn permutation_small_example() {
+        // sizes [2, 2, 1]: paper = W1(2x2) b1(2) W2(1x2) b2(1)
+        //   paper idx: W1 00=0 01=1 10=2 11=3, b1 0=4 1=5, W2 00=6 01=7, b2=8
+        // kernel: [b1_0, W1_00, W1_01, b1_1, W1_10, W1_11, b2, W2_00, W2_01]
+        let mut p = [0u32; 9];
+        theta_permutation(&[2, 2, 1], &mut p).unwrap();
+        assert_eq!(p, [4, 0, 1, 5, 2, 3, 8, 6, 7]);
+    }
+
+    #[test]
+    fn permutation_is_a_bijection_within_layers() {
+        let sizes = [3, 7, 5, 1];
+        let n = theta_len(&sizes);
+        let mut p = [0u32; 128];
+        theta_permutation(&sizes, &mut p[..n]).unwrap();
+        let mut seen = [false; 128];
+        for &v in &p[..n] {
+            assert!(!seen[v as usize]);
+            seen[v as usize] = true;
+        }
+        // Layer 1 occupies 0..28 in both layouts.
+        assert!(p[..28].iter().all(|&v| v < 28));
+    }
+
+    #[test]
+    fn permutation_errors() {
+        let mut p = [0u32; 4];
+        assert_eq!(theta_permutation(&[1], &mut p), Err(KernelError::NoLayers));
+        assert!(matches!(
+            theta_permutation(&[1, 0], &mut p),
+            Err(KernelError::Width { .. })
+        ));
+        assert_eq!(
+            theta_permutation(&[1, 1], &mut p),
+            Err(KernelError::Length {
+                what: "perm",
+                expected: 2,
+                found: 4
+            })
+        );
+        assert_eq!(
+            theta_permutation(&[1 << 20, 1 << 20], &mut p),
+            Err(KernelError::Overflow)
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! Path selection. Its own test binary: forcing a path is process-global.
+
+use hdon_kernels::*;
+
+#[test]
+fn paths_names_and_forcing() {
+    for p in Path::ALL {
+        assert_eq!(Path::from_name(p.name()), Some(p));
+    }
+    assert_eq!(Path::from_name("AVX512"), Some(Path::Avx512));
+    assert_eq!(Path::from_name("neon"), None);
+    assert!(Path::Scalar.is_supported() && Path::Portable.is_supported());
+    assert!(active_path().is_supported());
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") && std::env::var("HDON_KERNEL").is_err() {
+        assert_eq!(best_path(), Path::Avx512);
+    }
+    for p in Path::ALL {
+        assert_eq!(force_path(p).is_ok(), p.is_supported());
+    }
+    force_path(best_path()).unwrap();
+    assert_eq!(active_path(), best_path());
+}

@@ -1,0 +1,114 @@
+/*
+ * hdon.h - C API of the hdon runtime (HyperDeepONet-family operator networks).
+ *
+ * Link with libhdon.a (static) or libhdon.so (dynamic), built by `cargo build -p hdon-capi
+ * --release`. Static linking on Linux also needs: -lpthread -ldl -lm (and -lgcc_s -lrt
+ * -lutil on some toolchains).
+ *
+ * The library never allocates, never reads files and never aborts on bad input: every call
+ * returns a status code. All memory is the caller's:
+ *
+ *   bytes      the model file (.hdon), e.g. a flash region or a read/mmap'd buffer. Must be at
+ *              least 4-byte aligned and stay alive and unchanged while the model is used.
+ *   hdon_model opaque storage for a loaded model (a plain struct: static, stack or heap).
+ *   workspace  float[hdon_model_workspace_len(model, 1)]: scratch and the generated target
+ *              net of one input function. Its length is also recorded in the file.
+ *   hdon_target opaque handle to a generated target net; borrows model and workspace.
+ *
+ * Typical use:
+ *
+ *   static hdon_model model;
+ *   static float ws[WS_LEN];                      // >= hdon_model_workspace_len(&model, 1)
+ *   hdon_target target;
+ *   if (hdon_model_open(bytes, len, 1, &model) != HDON_OK) ...
+ *   hdon_generate(&model, u, n_sensors, ws, WS_LEN, &target);   // once per input function
+ *   hdon_eval(&target, y, n_points, out, n_points * d_out);     // any number of times
+ *
+ * Units: every length is an element count (floats), never bytes, except `len` of the file.
+ * Layouts: sensors float[m]; points float[n][d_y] row-major; out float[n][d_out] row-major.
+ * Values are physical: the normalization recorded in the file is applied inside.
+ *
+ * Threads: a hdon_model may be shared by threads (calls only read it); each thread needs its
+ * own workspace and hdon_target.
+ */
+#ifndef HDON_H
+#define HDON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Storage sizes of the opaque structs, in 8-byte words. The Rust side checks at compile time
+ * that a loaded model / target fits (and that 8-byte alignment suffices). */
+#define HDON_MODEL_WORDS 1024  /* 8 KiB */
+#define HDON_TARGET_WORDS 128  /* 1 KiB */
+
+/* A loaded model (opaque). Valid after hdon_model_open returned HDON_OK; borrows `bytes`. */
+typedef struct hdon_model {
+    uint64_t opaque[HDON_MODEL_WORDS];
+} hdon_model;
+
+/* The target net of one input function (opaque). Valid after hdon_generate returned HDON_OK,
+ * while the model, the model bytes and the workspace are alive and the workspace is not
+ * reused by another hdon_generate. */
+typedef struct hdon_target {
+    uint64_t opaque[HDON_TARGET_WORDS];
+} hdon_target;
+
+/* Status codes. hdon_error_message(code) describes each. */
+typedef enum hdon_status {
+    HDON_OK = 0,
+    HDON_ERR_NULL = 1,                  /* a required pointer was NULL */
+    HDON_ERR_FORMAT = 2,                /* the file is malformed, corrupt or misaligned */
+    HDON_ERR_KERNEL = 3,                /* a kernel rejected its arguments (internal) */
+    HDON_ERR_SENSOR_COUNT = 4,          /* n_sensors != hdon_model_n_sensors(model) */
+    HDON_ERR_POINT_DIM = 5,             /* points length not a multiple of d_y */
+    HDON_ERR_OUTPUT_LEN = 6,            /* out_len < n_points * d_out */
+    HDON_ERR_WORKSPACE_TOO_SHORT = 7,   /* workspace_len < hdon_model_workspace_len(model, 1) */
+    HDON_ERR_NONFINITE_SENSOR = 8,      /* a sensor value is NaN or infinite */
+    HDON_ERR_NONFINITE_POINT = 9,       /* a point coordinate is NaN or infinite */
+    HDON_ERR_WORKSPACE_MISMATCH = 10,   /* the file's workspace records disagree with this runtime */
+    HDON_ERR_UNSUPPORTED = 11,          /* valid model beyond this runtime's limits */
+    HDON_ERR_INVALID_MODEL = 12         /* tensors or normalization unusable */
+} hdon_status;
+
+/* Loads a model from `len` bytes at `bytes` (4-byte aligned). Validates the structure always
+ * and the CRC32C checksums if verify_checksums != 0. Writes the model to *out. No allocation,
+ * no copy of the bytes. Returns HDON_OK or an error code. */
+int hdon_model_open(const void *bytes, size_t len, int verify_checksums, hdon_model *out);
+
+/* Sensor values per input function (m). 0 if model is NULL. */
+size_t hdon_model_n_sensors(const hdon_model *model);
+
+/* Query point dimension (d_y). 0 if model is NULL. */
+size_t hdon_model_d_y(const hdon_model *model);
+
+/* Output components per point (d_out). 0 if model is NULL. */
+size_t hdon_model_d_out(const hdon_model *model);
+
+/* Exact workspace length in floats (not bytes) for `batch` input functions; hdon_generate
+ * uses batch = 1. 0 if model is NULL. */
+size_t hdon_model_workspace_len(const hdon_model *model, size_t batch);
+
+/* Runs the input-function-dependent networks once: sensors float[n_sensors] (physical
+ * values), workspace float[workspace_len]. Writes a target handle to *out. */
+int hdon_generate(const hdon_model *model, const float *sensors, size_t n_sensors,
+                  float *workspace, size_t workspace_len, hdon_target *out);
+
+/* Evaluates the target net at n_points points: points float[n_points][d_y], out
+ * float[out_len] with out_len >= n_points * d_out (receives [n_points][d_out]). Any number
+ * of times; n_points may be 0 (then points/out may be NULL). */
+int hdon_eval(hdon_target *target, const float *points, size_t n_points, float *out,
+              size_t out_len);
+
+/* A static, NUL-terminated English description of a status code (never NULL). */
+const char *hdon_error_message(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HDON_H */

@@ -1,0 +1,163 @@
+//! Compiles `examples/run_model.c` against the static library with the system C compiler
+//! (`cc`, or `$CC`), runs it on model files written here, and compares its printed outputs
+//! with the Rust API's on the same inputs (bit for bit: it is the same code).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hdon_format::AlignedBytes;
+use hdon_runtime::Model;
+use hdon_tests::build::to_hdon;
+use hdon_tests::random::{random_model, Spec, WeightType};
+
+/// The directory cargo puts this package's library artifacts in (`target/<profile>`), from
+/// this test executable's path (`target/<profile>/deps/c_example-*`).
+fn artifact_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+/// `libhdon.a`: `cargo test` builds it with this package (the crate types include
+/// staticlib) into `target/<profile>/deps/`; `cargo build` uplifts it to `target/<profile>/`.
+/// If neither exists (unusual setups), it is built here into a private target dir (slow).
+fn static_lib() -> PathBuf {
+    let dir = artifact_dir();
+    for lib in [dir.join("deps").join("libhdon.a"), dir.join("libhdon.a")] {
+        if lib.exists() {
+            return lib;
+        }
+    }
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capi-build");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "-p", "hdon-capi", "--target-dir"])
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo build -p hdon-capi");
+    assert!(status.success(), "cargo build -p hdon-capi failed");
+    let lib = target.join("debug").join("libhdon.a");
+    assert!(lib.exists(), "{} missing after build", lib.display());
+    lib
+}
+
+fn compile_example(out_dir: &Path) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = out_dir.join("run_model");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let output = Command::new(&cc)
+        .arg("-O1")
+        .arg("-Wall")
+        .arg("-I")
+        .arg(manifest)
+        .arg(manifest.join("examples").join("run_model.c"))
+        .arg(static_lib())
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&exe)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
+    assert!(
+        output.status.success(),
+        "C compile failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    exe
+}
+
+/// The same inputs as run_model.c computes.
+fn inputs(m: usize, d_y: usize, n: usize) -> (Vec<f32>, Vec<f32>) {
+    let sensors = (0..m)
+        .map(|i| ((7 * i) % 13) as f32 / 13.0f32 - 0.5f32)
+        .collect();
+    let mut points = Vec::with_capacity(n * d_y);
+    for k in 0..n {
+        for i in 0..d_y {
+            points.push(((3 * k + 5 * i) % 11) as f32 / 11.0f32);
+        }
+    }
+    (sensors, points)
+}
+
+#[test]
+fn c_example_matches_rust_api() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c_example");
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = compile_example(&dir);
+    for (fam, weights) in [
+        ("deeponet", WeightType::F32),
+        ("nomad", WeightType::F16),
+        ("hyper", WeightType::I8),
+        ("chunked_hyper", WeightType::Bf16),
+    ] {
+        let mut spec = Spec::small(fam);
+        spec.weights = weights;
+        spec.d_y = 3;
+        spec.d_out = 2;
+        let bytes = to_hdon(&random_model(&spec), weights);
+        let path = dir.join(format!("{fam}.hdon"));
+        std::fs::write(&path, &bytes).unwrap();
+        let n = 37;
+        let run = Command::new(&exe)
+            .arg(&path)
+            .arg(n.to_string())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{fam}: run_model failed: {}\n{stdout}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let mut lines = stdout.lines();
+        let aligned = AlignedBytes::from_slice(&bytes);
+        let model = Model::from_bytes(&aligned).unwrap();
+        let header = format!(
+            "m={} d_y={} d_out={} workspace={}",
+            model.n_sensors(),
+            model.d_y(),
+            model.d_out(),
+            model.workspace_len(1)
+        );
+        assert_eq!(lines.next(), Some(header.as_str()), "{fam}");
+        let c_out: Vec<f32> = lines.map(|l| l.trim().parse().unwrap()).collect();
+
+        let (sensors, points) = inputs(model.n_sensors(), model.d_y(), n);
+        let mut ws = vec![0.0f32; model.workspace_len(1)];
+        let mut out = vec![0.0f32; n * model.d_out()];
+        model
+            .generate(&sensors, &mut ws)
+            .unwrap()
+            .eval(&points, &mut out)
+            .unwrap();
+        assert_eq!(c_out.len(), out.len(), "{fam}");
+        for (k, (c, r)) in c_out.iter().zip(&out).enumerate() {
+            assert_eq!(
+                c.to_bits(),
+                r.to_bits(),
+                "{fam} value {k}: C {c} vs Rust {r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn c_api_errors_and_messages() {
+    use hdon::*;
+    // Bad bytes: a format error with a message, not a crash.
+    let junk = [0u64; 16];
+    let mut model = std::mem::MaybeUninit::<HdonModel>::uninit();
+    // SAFETY: valid pointers; junk is 8-byte aligned and 128 bytes long.
+    let rc = unsafe { hdon_model_open(junk.as_ptr().cast(), 128, 1, model.as_mut_ptr()) };
+    assert_eq!(rc, Status::Format as i32);
+    // SAFETY: null pointers are reported, not dereferenced.
+    let rc = unsafe { hdon_model_open(std::ptr::null(), 0, 1, model.as_mut_ptr()) };
+    assert_eq!(rc, Status::Null as i32);
+    for code in 0..=13 {
+        let msg = hdon_error_message(code);
+        // SAFETY: hdon_error_message returns a static NUL-terminated string.
+        let s = unsafe { std::ffi::CStr::from_ptr(msg) }.to_str().unwrap();
+        assert!(!s.is_empty());
+    }
+    // SAFETY: NULL model gives 0.
+    assert_eq!(unsafe { hdon_model_n_sensors(std::ptr::null()) }, 0);
+}

@@ -1,0 +1,434 @@
+//! `generate`: run the u-dependent networks once and leave in the workspace exactly what eval
+//! needs (see [`crate::plan`] for the layout per family).
+//!
+//! Normalization is folded into per-function copies of the first and last target layers:
+//! a query point enters the first layer as `z_i = a_i y_i + d_i` (point normalization, and for
+//! Shift-DeepONet also `y_n * s(u) + c(u)`), so `W'[o, i] = W[o, i] a_i` and
+//! `b'_o = b_o + sum_i W[o, i] d_i (+ pre(u)_o for Flex, + (W_beta beta(u))_o for NOMAD)`;
+//! output de-normalization `out_j = raw_j std_j + mean_j` scales row j of the last layer by
+//! `std_j` and adds `mean_j` to its bias. Eval therefore makes no extra pass.
+
+use hdon_format::Family;
+use hdon_kernels::{gemv, gemv_batch, Activation as KAct, MatRef, WeightData};
+
+use crate::model::{GenLayer, Model, Net, Norm, NET_AUX_A, NET_AUX_B, NET_MAIN};
+use crate::plan::Src;
+use crate::{Error, NonFinite, Target};
+
+/// Hands out consecutive disjoint pieces of a scratch slice.
+struct Carve<'s> {
+    rest: &'s mut [f32],
+}
+
+impl<'s> Carve<'s> {
+    fn take(&mut self, n: usize) -> Result<&'s mut [f32], Error> {
+        let buf = core::mem::take(&mut self.rest);
+        let found = buf.len();
+        let (head, tail) = buf
+            .split_at_mut_checked(n)
+            .ok_or(Error::WorkspaceTooShort { needed: n, found })?;
+        self.rest = tail;
+        Ok(head)
+    }
+}
+
+fn internal(problem: &'static str) -> Error {
+    Error::Tensor {
+        what: "workspace plan",
+        layer: 0,
+        problem,
+    }
+}
+
+/// `y = act(W x + b)` for `batch` vectors (`gemv` for one, `gemv_batch` otherwise).
+fn dense(l: &GenLayer<'_>, x: &[f32], batch: usize, y: &mut [f32]) -> Result<(), Error> {
+    if batch == 1 {
+        gemv(&l.w, x, l.bias, l.act, y)?;
+    } else {
+        gemv_batch(&l.w, x, batch, l.bias, l.act, y)?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Buf {
+    X,
+    Ping,
+    Pong,
+}
+
+/// Runs layers `start..` of `net` on `batch` row-major input vectors `x`; hidden activations
+/// alternate between `ping` and `pong`, the last layer writes `out` `[batch, n_out]`.
+fn forward(
+    net: &Net<'_>,
+    start: usize,
+    x: &[f32],
+    batch: usize,
+    ping: &mut [f32],
+    pong: &mut [f32],
+    out: &mut [f32],
+) -> Result<(), Error> {
+    let mut src = Buf::X;
+    for i in start..net.len {
+        let l = net.layer(i)?;
+        let last = i + 1 == net.len;
+        let n_x = batch.checked_mul(l.w.cols).ok_or(internal("overflow"))?;
+        let n_y = batch.checked_mul(l.w.rows).ok_or(internal("overflow"))?;
+        let short = || internal("generate buffer shorter than the plan");
+        let (input, dst): (&[f32], &mut [f32]) = match (src, last) {
+            (Buf::X, true) => (x, &mut *out),
+            (Buf::X, false) => (x, &mut *ping),
+            (Buf::Ping, true) => (&*ping, &mut *out),
+            (Buf::Ping, false) => (&*ping, &mut *pong),
+            (Buf::Pong, true) => (&*pong, &mut *out),
+            (Buf::Pong, false) => (&*pong, &mut *ping),
+        };
+        let input = input.get(..n_x).ok_or_else(short)?;
+        let dst = dst.get_mut(..n_y).ok_or_else(short)?;
+        dense(l, input, batch, dst)?;
+        src = match (src, last) {
+            (_, true) => src,
+            (Buf::X, false) | (Buf::Pong, false) => Buf::Ping,
+            (Buf::Ping, false) => Buf::Pong,
+        };
+    }
+    Ok(())
+}
+
+/// Folds the point affine `z_i = a_i y_i + d_i` and an extra bias into one packed row
+/// `[b, W[o, 0..d_y]]` in place.
+fn fold_first_row(row: &mut [f32], affine: impl Fn(usize) -> (f32, f32), extra: f32) {
+    if let Some((b, w)) = row.split_first_mut() {
+        let mut bias = *b + extra;
+        for (i, wi) in w.iter_mut().enumerate() {
+            let (a, d) = affine(i);
+            bias += *wi * d;
+            *wi *= a;
+        }
+        *b = bias;
+    }
+}
+
+/// Folds `out_j = raw_j std_j + mean_j` into the packed block `[d_out, n_in + 1]` in place.
+fn fold_last(block: &mut [f32], row_len: usize, norm: Option<&Norm<'_>>) {
+    let Some(norm) = norm else { return };
+    for (j, row) in block.chunks_exact_mut(row_len).enumerate() {
+        let (mean, std) = norm.at(j);
+        for v in row.iter_mut() {
+            *v *= std;
+        }
+        if let Some(b) = row.first_mut() {
+            *b += mean;
+        }
+    }
+}
+
+/// Row `o`, columns `start..start + len` of a weight matrix as a one-row matrix.
+fn row_part<'a>(w: &MatRef<'a>, o: usize, start: usize, len: usize) -> Option<MatRef<'a>> {
+    let lo = o.checked_mul(w.cols)?.checked_add(start)?;
+    let r = lo..lo.checked_add(len)?;
+    let data = match w.data {
+        WeightData::F32(d) => WeightData::F32(d.get(r)?),
+        WeightData::F16(d) => WeightData::F16(d.get(r)?),
+        WeightData::Bf16(d) => WeightData::Bf16(d.get(r)?),
+        WeightData::I8 { values, scales } => WeightData::I8 {
+            values: values.get(r)?,
+            scales: scales.get(o..o + 1)?,
+        },
+    };
+    Some(MatRef {
+        rows: 1,
+        cols: len,
+        data,
+    })
+}
+
+/// Paper layout (per layer: W `[out, in]` row-major, then b `[out]`) to kernel layout (per
+/// row: `[b_o, W[o, ..]]`), layer by layer; the index math of `theta_permutation`.
+fn scatter_theta(model: &Model<'_>, paper: &[f32], kernel: &mut [f32]) -> Result<(), Error> {
+    let p = &model.plan;
+    let mut off = 0usize;
+    for slot in &p.target[..p.n_target] {
+        let len = slot.block_len();
+        let end = off + len;
+        let src = paper.get(off..end).ok_or(internal("theta stage"))?;
+        let dst = kernel.get_mut(off..end).ok_or(internal("theta"))?;
+        let (w, b) = src.split_at(slot.n_out * slot.n_in);
+        for ((krow, wrow), bo) in dst
+            .chunks_exact_mut(slot.n_in + 1)
+            .zip(w.chunks_exact(slot.n_in))
+            .zip(b)
+        {
+            if let Some((kb, kw)) = krow.split_first_mut() {
+                *kb = *bo;
+                kw.copy_from_slice(wrow);
+            }
+        }
+        off = end;
+    }
+    Ok(())
+}
+
+impl<'a> Model<'a> {
+    /// Checks the sensor slice (length `batch * m`, finiteness per the options).
+    pub(crate) fn check_sensors(&self, sensors: &[f32], batch: usize) -> Result<(), Error> {
+        let m = self.plan.m;
+        if Some(sensors.len()) != m.checked_mul(batch) {
+            return Err(Error::SensorCount {
+                expected: m,
+                found: sensors.len(),
+            });
+        }
+        if self.opts.nonfinite == NonFinite::Reject {
+            if let Some(index) = sensors.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NonFiniteSensor { index });
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the input-function-dependent networks for one function.
+    ///
+    /// `sensors`: `[m]` physical sensor values u(x_1..x_m) (normalization from the file is
+    /// applied inside). `workspace`: at least [`Model::workspace_len`]`(1)` f32; its contents
+    /// on entry are ignored. The returned [`Target`] borrows the workspace and evaluates the
+    /// target net at any number of points. Allocates nothing.
+    ///
+    /// # Errors
+    /// [`Error::SensorCount`], [`Error::WorkspaceTooShort`], [`Error::NonFiniteSensor`]
+    /// (with [`NonFinite::Reject`]).
+    pub fn generate<'w>(
+        &'w self,
+        sensors: &[f32],
+        workspace: &'w mut [f32],
+    ) -> Result<Target<'w>, Error> {
+        let needed = self.plan.per_function;
+        let found = workspace.len();
+        let ws = workspace
+            .get_mut(..needed)
+            .ok_or(Error::WorkspaceTooShort { needed, found })?;
+        self.check_sensors(sensors, 1)?;
+        let (state, scratch) = ws.split_at_mut(self.plan.state_len);
+        self.generate_into(sensors, state, scratch)?;
+        Target::new(self, state, scratch)
+    }
+
+    /// The serial generate of one function: writes the state region; uses `scratch`.
+    /// `sensors` was checked by the caller.
+    pub(crate) fn generate_into(
+        &self,
+        sensors: &[f32],
+        state: &mut [f32],
+        scratch: &mut [f32],
+    ) -> Result<(), Error> {
+        let plan = &self.plan;
+        let g = plan.gen;
+        let mut carve = Carve { rest: scratch };
+        let u = carve.take(g.u)?;
+        let ping = carve.take(g.ping)?;
+        let pong = carve.take(g.pong)?;
+        let aux_a = carve.take(g.aux_a)?;
+        let aux_b = carve.take(g.aux_b)?;
+
+        // Sensor normalization, applied once; every generate-side net reads `u`.
+        for (i, (dst, &v)) in u.iter_mut().zip(sensors).enumerate() {
+            *dst = match &self.sensor_norm {
+                Some(n) => {
+                    let (mean, std) = n.at(i);
+                    (v - mean) / std
+                }
+                None => v,
+            };
+        }
+        let point = |i: usize| -> (f32, f32) {
+            match &self.point_norm {
+                Some(n) => {
+                    let (mean, std) = n.at(i);
+                    (1.0 / std, -mean / std)
+                }
+                None => (1.0, 0.0),
+            }
+        };
+        let first = plan.target[0];
+        let row_first = first.n_in + 1;
+        let main = &self.nets[NET_MAIN];
+
+        match plan.family {
+            Family::DeepONet | Family::ShiftDeepONet | Family::FlexDeepONet => {
+                let (f, comb) = state
+                    .split_at_mut_checked(first.block_len())
+                    .ok_or(internal("state"))?;
+                forward(main, 0, u, 1, ping, pong, comb)?;
+                fold_last(comb, plan.p + 1, self.output_norm.as_ref());
+                let src = self.target_file[0];
+                if src.len() != f.len() {
+                    return Err(internal("trunk layer 0"));
+                }
+                f.copy_from_slice(src);
+                match plan.family {
+                    Family::ShiftDeepONet => {
+                        forward(&self.nets[NET_AUX_A], 0, u, 1, ping, pong, aux_a)?;
+                        forward(&self.nets[NET_AUX_B], 0, u, 1, ping, pong, aux_b)?;
+                        let (s, c) = (&*aux_a, &*aux_b);
+                        // y_n * s + c with y_n = y a + d: (a s) y + (d s + c).
+                        let affine = |i: usize| {
+                            let (a, d) = point(i);
+                            let si = s.get(i).copied().unwrap_or(1.0);
+                            let ci = c.get(i).copied().unwrap_or(0.0);
+                            (a * si, d * si + ci)
+                        };
+                        for row in f.chunks_exact_mut(row_first) {
+                            fold_first_row(row, affine, 0.0);
+                        }
+                    }
+                    Family::FlexDeepONet => {
+                        forward(&self.nets[NET_AUX_A], 0, u, 1, ping, pong, aux_a)?;
+                        for (row, pre) in f.chunks_exact_mut(row_first).zip(aux_a.iter()) {
+                            fold_first_row(row, point, *pre);
+                        }
+                    }
+                    _ => {
+                        for row in f.chunks_exact_mut(row_first) {
+                            fold_first_row(row, point, 0.0);
+                        }
+                    }
+                }
+            }
+            Family::Nomad => {
+                let beta = aux_a;
+                forward(main, 0, u, 1, ping, pong, beta)?;
+                let (f, rest) = state
+                    .split_at_mut_checked(first.block_len())
+                    .ok_or(internal("state"))?;
+                let p = plan.p;
+                let src_row = 1 + p + plan.d_y;
+                for (dst, src) in f
+                    .chunks_exact_mut(row_first)
+                    .zip(self.target_file[0].chunks_exact(src_row))
+                {
+                    // src = [b_o, W_beta[o, 0..p], W_y[o, 0..d_y]]
+                    let (b, w) = src.split_first().ok_or(internal("decoder row"))?;
+                    let (w_beta, w_y) = w.split_at(p);
+                    let mut bias = *b;
+                    for (wk, bk) in w_beta.iter().zip(beta.iter()) {
+                        bias += *wk * *bk;
+                    }
+                    if let Some((db, dw)) = dst.split_first_mut() {
+                        *db = bias;
+                        dw.copy_from_slice(w_y);
+                    }
+                    fold_first_row(dst, point, 0.0);
+                }
+                let last = plan.target[plan.n_target - 1];
+                if plan.n_target == 1 {
+                    fold_last(f, row_first, self.output_norm.as_ref());
+                } else {
+                    let src = self.target_file[plan.n_target - 1];
+                    if src.len() != rest.len() {
+                        return Err(internal("decoder last layer"));
+                    }
+                    rest.copy_from_slice(src);
+                    fold_last(rest, last.n_in + 1, self.output_norm.as_ref());
+                }
+            }
+            Family::HyperDeepONet => {
+                forward(main, 0, u, 1, ping, pong, state)?;
+                self.fold_theta(state, point)?;
+            }
+            Family::ChunkedHyperDeepONet => {
+                let h0 = carve.take(g.h0)?;
+                let stage = carve.take(g.stage)?;
+                let wu = carve.take(g.wu)?;
+                let tmp = carve.take(g.tmp)?;
+                self.chunked_hyper(u, ping, pong, h0, stage, wu, tmp)?;
+                scatter_theta(self, stage, state)?;
+                self.fold_theta(state, point)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds point normalization into theta's first layer and output de-normalization into
+    /// its last layer, in place.
+    fn fold_theta(
+        &self,
+        theta: &mut [f32],
+        point: impl Fn(usize) -> (f32, f32) + Copy,
+    ) -> Result<(), Error> {
+        let plan = &self.plan;
+        let first = plan.target[0];
+        let f = theta
+            .get_mut(..first.block_len())
+            .ok_or(internal("theta"))?;
+        for row in f.chunks_exact_mut(first.n_in + 1) {
+            fold_first_row(row, point, 0.0);
+        }
+        let last = plan.target[plan.n_target - 1];
+        if let Src::State(off) = last.src {
+            let l = theta
+                .get_mut(off..off + last.block_len())
+                .ok_or(internal("theta"))?;
+            fold_last(l, last.n_in + 1, self.output_norm.as_ref());
+        }
+        Ok(())
+    }
+
+    /// The chunked hypernetwork: `stage[j] = hyper(concat(u, z_j))` for every chunk j.
+    ///
+    /// The first layer's sensor part `W_u u + b_1` is the same for every chunk: it is
+    /// computed once (one GEMV row at a time, since `W_u` is a column block of the stored
+    /// `[h_1, m + d_z]` matrix), then each row o adds `W_z[o] z_j` for all chunks in one
+    /// `gemv_batch` with that sum as the bias, fusing the activation.
+    #[allow(clippy::too_many_arguments)]
+    fn chunked_hyper(
+        &self,
+        u: &[f32],
+        ping: &mut [f32],
+        pong: &mut [f32],
+        h0: &mut [f32],
+        stage: &mut [f32],
+        wu: &mut [f32],
+        tmp: &mut [f32],
+    ) -> Result<(), Error> {
+        let plan = &self.plan;
+        let hyper = &self.nets[NET_MAIN];
+        let l0 = hyper.layer(0)?;
+        let (m, d_z, nc) = (plan.m, plan.d_z, plan.n_chunks);
+        let h1 = l0.w.rows;
+        let bad = || internal("chunked hypernet first layer");
+        let dest: &mut [f32] = if hyper.len == 1 {
+            &mut *stage
+        } else {
+            &mut *h0
+        };
+        let dest = dest.get_mut(..nc * h1).ok_or_else(bad)?;
+        for (o, wo) in wu.iter_mut().enumerate() {
+            let row = row_part(&l0.w, o, 0, m).ok_or_else(bad)?;
+            gemv(&row, u, None, KAct::Identity, core::slice::from_mut(wo))?;
+            if let Some(b) = l0.bias.and_then(|b| b.get(o)) {
+                *wo += *b;
+            }
+        }
+        if d_z == 0 {
+            hdon_kernels::activate(l0.act, wu);
+            for chunk in dest.chunks_exact_mut(h1) {
+                chunk.copy_from_slice(wu);
+            }
+        } else {
+            for o in 0..h1 {
+                let row = row_part(&l0.w, o, m, d_z).ok_or_else(bad)?;
+                let bias = wu.get(o..o + 1).ok_or_else(bad)?;
+                gemv_batch(&row, self.chunk_embeddings, nc, Some(bias), l0.act, tmp)?;
+                for (chunk, v) in dest.chunks_exact_mut(h1).zip(tmp.iter()) {
+                    if let Some(d) = chunk.get_mut(o) {
+                        *d = *v;
+                    }
+                }
+            }
+        }
+        if hyper.len > 1 {
+            forward(hyper, 1, h0, nc, ping, pong, stage)?;
+        }
+        Ok(())
+    }
+}

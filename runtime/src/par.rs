@@ -1,0 +1,148 @@
+//! Feature `std`: rayon helpers for services. Results are bit-identical to the serial path:
+//! `generate_batch` runs the serial `generate` code on each function, and `eval_par` splits
+//! points at multiples of 64 (a multiple of every kernel tile width, `MAX_TILE` = 32), so each
+//! point is computed by the same tile code as in a serial `eval`.
+
+use std::vec;
+
+use rayon::prelude::*;
+
+use crate::model::Model;
+use crate::{Error, Target};
+
+/// Points per parallel task are a multiple of this.
+const PAR_ALIGN: usize = 64;
+
+/// Generated targets of a batch of input functions, living in one caller workspace
+/// (`batch` consecutive blocks of [`Model::workspace_len`]`(1)` f32).
+#[derive(Debug)]
+pub struct TargetBatch<'w> {
+    model: &'w Model<'w>,
+    workspace: &'w mut [f32],
+    len: usize,
+}
+
+impl<'a> Model<'a> {
+    /// Runs [`Model::generate`] for `batch = sensors.len() / m` input functions in parallel
+    /// (rayon). `sensors`: `[batch, m]` row-major; `workspace`: at least
+    /// [`Model::workspace_len`]`(batch)` f32. Each function's result is bit-identical to a
+    /// serial `generate` on the same sensors.
+    ///
+    /// # Errors
+    /// As [`Model::generate`]; [`Error::SensorCount`] if `sensors.len()` is not a multiple of
+    /// `m`, and [`Error::NonFiniteSensor`] with the index into the whole batch slice.
+    pub fn generate_batch<'w>(
+        &'w self,
+        sensors: &[f32],
+        workspace: &'w mut [f32],
+    ) -> Result<TargetBatch<'w>, Error>
+    where
+        'a: 'w,
+    {
+        let m = self.plan.m;
+        if m == 0 || sensors.len() % m != 0 {
+            return Err(Error::SensorCount {
+                expected: m,
+                found: sensors.len(),
+            });
+        }
+        let batch = sensors.len() / m;
+        let per = self.plan.per_function;
+        let needed = self.workspace_len(batch);
+        let found = workspace.len();
+        let ws = workspace
+            .get_mut(..needed)
+            .ok_or(Error::WorkspaceTooShort { needed, found })?;
+        self.check_sensors(sensors, batch)?;
+        if per > 0 {
+            ws.par_chunks_mut(per)
+                .zip(sensors.par_chunks(m))
+                .try_for_each(|(w, s)| {
+                    let (state, scratch) = w.split_at_mut(self.plan.state_len);
+                    self.generate_into(s, state, scratch)
+                })?;
+        }
+        Ok(TargetBatch {
+            model: self,
+            workspace: ws,
+            len: batch,
+        })
+    }
+}
+
+impl<'w> TargetBatch<'w> {
+    /// Number of input functions.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for an empty batch.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The target of function `index`.
+    ///
+    /// # Errors
+    /// [`Error::BatchIndex`] if `index >= len()`.
+    pub fn target(&mut self, index: usize) -> Result<Target<'_>, Error> {
+        let per = self.model.plan.per_function;
+        let range = index
+            .checked_mul(per)
+            .and_then(|lo| Some(lo..lo.checked_add(per)?))
+            .filter(|_| index < self.len)
+            .ok_or(Error::BatchIndex {
+                index,
+                len: self.len,
+            })?;
+        let ws = self.workspace.get_mut(range).ok_or(Error::BatchIndex {
+            index,
+            len: self.len,
+        })?;
+        let (state, scratch) = ws.split_at_mut(self.model.plan.state_len);
+        Target::new(self.model, state, scratch)
+    }
+
+    /// `self.target(index)?.eval(points, out)`.
+    ///
+    /// # Errors
+    /// As [`TargetBatch::target`] and [`Target::eval`].
+    pub fn eval(&mut self, index: usize, points: &[f32], out: &mut [f32]) -> Result<(), Error> {
+        self.target(index)?.eval(points, out)
+    }
+}
+
+impl Target<'_> {
+    /// [`Target::eval`] with the points split over rayon's threads. Bit-identical to `eval`.
+    /// Each task uses its own tile scratch (a small heap buffer per worker; the serial
+    /// `eval` allocates nothing).
+    ///
+    /// # Errors
+    /// As [`Target::eval`].
+    pub fn eval_par(&mut self, points: &[f32], out: &mut [f32]) -> Result<(), Error> {
+        let n = self.check(points, out)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let (d_y, d_out) = (self.d_y, self.d_out);
+        let threads = rayon::current_num_threads().max(1);
+        let per_task = n.div_ceil(4 * threads).div_ceil(PAR_ALIGN) * PAR_ALIGN;
+        if per_task >= n {
+            return self.eval(points, out);
+        }
+        let scratch_len = self.scratch.len();
+        let layers = self.layers();
+        let out = out.get_mut(..n * d_out).ok_or(Error::OutputLen {
+            needed: n * d_out,
+            found: 0,
+        })?;
+        points
+            .par_chunks(per_task * d_y)
+            .zip(out.par_chunks_mut(per_task * d_out))
+            .try_for_each_init(
+                || vec![0.0f32; scratch_len],
+                |scratch, (p, o)| hdon_kernels::mlp_eval(layers, p, o, scratch),
+            )?;
+        Ok(())
+    }
+}

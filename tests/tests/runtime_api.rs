@@ -1,0 +1,259 @@
+//! Runtime API contracts: exact workspace length, workspace records, error cases, the
+//! non-finite policy, and the std helpers (eval_par, generate_batch) bit-identical to serial.
+
+use hdon_format::AlignedBytes;
+use hdon_runtime::{workspace_len_for, Error, Model, NonFinite, Options};
+use hdon_tests::build::{builder, to_hdon};
+use hdon_tests::random::{random_model, Rng, Spec};
+
+const FAMILIES: [&str; 6] = [
+    "deeponet",
+    "shift",
+    "flex",
+    "nomad",
+    "hyper",
+    "chunked_hyper",
+];
+
+fn file(spec: &Spec) -> AlignedBytes {
+    AlignedBytes::from_slice(&to_hdon(&random_model(spec), spec.weights))
+}
+
+#[test]
+fn workspace_len_is_exact() {
+    for fam in FAMILIES {
+        let spec = Spec::small(fam);
+        let bytes = file(&spec);
+        let model = Model::from_bytes(&bytes).unwrap();
+        let n = model.workspace_len(1);
+        assert_eq!(n, workspace_len_for(model.file().arch(), 1));
+        assert_eq!(model.workspace_len(5), 5 * n);
+        assert_eq!(model.file().arch().workspace_len(1), Some(n as u64));
+        let sensors = vec![0.25f32; spec.m];
+        let mut short = vec![0.0f32; n - 1];
+        assert_eq!(
+            model.generate(&sensors, &mut short).err(),
+            Some(Error::WorkspaceTooShort {
+                needed: n,
+                found: n - 1
+            }),
+            "{fam}"
+        );
+        let mut exact = vec![0.0f32; n];
+        let mut t = model.generate(&sensors, &mut exact).unwrap();
+        let points = vec![0.5f32; 3 * spec.d_y];
+        let mut out = vec![0.0f32; 3 * spec.d_out];
+        t.eval(&points, &mut out).unwrap();
+        assert!(out.iter().all(|v| v.is_finite()));
+    }
+}
+
+#[test]
+fn wrong_workspace_record_is_rejected() {
+    for fam in FAMILIES {
+        let spec = Spec::small(fam);
+        let pm = random_model(&spec);
+        let mut b = builder(&pm, spec.weights);
+        let good = {
+            let bytes = AlignedBytes::from_slice(&to_hdon(&pm, spec.weights));
+            Model::from_bytes(&bytes).unwrap().workspace_len(2)
+        };
+        b.set_workspace(&[(2, good as u64 + 1)]);
+        let bytes = AlignedBytes::from_slice(&b.to_bytes().unwrap());
+        assert_eq!(
+            Model::from_bytes(&bytes).err(),
+            Some(Error::WorkspaceMismatch {
+                batch: 2,
+                recorded: good as u64 + 1,
+                computed: good as u64
+            }),
+            "{fam}"
+        );
+    }
+}
+
+#[test]
+fn argument_errors() {
+    let spec = Spec::small("hyper");
+    let bytes = file(&spec);
+    let model = Model::from_bytes(&bytes).unwrap();
+    let mut ws = vec![0.0f32; model.workspace_len(1)];
+    let m = spec.m;
+    assert_eq!(
+        model.generate(&vec![0.0; m + 1], &mut ws).err(),
+        Some(Error::SensorCount {
+            expected: m,
+            found: m + 1
+        })
+    );
+    let mut bad = vec![0.0f32; m];
+    bad[3] = f32::NAN;
+    bad[5] = f32::INFINITY;
+    assert_eq!(
+        model.generate(&bad, &mut ws).err(),
+        Some(Error::NonFiniteSensor { index: 3 })
+    );
+    let mut t = model.generate(&vec![0.1; m], &mut ws).unwrap();
+    let d_y = spec.d_y;
+    let mut out = vec![0.0f32; 4 * spec.d_out];
+    assert_eq!(
+        t.eval(&vec![0.0; 4 * d_y + 1], &mut out).err(),
+        Some(Error::PointDim {
+            d_y,
+            found: 4 * d_y + 1
+        })
+    );
+    assert_eq!(
+        t.eval(&vec![0.0; 5 * d_y], &mut out).err(),
+        Some(Error::OutputLen {
+            needed: 5 * spec.d_out,
+            found: 4 * spec.d_out
+        })
+    );
+    let mut pts = vec![0.0f32; 4 * d_y];
+    pts[2] = f32::NEG_INFINITY;
+    assert_eq!(
+        t.eval(&pts, &mut out).err(),
+        Some(Error::NonFinitePoint { index: 2 })
+    );
+    // A longer `out` is fine; only the first n * d_out values are written.
+    let mut long = vec![7.0f32; 4 * spec.d_out + 3];
+    t.eval(&vec![0.0; 4 * d_y], &mut long).unwrap();
+    assert_eq!(&long[4 * spec.d_out..], &[7.0, 7.0, 7.0]);
+}
+
+#[test]
+fn nonfinite_propagate_option() {
+    let spec = Spec::small("deeponet");
+    let bytes = file(&spec);
+    let opts = Options {
+        verify_checksums: true,
+        nonfinite: NonFinite::Propagate,
+    };
+    let model = Model::from_bytes_with(&bytes, opts).unwrap();
+    let mut ws = vec![0.0f32; model.workspace_len(1)];
+    let mut t = model.generate(&vec![0.1; spec.m], &mut ws).unwrap();
+    let mut pts = vec![0.25f32; 2 * spec.d_y];
+    pts[0] = f32::NAN;
+    let mut out = vec![0.0f32; 2 * spec.d_out];
+    t.eval(&pts, &mut out).unwrap();
+    assert!(out[0].is_nan(), "NaN point must give NaN output");
+    assert!(
+        out[spec.d_out..].iter().all(|v| v.is_finite()),
+        "other points unaffected"
+    );
+    let mut sensors = vec![0.1f32; spec.m];
+    sensors[0] = f32::NAN;
+    let mut t = model.generate(&sensors, &mut ws).unwrap();
+    t.eval(&[0.5; 2][..spec.d_y], &mut out[..spec.d_out])
+        .unwrap();
+    assert!(out[0].is_nan());
+}
+
+#[test]
+fn misaligned_and_corrupt_bytes_are_errors() {
+    let spec = Spec::small("nomad");
+    let raw = to_hdon(&random_model(&spec), spec.weights);
+    // Misaligned by one byte.
+    let mut buf = AlignedBytes::from_slice(&[&[0u8][..], &raw[..]].concat());
+    let shifted = &buf[1..];
+    assert!(matches!(Model::from_bytes(shifted), Err(Error::Format(_))));
+    // A flipped byte in the middle: checksum error, or accepted without checksums.
+    let mut bad = raw.clone();
+    let k = bad.len() - 70;
+    bad[k] ^= 0x40;
+    buf = AlignedBytes::from_slice(&bad);
+    assert!(matches!(Model::from_bytes(&buf), Err(Error::Format(_))));
+    // Truncated.
+    buf = AlignedBytes::from_slice(&raw[..raw.len() / 2]);
+    assert!(matches!(Model::from_bytes(&buf), Err(Error::Format(_))));
+}
+
+#[test]
+fn eval_par_is_bit_identical_to_eval() {
+    for fam in FAMILIES {
+        let spec = Spec::small(fam);
+        let bytes = file(&spec);
+        let model = Model::from_bytes(&bytes).unwrap();
+        let mut rng = Rng(5);
+        let mut ws = vec![0.0f32; model.workspace_len(1)];
+        let sensors = rng.vec_f32(spec.m, -1.0, 1.0);
+        let mut t = model.generate(&sensors, &mut ws).unwrap();
+        for n in [0usize, 1, 65, 1000, 4099] {
+            let pts = rng.vec_f32(n * spec.d_y, -1.0, 1.0);
+            let mut a = vec![0.0f32; n * spec.d_out];
+            let mut b = vec![1.0f32; n * spec.d_out];
+            t.eval(&pts, &mut a).unwrap();
+            t.eval_par(&pts, &mut b).unwrap();
+            assert!(
+                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{fam} n {n}"
+            );
+        }
+    }
+}
+
+#[test]
+fn generate_batch_is_bit_identical_to_generate() {
+    for fam in FAMILIES {
+        let spec = Spec::small(fam);
+        let bytes = file(&spec);
+        let model = Model::from_bytes(&bytes).unwrap();
+        let mut rng = Rng(9);
+        let batch = 5;
+        let sensors = rng.vec_f32(batch * spec.m, -1.0, 1.0);
+        let pts = rng.vec_f32(40 * spec.d_y, -1.0, 1.0);
+        let mut ws_batch = vec![0.0f32; model.workspace_len(batch)];
+        let mut tb = model.generate_batch(&sensors, &mut ws_batch).unwrap();
+        assert_eq!(tb.len(), batch);
+        let mut ws = vec![0.0f32; model.workspace_len(1)];
+        for i in 0..batch {
+            let mut serial = vec![0.0f32; 40 * spec.d_out];
+            let mut batched = vec![0.0f32; 40 * spec.d_out];
+            model
+                .generate(&sensors[i * spec.m..(i + 1) * spec.m], &mut ws)
+                .unwrap()
+                .eval(&pts, &mut serial)
+                .unwrap();
+            tb.eval(i, &pts, &mut batched).unwrap();
+            assert!(
+                serial
+                    .iter()
+                    .zip(&batched)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{fam} function {i}"
+            );
+        }
+        assert_eq!(
+            tb.target(batch).err(),
+            Some(Error::BatchIndex {
+                index: batch,
+                len: batch
+            })
+        );
+        let mut short = vec![0.0f32; model.workspace_len(batch) - 1];
+        assert!(matches!(
+            model.generate_batch(&sensors, &mut short),
+            Err(Error::WorkspaceTooShort { .. })
+        ));
+        assert!(matches!(
+            model.generate_batch(&sensors[1..], &mut ws_batch),
+            Err(Error::SensorCount { .. })
+        ));
+    }
+}
+
+#[test]
+fn flops_are_counted() {
+    let spec = Spec::small("hyper");
+    let bytes = file(&spec);
+    let model = Model::from_bytes(&bytes).unwrap();
+    // Target [2, 7, 5, 2]: 2 * (2*7 + 7*5 + 5*2) MACs + (7 + 5 + 2) bias adds.
+    assert_eq!(model.flops_per_point(), 2 * (14 + 35 + 10) + 14);
+    // Hyper [12, 10, 9, n_theta]: n_theta = 7*3 + 5*8 + 2*6 = 73.
+    let nt = 73u64;
+    assert_eq!(
+        model.flops_generate(),
+        2 * (12 * 10 + 10 * 9 + 9 * nt) + 10 + 9 + nt
+    );
+}

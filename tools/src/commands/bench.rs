@@ -1,0 +1,219 @@
+//! `hdon bench model.hdon`: generate and eval latency on this device.
+//!
+//! Inputs are deterministic: sensor values from a fixed-seed generator (scaled by the file's
+//! sensor normalization when it has one), query points uniform in the file's domain. Each phase
+//! runs `--warmup` untimed iterations, then `--iters` timed ones (default: as many as fit in
+//! about one second, between 20 and 10,000). Reported: p50/p90/p99/max per call, points/s and
+//! GFLOP/s at the median, the kernel path, workspace and file bytes.
+
+use super::print_json;
+use crate::model_file::LoadedFile;
+use anyhow::{anyhow, bail, Result};
+use hdon_runtime::Model;
+use serde::Serialize;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Arguments of `hdon bench`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The .hdon file.
+    pub model: PathBuf,
+    /// Query points per eval call.
+    #[arg(long, default_value_t = 1000)]
+    pub points: usize,
+    /// Input functions per generate call (>1 uses the runtime's parallel generate_batch).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Worker threads (1 = the serial eval; >1 = eval_par and generate_batch on a pool of T).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Timed iterations per phase (0 = about one second's worth, 20..=10000).
+    #[arg(long, default_value_t = 0)]
+    pub iters: usize,
+    /// Untimed warm-up iterations per phase.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Latency percentiles of one phase, microseconds per call.
+#[derive(Clone, Debug, Serialize)]
+pub struct Latency {
+    /// Timed calls.
+    pub iters: usize,
+    /// Median.
+    pub p50_us: f64,
+    /// 90th percentile.
+    pub p90_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// Slowest call.
+    pub max_us: f64,
+    /// Fastest call.
+    pub min_us: f64,
+}
+
+impl Latency {
+    /// Percentiles (nearest rank) of `samples`.
+    pub fn of(mut samples: Vec<Duration>) -> Latency {
+        samples.sort();
+        let n = samples.len().max(1);
+        let at = |p: f64| {
+            let i = ((p * n as f64).ceil() as usize).clamp(1, n) - 1;
+            samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+        };
+        Latency { iters: samples.len(), p50_us: at(0.5), p90_us: at(0.9), p99_us: at(0.99), max_us: at(1.0), min_us: at(0.0) }
+    }
+}
+
+/// Deterministic uniform numbers in [0, 1) (64-bit LCG, top bits).
+pub struct Lcg(u64);
+
+impl Lcg {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Lcg {
+        Lcg(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+    /// Next value in [0, 1).
+    pub fn next_f32(&mut self) -> f32 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// `batch` input functions `[batch, m]` for `model` (see the module doc).
+pub fn bench_sensors(model: &Model<'_>, batch: usize) -> Vec<f32> {
+    let m = model.n_sensors();
+    let meta = model.file().metadata();
+    let mut rng = Lcg::new(1);
+    let mut u = Vec::with_capacity(batch * m);
+    for _ in 0..batch {
+        for k in 0..m {
+            let (mean, std) = match &meta.sensor_norm {
+                Some(a) => {
+                    let j = if a.mean.len() == 1 { 0 } else { k };
+                    (a.mean[j], a.std[j])
+                }
+                None => (0.0, 1.0),
+            };
+            u.push(mean + std * (2.0 * rng.next_f32() - 1.0));
+        }
+    }
+    u
+}
+
+/// `n` query points `[n, d_y]` uniform in the model's domain.
+pub fn bench_points(model: &Model<'_>, n: usize) -> Vec<f32> {
+    let meta = model.file().metadata();
+    let d_y = model.d_y();
+    let mut rng = Lcg::new(2);
+    (0..n * d_y)
+        .map(|k| {
+            let c = k % d_y;
+            let (lo, hi) = (meta.domain_lower[c], meta.domain_upper[c]);
+            lo + (hi - lo) * rng.next_f32()
+        })
+        .collect()
+}
+
+/// Runs `f` `warmup` times untimed, then `iters` timed times (0 = about one second, 20..=10000).
+pub fn time_loop(iters: usize, warmup: usize, mut f: impl FnMut() -> Result<()>) -> Result<Latency> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    let iters = if iters > 0 {
+        iters
+    } else {
+        let t = Instant::now();
+        f()?;
+        let one = t.elapsed().as_secs_f64().max(1e-7);
+        ((1.0 / one) as usize).clamp(20, 10_000)
+    };
+    let mut samples = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let t = Instant::now();
+        f()?;
+        samples.push(t.elapsed());
+    }
+    Ok(Latency::of(samples))
+}
+
+/// Runs `hdon bench`.
+pub fn run(a: Args) -> Result<()> {
+    if a.points == 0 || a.batch == 0 || a.threads == 0 {
+        bail!("--points, --batch and --threads must be >= 1 (found {}, {}, {})", a.points, a.batch, a.threads);
+    }
+    let file = LoadedFile::read(&a.model)?;
+    let model = file.model()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads)
+        .build()
+        .map_err(|e| anyhow!("cannot start {} threads: {e}", a.threads))?;
+    let u = bench_sensors(&model, a.batch);
+    let y = bench_points(&model, a.points);
+    let mut out = vec![0f32; a.points * model.d_out()];
+    let mut ws = vec![0f32; model.workspace_len(a.batch)];
+    let path = hdon_kernels::active_path();
+    let (generate, eval) = pool.install(|| -> Result<(Latency, Latency)> {
+        let generate = if a.batch == 1 {
+            time_loop(a.iters, a.warmup, || model.generate(&u, &mut ws).map(drop).map_err(|e| anyhow!("generate: {e}")))?
+        } else {
+            time_loop(a.iters, a.warmup, || model.generate_batch(&u, &mut ws).map(drop).map_err(|e| anyhow!("generate_batch: {e}")))?
+        };
+        let mut target = model.generate(&u[..model.n_sensors()], &mut ws).map_err(|e| anyhow!("generate: {e}"))?;
+        let eval = if a.threads == 1 {
+            time_loop(a.iters, a.warmup, || target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}")))?
+        } else {
+            time_loop(a.iters, a.warmup, || target.eval_par(&y, &mut out).map_err(|e| anyhow!("eval_par: {e}")))?
+        };
+        Ok((generate, eval))
+    })?;
+    let gen_flops = model.flops_generate() as f64 * a.batch as f64;
+    let eval_flops = model.flops_per_point() as f64 * a.points as f64;
+    let gflops = |flops: f64, us: f64| if us > 0.0 { flops / (us * 1e3) } else { 0.0 };
+    let points_per_s = if eval.p50_us > 0.0 { a.points as f64 / (eval.p50_us * 1e-6) } else { 0.0 };
+    let functions_per_s = if generate.p50_us > 0.0 { a.batch as f64 / (generate.p50_us * 1e-6) } else { 0.0 };
+    let report = json!({
+        "model": a.model.display().to_string(),
+        "family": model.family().name(),
+        "hdon_version": env!("CARGO_PKG_VERSION"),
+        "kernel_path": path.name(),
+        "threads": a.threads,
+        "batch": a.batch,
+        "points": a.points,
+        "file_bytes": file.bytes.len(),
+        "workspace_bytes": model.workspace_len(a.batch) * 4,
+        "flops": { "generate": model.flops_generate(), "per_point": model.flops_per_point() },
+        "generate": { "latency": generate, "functions_per_s": functions_per_s, "gflop_per_s": gflops(gen_flops, generate.p50_us) },
+        "eval": { "latency": eval, "points_per_s": points_per_s, "gflop_per_s": gflops(eval_flops, eval.p50_us) },
+    });
+    if a.json {
+        return print_json(&report);
+    }
+    println!("hdon bench {} ({}), hdon {}, kernel path {}, threads {}", a.model.display(), model.family().name(), env!("CARGO_PKG_VERSION"), path.name(), a.threads);
+    println!("file {} bytes, workspace {} bytes (batch {}), FLOPs {} per generate, {} per point", file.bytes.len(), model.workspace_len(a.batch) * 4, a.batch, model.flops_generate(), model.flops_per_point());
+    println!("{:<24} {:>7} {:>11} {:>11} {:>11} {:>11} {:>14} {:>9}", "phase", "iters", "p50 us", "p90 us", "p99 us", "max us", "rate", "GFLOP/s");
+    let row = |name: String, l: &Latency, rate: String, gf: f64| {
+        println!("{name:<24} {:>7} {:>11.2} {:>11.2} {:>11.2} {:>11.2} {:>14} {:>9.3}", l.iters, l.p50_us, l.p90_us, l.p99_us, l.max_us, rate, gf);
+    };
+    row(format!("generate (batch {})", a.batch), &generate, format!("{functions_per_s:.0} fn/s"), gflops(gen_flops, generate.p50_us));
+    row(format!("eval ({} points)", a.points), &eval, format!("{:.3e} pt/s", points_per_s), gflops(eval_flops, eval.p50_us));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let l = Latency::of((1..=100).map(Duration::from_micros).collect());
+        assert_eq!((l.p50_us, l.p90_us, l.p99_us, l.max_us, l.min_us), (50.0, 90.0, 99.0, 100.0, 1.0));
+        let mut r = Lcg::new(3);
+        assert!((0..1000).map(|_| r.next_f32()).all(|x| (0.0..1.0).contains(&x)));
+    }
+}
