@@ -13,7 +13,7 @@ pub enum Path {
     /// `wide` SIMD (NEON on aarch64, SSE/AVX on x86 as compiled); the path on targets without
     /// a native one (e.g. `thumbv7em-none-eabihf`, where `wide` falls back to scalar lanes).
     Portable,
-    /// x86-64 `core::arch` AVX2 + FMA (8 lanes).
+    /// x86-64 `core::arch` AVX2 + FMA + F16C (8 lanes).
     Avx2,
     /// x86-64 `core::arch` AVX-512F (16 lanes).
     Avx512,
@@ -72,11 +72,13 @@ impl Path {
 
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
 fn has_avx2_fma() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+        && std::is_x86_feature_detected!("f16c")
 }
 #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
 fn has_avx2_fma() -> bool {
-    cfg!(target_feature = "avx2") && cfg!(target_feature = "fma")
+    cfg!(target_feature = "avx2") && cfg!(target_feature = "fma") && cfg!(target_feature = "f16c")
 }
 #[cfg(not(target_arch = "x86_64"))]
 fn has_avx2_fma() -> bool {

@@ -64,12 +64,16 @@ extern crate std;
 
 mod activation;
 mod dispatch;
+mod dot;
 mod error;
 mod gemv;
 mod mlp;
 mod portable;
 pub mod reference;
+mod simd;
 mod theta;
+mod tile;
+mod vector_math;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 

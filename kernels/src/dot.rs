@@ -1,0 +1,186 @@
+//! GEMV rows: `R` row dot products with one pass over `x`, weights widened in registers.
+
+use half::{bf16, f16};
+
+use crate::gemv::WeightData;
+use crate::simd::Simd;
+use crate::vector_math::activate_slice;
+use crate::{Activation, MatRef};
+
+/// A stored weight element type.
+pub(crate) trait Elem: Copy {
+    /// The element that widens to 0.0 (tail padding).
+    const ZERO: Self;
+    /// `LANES` elements from `p` as f32.
+    ///
+    /// # Safety
+    /// As [`Simd::load`]: path supported, `LANES` elements readable at `p`.
+    unsafe fn load<S: Simd>(s: S, p: *const Self) -> S::V;
+}
+
+impl Elem for f32 {
+    const ZERO: Self = 0.0;
+    #[inline(always)]
+    unsafe fn load<S: Simd>(s: S, p: *const Self) -> S::V {
+        // SAFETY: forwarded contract.
+        unsafe { s.load(p) }
+    }
+}
+impl Elem for f16 {
+    const ZERO: Self = f16::ZERO;
+    #[inline(always)]
+    unsafe fn load<S: Simd>(s: S, p: *const Self) -> S::V {
+        // SAFETY: forwarded contract.
+        unsafe { s.load_f16(p) }
+    }
+}
+impl Elem for bf16 {
+    const ZERO: Self = bf16::ZERO;
+    #[inline(always)]
+    unsafe fn load<S: Simd>(s: S, p: *const Self) -> S::V {
+        // SAFETY: forwarded contract.
+        unsafe { s.load_bf16(p) }
+    }
+}
+impl Elem for i8 {
+    const ZERO: Self = 0;
+    #[inline(always)]
+    unsafe fn load<S: Simd>(s: S, p: *const Self) -> S::V {
+        // SAFETY: forwarded contract.
+        unsafe { s.load_i8(p) }
+    }
+}
+
+/// Dot products of rows `r0..r0 + R` of `w` (`[rows, cols]`) with `x` (`[cols]`), each row
+/// with `U` partial sums (so `R * U` independent FMA chains), tail through padded stack
+/// vectors.
+///
+/// # Safety
+/// Path of `s` supported; `w.len() >= (r0 + R) * cols`, `x.len() == cols`.
+#[inline(always)]
+unsafe fn rows<S: Simd, E: Elem, const R: usize, const U: usize>(
+    s: S,
+    w: &[E],
+    cols: usize,
+    r0: usize,
+    x: &[f32],
+) -> [f32; R] {
+    let l = S::LANES;
+    debug_assert!(w.len() >= (r0 + R) * cols && x.len() == cols);
+    let wp = w.as_ptr();
+    let xp = x.as_ptr();
+    // SAFETY: every load below reads LANES elements inside the row / `x` (c + LANES <= cols)
+    // or inside the stack buffers.
+    unsafe {
+        let mut acc = [[s.splat(0.0); U]; R];
+        let mut c = 0;
+        while c + U * l <= cols {
+            for u in 0..U {
+                let xv = s.load(xp.add(c + u * l));
+                for r in 0..R {
+                    let wv = E::load(s, wp.add((r0 + r) * cols + c + u * l));
+                    acc[r][u] = s.fma(wv, xv, acc[r][u]);
+                }
+            }
+            c += U * l;
+        }
+        while c + l <= cols {
+            let xv = s.load(xp.add(c));
+            for r in 0..R {
+                acc[r][0] = s.fma(E::load(s, wp.add((r0 + r) * cols + c)), xv, acc[r][0]);
+            }
+            c += l;
+        }
+        if c < cols {
+            let t = cols - c;
+            let mut xb = [0.0f32; crate::MAX_TILE];
+            xb[..t].copy_from_slice(&x[c..]);
+            let xv = s.load(xb.as_ptr());
+            for r in 0..R {
+                let mut wb = [E::ZERO; crate::MAX_TILE];
+                let row = (r0 + r) * cols;
+                wb[..t].copy_from_slice(&w[row + c..row + cols]);
+                acc[r][0] = s.fma(E::load(s, wb.as_ptr()), xv, acc[r][0]);
+            }
+        }
+        let mut out = [0.0f32; R];
+        for r in 0..R {
+            let mut v = acc[r][0];
+            for u in 1..U {
+                v = s.add(v, acc[r][u]);
+            }
+            out[r] = s.reduce_add(v);
+        }
+        out
+    }
+}
+
+/// `y[r] = dot(w[r], x) * scale[r]` for all rows (scale 1 without `scales`).
+#[inline(always)]
+#[allow(clippy::int_plus_one)] // `r + R <= rows` reads as "R more rows fit"
+unsafe fn gemv_raw<S: Simd, E: Elem>(
+    s: S,
+    w: &[E],
+    scales: Option<&[f32]>,
+    cols: usize,
+    x: &[f32],
+    y: &mut [f32],
+) {
+    let rows_n = y.len();
+    let mut r = 0;
+    macro_rules! block {
+        ($R:literal, $U:literal) => {
+            while r + $R <= rows_n {
+                // SAFETY: rows r..r+R exist; the path is supported (caller).
+                let d = unsafe { rows::<S, E, $R, $U>(s, w, cols, r, x) };
+                for k in 0..$R {
+                    y[r + k] = d[k] * scales.map_or(1.0, |sc| sc[r + k]);
+                }
+                r += $R;
+            }
+        };
+    }
+    block!(8, 1);
+    block!(4, 2);
+    block!(2, 4);
+    block!(1, 8);
+}
+
+/// `Y[b] = act(W X[b] + bias)`, batch vectors one after the other.
+///
+/// # Safety
+/// Path of `s` supported; lengths validated by `gemv::validate_gemv`.
+#[inline(always)]
+pub(crate) unsafe fn gemv_batch<S: Simd>(
+    s: S,
+    w: &MatRef<'_>,
+    x: &[f32],
+    batch: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+) {
+    let (rows_n, cols) = (w.rows, w.cols);
+    for b in 0..batch {
+        let xb = &x[b * cols..(b + 1) * cols];
+        let yb = &mut y[b * rows_n..(b + 1) * rows_n];
+        // SAFETY: forwarded contract.
+        unsafe {
+            match w.data {
+                WeightData::F32(d) => gemv_raw(s, d, None, cols, xb, yb),
+                WeightData::F16(d) => gemv_raw(s, d, None, cols, xb, yb),
+                WeightData::Bf16(d) => gemv_raw(s, d, None, cols, xb, yb),
+                WeightData::I8 { values, scales } => {
+                    gemv_raw(s, values, Some(scales), cols, xb, yb)
+                }
+            }
+        }
+        if let Some(bi) = bias {
+            for (v, b) in yb.iter_mut().zip(bi) {
+                *v += b;
+            }
+        }
+        // SAFETY: forwarded contract.
+        unsafe { activate_slice(s, act, yb) };
+    }
+}

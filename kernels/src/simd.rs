@@ -1,0 +1,62 @@
+//! The vector operations the generic kernels are written in, one implementation per path.
+//!
+//! A `Simd` value is a zero-sized token for one instruction set (`Avx512`, `Avx2` in
+//! `x86_64/`, `Portable` in `portable.rs`). The generic kernels (`tile.rs`, `dot.rs`,
+//! `vector_math.rs`) are `#[inline(always)]` and are instantiated inside one
+//! `#[target_feature]` entry function per path, so every operation below compiles to the
+//! path's instructions with no call in between.
+
+use half::{bf16, f16};
+
+/// One SIMD instruction set: `LANES` f32 per vector.
+///
+/// # Safety (for every method)
+/// The caller must run on a CPU that supports the implementing path (checked once by
+/// [`crate::Path::is_supported`] before any kernel is entered). Pointer arguments must be
+/// valid for reading (or writing, for `store`) `LANES` elements of their type; no alignment
+/// is required.
+pub(crate) trait Simd: Copy {
+    /// f32 lanes per vector.
+    const LANES: usize;
+    /// The vector register type.
+    type V: Copy;
+
+    /// Every lane = `x`.
+    unsafe fn splat(self, x: f32) -> Self::V;
+    /// `LANES` f32 from `p`.
+    unsafe fn load(self, p: *const f32) -> Self::V;
+    /// `LANES` f32 to `p`.
+    unsafe fn store(self, p: *mut f32, v: Self::V);
+    /// `LANES` f16 from `p`, widened to f32 in registers (exact).
+    unsafe fn load_f16(self, p: *const f16) -> Self::V;
+    /// `LANES` bf16 from `p`, widened to f32 in registers (exact).
+    unsafe fn load_bf16(self, p: *const bf16) -> Self::V;
+    /// `LANES` i8 from `p`, converted to f32 in registers (exact).
+    unsafe fn load_i8(self, p: *const i8) -> Self::V;
+
+    /// `a + b`.
+    unsafe fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a - b`.
+    unsafe fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b`.
+    unsafe fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b + c`, fused (one rounding) on avx2/avx512; portable fuses when the build has FMA.
+    unsafe fn fma(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `c - a * b`, fused like [`Simd::fma`].
+    unsafe fn fnma(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// Lane-wise `if a < b { a } else { b }`.
+    unsafe fn min(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Lane-wise `if a > b { a } else { b }` (so `max(NaN, 0) = 0`, `max(-0, 0) = +0`).
+    unsafe fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `|a|`.
+    unsafe fn abs(self, a: Self::V) -> Self::V;
+    /// Round to the nearest integer, ties to even (as f32).
+    unsafe fn round(self, a: Self::V) -> Self::V;
+    /// `p * 2^n` for integral-valued `n` in [-126, 127].
+    unsafe fn scale2(self, p: Self::V, n: Self::V) -> Self::V;
+    /// `1 / d` to within 2^-23 relative for normal `d` of magnitude below 2^126; no division
+    /// instruction on the x86 paths (estimate + Newton steps).
+    unsafe fn recip(self, d: Self::V) -> Self::V;
+    /// Sum of the lanes.
+    unsafe fn reduce_add(self, v: Self::V) -> f32;
+}

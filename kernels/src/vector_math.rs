@@ -1,0 +1,187 @@
+//! Vectorized activations: range reduction + polynomials, no division on the x86 paths.
+//!
+//! Written once over [`Simd`] and instantiated per path. Error bounds against the f64
+//! reference are in the crate docs and held by `tests/activations.rs`.
+
+use crate::simd::Simd;
+use crate::Activation;
+
+const LOG2E: f32 = core::f32::consts::LOG2_E;
+/// ln 2 split for Cody-Waite reduction (Cephes): `LN2_HI` has 11 significant bits, so
+/// `n * LN2_HI` is exact for |n| < 2^13.
+const LN2_HI: f32 = 0.693_359_4;
+const LN2_LO: f32 = -2.121_944_4e-4;
+
+/// `2^f` on [-0.5, 0.5], degree-5 near-minimax (relative error 7.5e-8 in exact arithmetic).
+/// Fitted coefficients, not rounded constants: `0.693147` is not meant to be ln 2.
+#[allow(clippy::approx_constant, clippy::excessive_precision)]
+const EXP2_P: [f32; 6] = [
+    1.000_000_1,
+    0.693_147,
+    0.240_221_2,
+    0.055_507_13,
+    0.009_675_541,
+    0.001_327_647_2,
+];
+
+/// `e^x` for |x| <= ln2/2 minus 1 - x, divided by x^2 (Cephes expf).
+#[allow(clippy::excessive_precision)]
+const EXP_P: [f32; 6] = [
+    5.000_000_1e-1,
+    1.666_666_5e-1,
+    4.166_579_6e-2,
+    8.333_452e-3,
+    1.398_2e-3,
+    1.987_569_1e-4,
+];
+
+/// pi split in three for Cody-Waite reduction of sin (Cephes DP1..DP3 times 4).
+const PI_A: f32 = 3.140_625;
+const PI_B: f32 = 9.675_026e-4;
+const PI_C: f32 = 1.509_958e-7;
+
+/// Horner evaluation of `c[0] + c[1] x + ... + c[n-1] x^(n-1)` with fused multiply-adds.
+#[inline(always)]
+unsafe fn horner<S: Simd, const N: usize>(s: S, x: S::V, c: &[f32; N]) -> S::V {
+    // SAFETY (all `s.*` calls in this file): the caller guarantees the path is supported.
+    unsafe {
+        let mut p = s.splat(c[N - 1]);
+        for k in (0..N - 1).rev() {
+            p = s.fma(p, x, s.splat(c[k]));
+        }
+        p
+    }
+}
+
+/// `e^x`, relative error ~2 ulp; `x` clamped to [-87, 88] (results stay normal and finite).
+#[inline(always)]
+pub(crate) unsafe fn exp<S: Simd>(s: S, x: S::V) -> S::V {
+    unsafe {
+        let x = s.min(s.max(x, s.splat(-87.0)), s.splat(88.0));
+        let n = s.round(s.mul(x, s.splat(LOG2E)));
+        let r = s.fnma(n, s.splat(LN2_HI), x);
+        let r = s.fnma(n, s.splat(LN2_LO), r);
+        let p = horner(s, r, &EXP_P);
+        let y = s.fma(p, s.mul(r, r), s.add(r, s.splat(1.0)));
+        s.scale2(y, n)
+    }
+}
+
+/// `tanh x = (e - 1) / (e + 1)` with `e = 2^t`, `t = 2 x log2(e)` clamped to [-40, 40]
+/// (|tanh| rounds to 1 well before). The hot activation: 16 vector operations, no division.
+#[inline(always)]
+pub(crate) unsafe fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
+    unsafe {
+        let t = s.mul(x, s.splat(2.0 * LOG2E));
+        let t = s.min(s.max(t, s.splat(-40.0)), s.splat(40.0));
+        let n = s.round(t);
+        let f = s.sub(t, n);
+        let e = s.scale2(horner(s, f, &EXP2_P), n);
+        let r = s.recip(s.add(e, s.splat(1.0)));
+        s.mul(s.sub(e, s.splat(1.0)), r)
+    }
+}
+
+/// `1 / (1 + e^-x)`.
+#[inline(always)]
+pub(crate) unsafe fn sigmoid<S: Simd>(s: S, x: S::V) -> S::V {
+    unsafe {
+        let e = exp(s, s.sub(s.splat(0.0), x));
+        s.recip(s.add(e, s.splat(1.0)))
+    }
+}
+
+/// `ln(1 + t)` for t in [0, 1]: `2 atanh(u)`, `u = t / (2 + t)` in [0, 1/3], series to u^15.
+#[inline(always)]
+unsafe fn log1p_unit<S: Simd>(s: S, t: S::V) -> S::V {
+    const C: [f32; 8] = [
+        2.0,
+        2.0 / 3.0,
+        2.0 / 5.0,
+        2.0 / 7.0,
+        2.0 / 9.0,
+        2.0 / 11.0,
+        2.0 / 13.0,
+        2.0 / 15.0,
+    ];
+    unsafe {
+        let u = s.mul(t, s.recip(s.add(t, s.splat(2.0))));
+        s.mul(u, horner(s, s.mul(u, u), &C))
+    }
+}
+
+/// `sin x`: `n = round(x / pi)`, `r = x - n pi` (three-part pi), odd Taylor series to r^13,
+/// sign `(-1)^n`. Accurate as documented for |x| <= 100 (and degrading slowly beyond).
+#[inline(always)]
+pub(crate) unsafe fn sin<S: Simd>(s: S, x: S::V) -> S::V {
+    const C: [f32; 7] = [
+        1.0,
+        -1.0 / 6.0,
+        1.0 / 120.0,
+        -1.0 / 5040.0,
+        1.0 / 362_880.0,
+        -1.0 / 39_916_800.0,
+        1.0 / 6_227_020_800.0,
+    ];
+    unsafe {
+        let n = s.round(s.mul(x, s.splat(core::f32::consts::FRAC_1_PI)));
+        let r = s.fnma(n, s.splat(PI_A), x);
+        let r = s.fnma(n, s.splat(PI_B), r);
+        let r = s.fnma(n, s.splat(PI_C), r);
+        let p = s.mul(r, horner(s, s.mul(r, r), &C));
+        // (-1)^n without integer ops: odd = |n - 2 round(n / 2)| in {0, 1}.
+        let half = s.round(s.mul(n, s.splat(0.5)));
+        let odd = s.abs(s.fnma(half, s.splat(2.0), n));
+        s.mul(p, s.fnma(odd, s.splat(2.0), s.splat(1.0)))
+    }
+}
+
+/// Applies `act` to one vector (fused into the kernels' stores).
+#[inline(always)]
+pub(crate) unsafe fn activate<S: Simd>(s: S, act: Activation, x: S::V) -> S::V {
+    unsafe {
+        let zero = s.splat(0.0);
+        match act {
+            Activation::Identity => x,
+            Activation::Relu => s.max(x, zero),
+            // Exactly one of min/max is zero, so this is `x` or one rounding of `a * x`.
+            Activation::Prelu(a) => s.fma(s.splat(a), s.min(x, zero), s.max(x, zero)),
+            Activation::Tanh => tanh(s, x),
+            Activation::Sigmoid => sigmoid(s, x),
+            Activation::Sin => sin(s, x),
+            Activation::Gelu => {
+                // 0.5 (1 + tanh u) = sigmoid(2 u): keeps relative accuracy for x < 0.
+                const K: f32 = 0.797_884_6; // sqrt(2 / pi)
+                let x2 = s.mul(x, x);
+                let z = s.mul(x, s.fma(x2, s.splat(2.0 * K * 0.044_715), s.splat(2.0 * K)));
+                s.mul(x, sigmoid(s, z))
+            }
+            Activation::Silu => s.mul(x, sigmoid(s, x)),
+            Activation::Softplus => {
+                // max(x, 0) + ln(1 + e^-|x|)
+                let t = exp(s, s.sub(zero, s.abs(x)));
+                s.add(s.max(x, zero), log1p_unit(s, t))
+            }
+        }
+    }
+}
+
+/// [`activate`] over a slice; the tail goes through a zero-padded stack vector.
+#[inline(always)]
+pub(crate) unsafe fn activate_slice<S: Simd>(s: S, act: Activation, x: &mut [f32]) {
+    let l = S::LANES;
+    let mut chunks = x.chunks_exact_mut(l);
+    for c in &mut chunks {
+        // SAFETY: `c` holds exactly LANES f32; the path is supported (caller).
+        unsafe { s.store(c.as_mut_ptr(), activate(s, act, s.load(c.as_ptr()))) };
+    }
+    let tail = chunks.into_remainder();
+    if !tail.is_empty() {
+        let mut buf = [0.0f32; crate::MAX_TILE];
+        buf[..tail.len()].copy_from_slice(tail);
+        // SAFETY: `buf` holds MAX_TILE >= LANES f32.
+        unsafe { s.store(buf.as_mut_ptr(), activate(s, act, s.load(buf.as_ptr()))) };
+        let n = tail.len();
+        tail.copy_from_slice(&buf[..n]);
+    }
+}

@@ -1,0 +1,175 @@
+//! Activation accuracy of every supported path against the f64 reference.
+//!
+//! Bounds (also in the crate docs): tanh and sigmoid within 2e-7 absolute over [-20, 20];
+//! identity, relu, prelu exact; sin, silu, softplus within 1e-6 relative where |f(x)| >= 1e-6
+//! (absolute 1e-11 below that); gelu 1e-6 relative for x >= -3, 2e-6 below.
+
+use hdon_kernels::reference::{activate as ref_activate, activate_f64};
+use hdon_kernels::{activate_on, Activation, Path};
+
+const ALL: [Activation; 9] = [
+    Activation::Identity,
+    Activation::Relu,
+    Activation::Prelu(0.25),
+    Activation::Tanh,
+    Activation::Sigmoid,
+    Activation::Sin,
+    Activation::Gelu,
+    Activation::Silu,
+    Activation::Softplus,
+];
+
+fn supported() -> impl Iterator<Item = Path> {
+    Path::ALL.into_iter().filter(|p| p.is_supported())
+}
+
+/// Grid over [lo, hi] with `n` points plus every f32 near 0 at a coarser stride.
+fn grid(lo: f32, hi: f32, n: usize) -> Vec<f32> {
+    let mut v: Vec<f32> = (0..n)
+        .map(|i| lo + (hi - lo) * i as f32 / (n - 1) as f32)
+        .collect();
+    // Small magnitudes: relative accuracy matters there.
+    let mut x = 1e-6f32;
+    while x < 1.0 {
+        v.push(x);
+        v.push(-x);
+        x *= 1.013;
+    }
+    v.extend([0.0, -0.0, lo, hi]);
+    v
+}
+
+/// Worst (absolute, relative) error of `path` for `act` over `xs`, relative only where the
+/// f64 value has magnitude >= `tiny` (below it, absolute error <= 1e-11 is asserted).
+fn worst(path: Path, act: Activation, xs: &[f32], tiny: f64) -> (f64, f64) {
+    let mut y = xs.to_vec();
+    activate_on(path, act, &mut y).unwrap();
+    let (mut abs, mut rel) = (0.0f64, 0.0f64);
+    for (&x, &v) in xs.iter().zip(&y) {
+        let t = activate_f64(act, f64::from(x));
+        let e = (f64::from(v) - t).abs();
+        abs = abs.max(e);
+        if t.abs() >= tiny {
+            rel = rel.max(e / t.abs());
+        } else {
+            assert!(
+                e <= 1e-11,
+                "{path:?} {act:?} x={x}: {v} vs {t} (tiny value)"
+            );
+        }
+    }
+    (abs, rel)
+}
+
+#[test]
+fn tanh_and_sigmoid_within_2e_7_absolute() {
+    let xs = grid(-20.0, 20.0, 400_001);
+    for path in supported() {
+        for act in [Activation::Tanh, Activation::Sigmoid] {
+            let (abs, _) = worst(path, act, &xs, 0.0);
+            println!("{path:?} {act:?}: max abs err {abs:.3e}");
+            assert!(abs <= 2e-7, "{path:?} {act:?}: max abs err {abs:.3e}");
+        }
+    }
+}
+
+#[test]
+fn smooth_activations_within_1e_6_relative() {
+    let xs = grid(-20.0, 20.0, 200_001);
+    let sin_xs = grid(-100.0, 100.0, 400_001);
+    for path in supported() {
+        for act in [
+            Activation::Sin,
+            Activation::Gelu,
+            Activation::Silu,
+            Activation::Softplus,
+        ] {
+            let g = if act == Activation::Sin { &sin_xs } else { &xs };
+            let (abs, rel) = worst(path, act, g, 1e-6);
+            println!("{path:?} {act:?}: max rel err {rel:.3e} (abs {abs:.3e})");
+            if act == Activation::Gelu {
+                // f32 rounding of the argument z = 2 sqrt(2/pi) (x + 0.044715 x^3) (|z| up to
+                // ~14 where |gelu| >= 1e-6) costs up to ~1e-6 relative through sigmoid(z):
+                // 1e-6 holds for x >= -3, 2e-6 below.
+                assert!(rel <= 2e-6, "{path:?} gelu: max rel err {rel:.3e}");
+                let upper: Vec<f32> = g.iter().copied().filter(|&x| x >= -3.0).collect();
+                let (_, rel_upper) = worst(path, act, &upper, 1e-6);
+                println!("{path:?} {act:?} x >= -3: max rel err {rel_upper:.3e}");
+                assert!(
+                    rel_upper <= 1e-6,
+                    "{path:?} gelu x >= -3: max rel err {rel_upper:.3e}"
+                );
+            } else {
+                assert!(rel <= 1e-6, "{path:?} {act:?}: max rel err {rel:.3e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn piecewise_linear_activations_are_exact() {
+    let xs = grid(-50.0, 50.0, 10_001);
+    for path in supported() {
+        for act in [
+            Activation::Identity,
+            Activation::Relu,
+            Activation::Prelu(0.25),
+            Activation::Prelu(-1.5),
+        ] {
+            let mut y = xs.clone();
+            activate_on(path, act, &mut y).unwrap();
+            for (&x, &v) in xs.iter().zip(&y) {
+                assert_eq!(v, ref_activate(act, x), "{path:?} {act:?} x={x}");
+            }
+        }
+    }
+}
+
+#[test]
+fn saturating_inputs_stay_finite_and_correct() {
+    let xs = [-1e30f32, -1e4, -200.0, -88.5, 88.5, 200.0, 1e4, 1e30];
+    for path in supported() {
+        for act in ALL {
+            if act == Activation::Sin {
+                continue; // sin is documented for |x| <= 100
+            }
+            let mut y = xs.to_vec();
+            activate_on(path, act, &mut y).unwrap();
+            for (&x, &v) in xs.iter().zip(&y) {
+                let t = activate_f64(act, f64::from(x));
+                assert!(
+                    v.is_finite() == t.is_finite(),
+                    "{path:?} {act:?} x={x}: {v}"
+                );
+                let err = (f64::from(v) - t).abs();
+                assert!(
+                    err <= 1e-6 * t.abs().max(1.0),
+                    "{path:?} {act:?} x={x}: {v} vs {t}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_slice_length_matches_elementwise() {
+    // Tails: lengths around every lane count give the same values as one-at-a-time calls.
+    let xs: Vec<f32> = (0..70).map(|i| (i as f32 * 0.73).sin() * 4.0).collect();
+    for path in supported() {
+        for act in ALL {
+            for n in 0..=xs.len() {
+                let mut y = xs[..n].to_vec();
+                activate_on(path, act, &mut y).unwrap();
+                for (i, &v) in y.iter().enumerate() {
+                    let mut one = [xs[i]];
+                    activate_on(path, act, &mut one).unwrap();
+                    assert_eq!(
+                        v.to_bits(),
+                        one[0].to_bits(),
+                        "{path:?} {act:?} n={n} i={i}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Every path the host supports against the scalar reference, over size sweeps.
+//!
+//! Tolerances: the tile evaluator sums each output in the reference's order with fused
+//! multiply-adds, so with identity/relu/prelu the avx2 and avx512 paths must equal the
+//! reference bit for bit (portable too when its build fuses; otherwise 1e-5 relative to the
+//! magnitude). With smooth activations each layer adds the activation error (<= 2e-7 absolute,
+//! <= 2e-6 relative); the check is `|got - want| <= 1e-4 (1 + |want|)` for weights scaled to
+//! keep activations O(1) — an indexing or tail bug shows up as an O(1) error.
+//! GEMV sums in a different order (SIMD partial sums): `|got - want| <= 4 (cols + 1) eps S + act`
+//! with `S = sum |w x| + |b|`.
+
+use half::{bf16, f16};
+use hdon_kernels::*;
+
+const EXACT: [Activation; 4] = [
+    Activation::Identity,
+    Activation::Relu,
+    Activation::Prelu(0.25),
+    Activation::Prelu(-0.5),
+];
+const SMOOTH: [Activation; 6] = [
+    Activation::Tanh,
+    Activation::Sigmoid,
+    Activation::Sin,
+    Activation::Gelu,
+    Activation::Silu,
+    Activation::Softplus,
+];
+
+fn fast_paths() -> Vec<Path> {
+    Path::ALL
+        .into_iter()
+        .filter(|p| *p != Path::Scalar && p.is_supported())
+        .collect()
+}
+
+/// xorshift64*, uniform in [-1, 1).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let v = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40;
+        v as f32 / (1u64 << 23) as f32 - 1.0
+    }
+    fn vec(&mut self, n: usize, scale: f32) -> Vec<f32> {
+        (0..n).map(|_| self.next() * scale).collect()
+    }
+}
+
+// ---------------------------------------------------------------- mlp_eval
+
+/// Random theta (kernel layout) for the sizes, weights ~ U(-1, 1) * 1.5 / sqrt(n_in).
+fn theta(rng: &mut Rng, sizes: &[usize]) -> Vec<f32> {
+    let mut t = Vec::new();
+    for w in sizes.windows(2) {
+        let s = 1.5 / (w[0] as f32).sqrt();
+        for _ in 0..w[1] {
+            t.push(rng.next() * 0.5);
+            t.extend(rng.vec(w[0], s));
+        }
+    }
+    t
+}
+
+fn layers<'a>(
+    sizes: &[usize],
+    theta: &'a [f32],
+    act: Activation,
+    last: Activation,
+) -> Vec<Layer<'a>> {
+    let mut off = 0;
+    let k = sizes.len() - 1;
+    (0..k)
+        .map(|i| {
+            let (n_in, n_out) = (sizes[i], sizes[i + 1]);
+            let len = n_out * (n_in + 1);
+            let l = Layer {
+                n_in,
+                n_out,
+                act: if i + 1 == k { last } else { act },
+                params: &theta[off..off + len],
+            };
+            off += len;
+            l
+        })
+        .collect()
+}
+
+/// Evaluates on every fast path and compares with the reference.
+fn check_mlp(rng: &mut Rng, sizes: &[usize], n: usize, act: Activation, last: Activation) {
+    let th = theta(rng, sizes);
+    let ls = layers(sizes, &th, act, last);
+    let pts = rng.vec(n * sizes[0], 2.0);
+    let d_out = sizes[sizes.len() - 1];
+    let mut scratch = vec![0.0f32; mlp_scratch_len(&ls)];
+    let mut want = vec![0.0f32; n * d_out];
+    reference::mlp_eval(&ls, &pts, &mut want, &mut scratch).unwrap();
+    let exact = EXACT.contains(&act) && EXACT.contains(&last);
+    for path in fast_paths() {
+        let mut got = vec![f32::NAN; n * d_out];
+        mlp_eval_on(path, &ls, &pts, &mut got, &mut scratch).unwrap();
+        for (k, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            let ctx = || format!("{path:?} sizes={sizes:?} n={n} act={act:?}/{last:?} out[{k}]");
+            if exact && path != Path::Portable {
+                assert_eq!(g.to_bits(), w.to_bits(), "{}: {g} vs {w}", ctx());
+            } else {
+                let tol = if exact { 1e-5 } else { 1e-4 } * (1.0 + w.abs());
+                assert!((g - w).abs() <= tol, "{}: {g} vs {w}", ctx());
+            }
+        }
+    }
+}
+
+#[test]
+fn mlp_every_input_and_output_dim_around_tile_sizes() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let counts = [1, 7, 8, 9, 15, 16, 17, 31, 33];
+    let mut k = 0;
+    for d_y in 1..=4 {
+        for d_out in 1..=8 {
+            let n = counts[k % counts.len()];
+            check_mlp(
+                &mut rng,
+                &[d_y, 20, 20, d_out],
+                n,
+                EXACT[k % 4],
+                EXACT[(k + 1) % 4],
+            );
+            check_mlp(
+                &mut rng,
+                &[d_y, 20, 20, d_out],
+                n,
+                SMOOTH[k % 6],
+                Activation::Identity,
+            );
+            k += 1;
+        }
+    }
+}
+
+#[test]
+fn mlp_point_counts_0_to_40() {
+    let mut rng = Rng(7);
+    for n in 0..=40 {
+        check_mlp(
+            &mut rng,
+            &[2, 20, 20, 20, 1],
+            n,
+            Activation::Tanh,
+            Activation::Identity,
+        );
+        check_mlp(
+            &mut rng,
+            &[2, 20, 20, 20, 1],
+            n,
+            Activation::Relu,
+            Activation::Identity,
+        );
+    }
+    check_mlp(
+        &mut rng,
+        &[2, 20, 20, 20, 1],
+        1001,
+        Activation::Tanh,
+        Activation::Identity,
+    );
+}
+
+#[test]
+fn mlp_hidden_widths_1_to_70() {
+    let mut rng = Rng(11);
+    for w in 1..=70 {
+        check_mlp(&mut rng, &[2, w, 3], 17, EXACT[w % 4], Activation::Identity);
+        check_mlp(
+            &mut rng,
+            &[3, w, w % 8 + 1],
+            9,
+            SMOOTH[w % 6],
+            SMOOTH[(w + 1) % 6],
+        );
+    }
+}
+
+#[test]
+fn mlp_depth_1_to_16_and_wide_layers() {
+    let mut rng = Rng(13);
+    for depth in 1..=MAX_LAYERS {
+        let mut sizes = vec![3];
+        sizes.extend(std::iter::repeat_n(9, depth - 1));
+        sizes.push(2);
+        check_mlp(&mut rng, &sizes, 17, Activation::Relu, Activation::Identity);
+        check_mlp(
+            &mut rng,
+            &sizes,
+            17,
+            SMOOTH[depth % 6],
+            Activation::Identity,
+        );
+    }
+    // Widest layers and widest first-layer input.
+    check_mlp(
+        &mut rng,
+        &[2, 256, 256, 1],
+        17,
+        Activation::Prelu(0.25),
+        Activation::Identity,
+    );
+    check_mlp(
+        &mut rng,
+        &[4, 255, 256, 8],
+        15,
+        Activation::Tanh,
+        Activation::Sigmoid,
+    );
+    check_mlp(
+        &mut rng,
+        &[MAX_IN, 5, 1],
+        9,
+        Activation::Relu,
+        Activation::Identity,
+    );
+    let mut deep = vec![1];
+    deep.extend(std::iter::repeat_n(64, 15));
+    deep.push(4);
+    check_mlp(&mut rng, &deep, 33, Activation::Tanh, Activation::Identity);
+}
+
+// ---------------------------------------------------------------- gemv
+
+#[derive(Clone, Copy, Debug)]
+enum Dt {
+    F32,
+    F16,
+    Bf16,
+    I8,
+}
+
+struct Weights {
+    f32: Vec<f32>,
+    f16: Vec<f16>,
+    bf16: Vec<bf16>,
+    q: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl Weights {
+    fn new(rng: &mut Rng, rows: usize, cols: usize) -> Weights {
+        let f = rng.vec(rows * cols, 1.0);
+        let q = f.iter().map(|v| (v * 127.0).round() as i8).collect();
+        let scales = (0..rows).map(|r| 0.01 + r as f32 * 1e-3).collect();
+        Weights {
+            f16: f.iter().map(|&v| f16::from_f32(v)).collect(),
+            bf16: f.iter().map(|&v| bf16::from_f32(v)).collect(),
+            f32: f,
+            q,
+            scales,
+        }
+    }
+    fn mat(&self, dt: Dt, rows: usize, cols: usize) -> MatRef<'_> {
+        let data = match dt {
+            Dt::F32 => WeightData::F32(&self.f32),
+            Dt::F16 => WeightData::F16(&self.f16),
+            Dt::Bf16 => WeightData::Bf16(&self.bf16),
+            Dt::I8 => WeightData::I8 {
+                values: &self.q,
+                scales: &self.scales,
+            },
+        };
+        MatRef { rows, cols, data }
+    }
+    /// |w[r, c]| as the kernels see it.
+    fn abs(&self, dt: Dt, r: usize, c: usize, cols: usize) -> f32 {
+        let i = r * cols + c;
+        match dt {
+            Dt::F32 => self.f32[i].abs(),
+            Dt::F16 => self.f16[i].to_f32().abs(),
+            Dt::Bf16 => self.bf16[i].to_f32().abs(),
+            Dt::I8 => (self.q[i] as f32 * self.scales[r]).abs(),
+        }
+    }
+}
+
+fn check_gemv(
+    rng: &mut Rng,
+    dt: Dt,
+    rows: usize,
+    cols: usize,
+    batch: usize,
+    act: Activation,
+    bias: bool,
+) {
+    let w = Weights::new(rng, rows, cols);
+    let m = w.mat(dt, rows, cols);
+    let x = rng.vec(batch * cols, 1.0);
+    let b = rng.vec(rows, 1.0);
+    let bias = bias.then_some(&b[..]);
+    let mut want = vec![0.0f32; batch * rows];
+    reference::gemv_batch(&m, &x, batch, bias, act, &mut want).unwrap();
+    for path in fast_paths() {
+        let mut got = vec![f32::NAN; batch * rows];
+        gemv_batch_on(path, &m, &x, batch, bias, act, &mut got).unwrap();
+        for bi in 0..batch {
+            for r in 0..rows {
+                let s: f32 = (0..cols)
+                    .map(|c| w.abs(dt, r, c, cols) * x[bi * cols + c].abs())
+                    .sum::<f32>()
+                    + bias.map_or(0.0, |b| b[r].abs());
+                let want_v = want[bi * rows + r];
+                let tol =
+                    4.0 * (cols + 1) as f32 * f32::EPSILON * s * 1.2 + 2e-7 + 2e-6 * want_v.abs();
+                let g = got[bi * rows + r];
+                assert!(
+                    (g - want_v).abs() <= tol,
+                    "{path:?} {dt:?} {rows}x{cols} batch={batch} {act:?} y[{bi},{r}]: {g} vs {want_v} (tol {tol:e})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn gemv_rows_and_cols_1_to_70_every_dtype() {
+    let mut rng = Rng(17);
+    let all: Vec<Activation> = EXACT.iter().chain(&SMOOTH).copied().collect();
+    let mut k = 0;
+    for rows in 1..=70 {
+        for cols in 1..=70 {
+            // Every (rows, cols) pair for f32; the widened dtypes rotate over the pairs
+            // (each still sees every row count and every column count).
+            let dt = [Dt::F16, Dt::Bf16, Dt::I8][k % 3];
+            check_gemv(
+                &mut rng,
+                Dt::F32,
+                rows,
+                cols,
+                1,
+                all[k % all.len()],
+                k % 2 == 0,
+            );
+            check_gemv(
+                &mut rng,
+                dt,
+                rows,
+                cols,
+                1,
+                all[(k + 3) % all.len()],
+                k % 3 == 0,
+            );
+            k += 1;
+        }
+    }
+}
+
+#[test]
+fn gemv_every_dtype_every_activation_and_batches() {
+    let mut rng = Rng(19);
+    let all: Vec<Activation> = EXACT.iter().chain(&SMOOTH).copied().collect();
+    for dt in [Dt::F32, Dt::F16, Dt::Bf16, Dt::I8] {
+        for (i, &act) in all.iter().enumerate() {
+            for (rows, cols) in [
+                (1, 1),
+                (7, 15),
+                (8, 16),
+                (9, 17),
+                (33, 65),
+                (70, 70),
+                (5, 300),
+            ] {
+                check_gemv(&mut rng, dt, rows, cols, 1 + i % 3, act, true);
+            }
+        }
+        check_gemv(&mut rng, dt, 100, 921, 2, Activation::Identity, true);
+        check_gemv(&mut rng, dt, 3, 0, 1, Activation::Tanh, true);
+    }
+}
