@@ -5,7 +5,9 @@
 //! peers (`benches/peers/`), and the hdon side (criterion `benches/e2e.rs`, `src/bin/e2e.rs`)
 //! builds its model files from the same numbers.
 
+pub mod e2e;
+pub mod model;
 pub mod npy;
 pub mod workload;
 
-pub use workload::{quantize_rows, spec, Act, Dense, Family, Spec, WeightType, Workload, SPECS};
+pub use workload::{spec, Act, Dense, Family, Spec, WeightType, Workload, SPECS};

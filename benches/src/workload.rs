@@ -57,7 +57,7 @@ impl Family {
 pub enum WeightType {
     /// f32 weights, as generated.
     F32,
-    /// int8, symmetric per output row (see [`quantize_rows`]).
+    /// int8, symmetric per output row (the export tool's quantization).
     I8,
 }
 
@@ -511,28 +511,6 @@ fn dense_stack(rng: &mut SplitMix64, sizes: &[usize], act: impl Fn(usize) -> Act
         .collect()
 }
 
-/// Symmetric per-row int8 quantization of a `[rows, cols]` row-major matrix (CONTRACTS.md):
-/// `scale[o] = max_i |w[o, i]| / 127` (1 for an all-zero row), `q = round(w / scale)` clamped to
-/// `[-127, 127]`, so `w_real[o, i] = scale[o] * q[o, i]`. Returns `(q [rows*cols], scale [rows])`.
-///
-/// # Panics
-/// If `w.len() != rows * cols`.
-pub fn quantize_rows(w: &[f32], rows: usize, cols: usize) -> (Vec<i8>, Vec<f32>) {
-    assert_eq!(w.len(), rows * cols, "quantize_rows: w is not [rows, cols]");
-    let mut q = Vec::with_capacity(w.len());
-    let mut scales = Vec::with_capacity(rows);
-    for row in w.chunks_exact(cols.max(1)).take(rows) {
-        let max = row.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
-        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-        q.extend(
-            row.iter()
-                .map(|&v| (v / scale).round().clamp(-127.0, 127.0) as i8),
-        );
-        scales.push(scale);
-    }
-    (q, scales)
-}
-
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, seedable, and identical on every platform.
 #[derive(Clone, Debug)]
 pub struct SplitMix64(u64);
@@ -616,25 +594,22 @@ mod tests {
                     .collect()
             };
             let nets = &v["networks"];
-            assert_eq!(sizes(&nets[s.generate_role()]), s.generate_sizes(), "{}", s.name);
+            assert_eq!(
+                sizes(&nets[s.generate_role()]),
+                s.generate_sizes(),
+                "{}",
+                s.name
+            );
             let target = match s.family {
                 Family::Hyper => &v["target"],
                 Family::DeepONet => &nets["trunk"],
             };
             assert_eq!(sizes(target), s.target_sizes, "{}", s.name);
             assert_eq!(v["model"]["family"].as_str(), Some(s.family.name()));
-            assert_eq!(v["sensors"]["linspace"]["num"].as_integer(), Some(s.m as i64));
-        }
-    }
-
-    #[test]
-    fn quantize_rows_round_trips_within_half_a_step() {
-        let w = [0.5f32, -1.0, 0.25, 0.0, 0.0, 0.0];
-        let (q, s) = quantize_rows(&w, 2, 3);
-        assert_eq!(q[..3], [64, -127, 32]);
-        assert_eq!(s[1], 1.0);
-        for (i, &v) in w.iter().enumerate() {
-            assert!((s[i / 3] * q[i] as f32 - v).abs() <= 0.5 * s[i / 3]);
+            assert_eq!(
+                v["sensors"]["linspace"]["num"].as_integer(),
+                Some(s.m as i64)
+            );
         }
     }
 }

@@ -25,7 +25,10 @@ fn main() {
         .iter()
         .position(|a| a == "--dram-mib")
         .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse::<usize>().expect("--dram-mib takes a number of MiB"))
+        .map(|v| {
+            v.parse::<usize>()
+                .expect("--dram-mib takes a number of MiB")
+        })
         .unwrap_or(if quick { 256 } else { 1024 });
     let reps = if quick { 5 } else { 11 };
 

@@ -129,7 +129,11 @@ fn write_checkpoint(path: &Path, w: &hdon_benches::Workload) -> std::io::Result<
     };
     for (role, net) in [(w.spec.generate_role(), &w.generate), ("trunk", &w.trunk)] {
         for (i, l) in net.iter().enumerate() {
-            push(format!("{role}.{i}.weight"), vec![l.n_out, l.n_in], &l.weight);
+            push(
+                format!("{role}.{i}.weight"),
+                vec![l.n_out, l.n_in],
+                &l.weight,
+            );
             push(format!("{role}.{i}.bias"), vec![l.n_out], &l.bias);
         }
     }
