@@ -120,35 +120,15 @@ fn export_one(s: &Spec, out: &Path) -> std::io::Result<()> {
 }
 
 /// The weights as a safetensors checkpoint with the slot names of preset `hdon` (what
-/// `hdon export --spec model.toml` reads).
+/// `hdon export --spec model.toml` reads), encoded by the export tool's own writer.
 fn write_checkpoint(path: &Path, w: &hdon_benches::Workload) -> std::io::Result<()> {
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    let mut push = |name: String, shape: Vec<usize>, data: &[f32]| {
-        let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-        tensors.push((name, shape, bytes));
-    };
-    for (role, net) in [(w.spec.generate_role(), &w.generate), ("trunk", &w.trunk)] {
-        for (i, l) in net.iter().enumerate() {
-            push(
-                format!("{role}.{i}.weight"),
-                vec![l.n_out, l.n_in],
-                &l.weight,
-            );
-            push(format!("{role}.{i}.bias"), vec![l.n_out], &l.bias);
-        }
-    }
-    if !w.b0.is_empty() {
-        push("b0".to_string(), vec![w.b0.len()], &w.b0);
-    }
-    let views = tensors
+    let ckpt = hdon_benches::model::checkpoint(w);
+    let list: Vec<(&str, &[usize], &[f32])> = ckpt
+        .tensors
         .iter()
-        .map(|(name, shape, bytes)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
-                .map(|v| (name.clone(), v))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(std::io::Error::other)?;
-    let bytes = safetensors::serialize(views, &None).map_err(std::io::Error::other)?;
+        .map(|(name, a)| (name.as_str(), &a.shape[..], &a.data[..]))
+        .collect();
+    let bytes = hdon_tools::checkpoint::encode_safetensors(&list).map_err(std::io::Error::other)?;
     std::fs::write(path, bytes)
 }
 
