@@ -56,7 +56,8 @@ impl Elem for i8 {
 /// vectors.
 ///
 /// # Safety
-/// Path of `s` supported; `w.len() >= (r0 + R) * cols`, `x.len() == cols`.
+/// Path of `s` supported; `w.len() >= (r0 + R) * cols`, `x.len() == cols`; `x_tail` from
+/// [`x_tail`].
 #[inline(always)]
 unsafe fn rows<S: Simd, E: Elem, const R: usize, const U: usize>(
     s: S,
@@ -64,6 +65,7 @@ unsafe fn rows<S: Simd, E: Elem, const R: usize, const U: usize>(
     cols: usize,
     r0: usize,
     x: &[f32],
+    x_tail: &[f32; crate::MAX_TILE],
 ) -> [f32; R] {
     let l = S::LANES;
     debug_assert!(w.len() >= (r0 + R) * cols && x.len() == cols);
@@ -73,13 +75,14 @@ unsafe fn rows<S: Simd, E: Elem, const R: usize, const U: usize>(
     // or inside the stack buffers.
     unsafe {
         let mut acc = [[s.splat(0.0); U]; R];
+        // One pointer per row, indexed by the column: no per-step address arithmetic.
+        let wr: [*const E; R] = core::array::from_fn(|r| wp.add((r0 + r) * cols));
         let mut c = 0;
         while c + U * l <= cols {
             for u in 0..U {
                 let xv = s.load(xp.add(c + u * l));
                 for r in 0..R {
-                    let wv = E::load(s, wp.add((r0 + r) * cols + c + u * l));
-                    acc[r][u] = s.fma(wv, xv, acc[r][u]);
+                    acc[r][u] = s.fma(E::load(s, wr[r].add(c + u * l)), xv, acc[r][u]);
                 }
             }
             c += U * l;
@@ -87,20 +90,30 @@ unsafe fn rows<S: Simd, E: Elem, const R: usize, const U: usize>(
         while c + l <= cols {
             let xv = s.load(xp.add(c));
             for r in 0..R {
-                acc[r][0] = s.fma(E::load(s, wp.add((r0 + r) * cols + c)), xv, acc[r][0]);
+                acc[r][0] = s.fma(E::load(s, wr[r].add(c)), xv, acc[r][0]);
             }
             c += l;
         }
         if c < cols {
-            let t = cols - c;
-            let mut xb = [0.0f32; crate::MAX_TILE];
-            xb[..t].copy_from_slice(&x[c..]);
-            let xv = s.load(xb.as_ptr());
-            for r in 0..R {
-                let mut wb = [E::ZERO; crate::MAX_TILE];
-                let row = (r0 + r) * cols;
-                wb[..t].copy_from_slice(&w[row + c..row + cols]);
-                acc[r][0] = s.fma(E::load(s, wb.as_ptr()), xv, acc[r][0]);
+            if cols >= l {
+                // Tail: the row's last full vector (ends exactly at the row end), against `x`'s
+                // last vector with the lanes already summed set to zero (`x_tail`).
+                let xv = s.load(x_tail.as_ptr());
+                for r in 0..R {
+                    acc[r][0] = s.fma(E::load(s, wr[r].add(cols - l)), xv, acc[r][0]);
+                }
+            } else {
+                // Rows shorter than one vector: zero-padded stack copies.
+                let t = cols - c;
+                let mut xb = [0.0f32; crate::MAX_TILE];
+                xb[..t].copy_from_slice(&x[c..]);
+                let xv = s.load(xb.as_ptr());
+                for r in 0..R {
+                    let mut wb = [E::ZERO; crate::MAX_TILE];
+                    let row = (r0 + r) * cols;
+                    wb[..t].copy_from_slice(&w[row + c..row + cols]);
+                    acc[r][0] = s.fma(E::load(s, wb.as_ptr()), xv, acc[r][0]);
+                }
             }
         }
         let mut out = [0.0f32; R];
@@ -115,6 +128,18 @@ unsafe fn rows<S: Simd, E: Elem, const R: usize, const U: usize>(
     }
 }
 
+/// The last `lanes` elements of `x` with the first `lanes - cols % lanes` set to zero (only
+/// used when `cols >= lanes` and `cols % lanes != 0`).
+fn x_tail(x: &[f32], lanes: usize) -> [f32; crate::MAX_TILE] {
+    let mut b = [0.0f32; crate::MAX_TILE];
+    let cols = x.len();
+    let t = cols % lanes;
+    if cols >= lanes && t != 0 {
+        b[lanes - t..lanes].copy_from_slice(&x[cols - t..]);
+    }
+    b
+}
+
 /// `y[r] = dot(w[r], x) * scale[r]` for all rows (scale 1 without `scales`).
 #[inline(always)]
 #[allow(clippy::int_plus_one)] // `r + R <= rows` reads as "R more rows fit"
@@ -127,12 +152,13 @@ unsafe fn gemv_raw<S: Simd, E: Elem>(
     y: &mut [f32],
 ) {
     let rows_n = y.len();
+    let xt = x_tail(x, S::LANES);
     let mut r = 0;
     macro_rules! block {
         ($R:literal, $U:literal) => {
             while r + $R <= rows_n {
                 // SAFETY: rows r..r+R exist; the path is supported (caller).
-                let d = unsafe { rows::<S, E, $R, $U>(s, w, cols, r, x) };
+                let d = unsafe { rows::<S, E, $R, $U>(s, w, cols, r, x, &xt) };
                 for k in 0..$R {
                     y[r + k] = d[k] * scales.map_or(1.0, |sc| sc[r + k]);
                 }

@@ -120,8 +120,9 @@ pub fn gemv(
 
 /// `Y[b] = act(W X[b] + bias)` for `batch` vectors at once, on the [`active_path`].
 ///
-/// `x`: `[batch, cols]` row-major, `y`: `[batch, rows]` row-major. The fast paths read W once
-/// for up to a few vectors at a time, so a batch costs less than `batch` calls of [`gemv`].
+/// `x`: `[batch, cols]` row-major, `y`: `[batch, rows]` row-major. Each vector is one pass over
+/// W (the vectors are processed one after the other, so a batch costs what `batch` calls of
+/// [`gemv`] cost, minus the call overhead).
 ///
 /// # Errors
 /// [`KernelError::Length`] if a slice does not match `batch`/`rows`/`cols`.

@@ -18,12 +18,13 @@
 //! last-layer rows with it, so the generate GEMV writes theta directly in kernel layout.
 //!
 //! **Points in lanes.** [`mlp_eval`] takes points `[n, d_y]` and writes outputs `[n, d_out]`,
-//! both row-major. Internally it cuts the points into tiles of `T` points (`T` = 16 for
-//! AVX-512, 8 for AVX2, 8 for portable) and transposes each tile into structure-of-arrays
-//! form in scratch: row `i` of the tile buffer holds input `i` of all `T` points, one SIMD
-//! register. A layer then costs, per output `o`, one bias broadcast and `n_in` fused
-//! multiply-adds `acc += broadcast(W[o, i]) * tile[i]`; several outputs are accumulated at once
-//! for instruction-level parallelism, and bias and activation are applied before the store.
+//! both row-major. Internally it cuts the points into tiles of `T` points (`T` = 32 for
+//! AVX-512, 16 for AVX2 and portable: two SIMD registers) and transposes each tile into
+//! structure-of-arrays form in scratch: row `i` of the tile buffer holds input `i` of all `T`
+//! points. A layer then costs, per output `o`, one bias broadcast and `n_in` fused
+//! multiply-adds `acc += broadcast(W[o, i]) * tile[i]` per register; 8 outputs (AVX-512) or 4
+//! (AVX2, portable) are accumulated at once for instruction-level parallelism, each broadcast
+//! weight feeding both registers, and bias and activation are applied before the store.
 //! Hidden activations of a tile live in two ping-pong buffers of `T * width` f32 (L1 sized);
 //! nothing goes back to memory between layers. The last tile is padded with zeros and only its
 //! real points are stored, so any `n` works and no slice is read or written past its end.
@@ -32,7 +33,7 @@
 //! with the elements in f32, f16, bf16 or int8 (symmetric, one f32 scale per row,
 //! `w = scale[o] * q[o, i]`). The GEMV is memory-bound, so the 16-bit and 8-bit forms are
 //! widened to f32 in registers as they are loaded; no f32 copy of a matrix is ever made.
-//! [`gemv_batch`] reads each row once for several input vectors.
+//! Eight rows are summed at once (eight independent FMA chains sharing each load of `x`).
 //!
 //! # Paths
 //!
@@ -47,16 +48,22 @@
 //! # Activations
 //!
 //! [`reference`] computes every activation in f64 and rounds once. The fast paths use
-//! division-free approximations (range reduction + polynomial, a reciprocal estimate refined
-//! by Newton steps); maximum errors against the f64 function, as held by the tests:
+//! division-free approximations on the x86 paths (range reduction + polynomial, a reciprocal
+//! estimate refined by Newton steps; `portable` divides); errors against the f64 function:
 //!
-//! | activation | fast-path error bound (tested) |
-//! |---|---|
-//! | identity, relu, prelu | exact |
-//! | tanh | 2e-7 absolute over [-20, 20] |
-//! | sigmoid | 2e-7 absolute over [-20, 20] |
-//! | sin | 1e-6 relative (or 1e-7 absolute near a zero) over [-100, 100] |
-//! | gelu, silu, softplus | 1e-6 relative where `|f(x)| >= 1e-3`, 1e-9 absolute below |
+//! | activation | bound held by `tests/activations.rs` | worst measured (avx512 / avx2 / portable) |
+//! |---|---|---|
+//! | identity, relu, prelu | exact (bit-equal to the reference) | exact |
+//! | tanh | 2e-7 absolute over [-20, 20] | 1.53e-7 |
+//! | sigmoid | 2e-7 absolute over [-20, 20] | 8.9e-8 |
+//! | sin | 1e-6 relative over [-100, 100] where `|f| >= 1e-6`, else 1e-11 absolute | 1.6e-7 |
+//! | silu | 1e-6 relative over [-20, 20] where `|f| >= 1e-6`, else 1e-11 absolute | 1.8e-7 |
+//! | softplus | as silu | 2.8e-7 |
+//! | gelu | 1e-6 relative for x >= -3; 2e-6 relative for x < -3 where `|f| >= 1e-6` | 7.4e-7 / 1.46e-6 |
+//!
+//! Gelu below -3 misses 1e-6: its argument `z = 2 sqrt(2/pi) (x + 0.044715 x^3)` reaches ~14
+//! in magnitude where `|gelu| >= 1e-6`, and the f32 rounding of `z` alone (half an ulp, ~5e-7)
+//! moves `sigmoid(z)` by that much relative.
 #![no_std]
 #![deny(missing_docs)]
 #[cfg(feature = "std")]

@@ -30,8 +30,9 @@ pub const MAX_IN: usize = 1024;
 pub const MAX_TILE: usize = 32;
 
 /// f32 count of the scratch [`mlp_eval`] needs for these layers: two tile buffers of
-/// `MAX_TILE` points times the widest layer (inputs included). Independent of the point count
-/// and of the path. Returns 0 for an empty or invalid layer list (mlp_eval then reports why).
+/// `MAX_TILE` points times the widest layer (inputs included), plus 16 f32 so the buffers can
+/// start on a 64-byte boundary. Independent of the point count and of the path. Returns 0 for
+/// an empty or invalid layer list (mlp_eval then reports why).
 pub fn mlp_scratch_len(layers: &[Layer<'_>]) -> usize {
     let widest = layers
         .iter()
@@ -41,7 +42,10 @@ pub fn mlp_scratch_len(layers: &[Layer<'_>]) -> usize {
     if widest > MAX_IN {
         return 0;
     }
-    2 * MAX_TILE * widest
+    if widest == 0 {
+        return 0;
+    }
+    2 * MAX_TILE * widest + 16
 }
 
 /// Checks the layer chain and returns `(n_in of the first layer, n_out of the last)`.

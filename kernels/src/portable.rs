@@ -16,6 +16,7 @@ use crate::{dot, tile, vector_math, Activation, Layer, MatRef};
 pub(crate) struct Portable;
 
 impl Simd for Portable {
+    const REGISTERS: usize = 16;
     const LANES: usize = 8;
     type V = f32x8;
 

@@ -18,6 +18,8 @@ use half::{bf16, f16};
 pub(crate) trait Simd: Copy {
     /// f32 lanes per vector.
     const LANES: usize;
+    /// Vector registers of the instruction set (16 ymm for AVX2, 32 zmm for AVX-512).
+    const REGISTERS: usize;
     /// The vector register type.
     type V: Copy;
 

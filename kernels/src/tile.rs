@@ -1,23 +1,24 @@
 //! Target-MLP evaluation with points in SIMD lanes (see the crate docs, "Points in lanes").
 //!
-//! A tile is `S::LANES` points. Its activations live in two scratch buffers `[width, LANES]`
-//! (row `i` = input `i` of every point of the tile); each layer reads one and writes the other,
-//! R output rows at a time (R independent accumulators hide the FMA latency), with bias and
-//! activation applied before the store.
+//! A tile is `T = 2 * S::LANES` points (two registers per row: 32 points on AVX-512, 16 on
+//! AVX2 and portable). Its activations live in two scratch buffers `[width, T]` (row `i` =
+//! input `i` of every point of the tile); each layer reads one and writes the other, `R`
+//! output rows at a time (`2 R` independent accumulators hide the FMA latency; each broadcast
+//! weight feeds two FMAs), with bias and activation applied before the store.
 
 use crate::simd::Simd;
 use crate::vector_math::activate;
 use crate::{Activation, Layer};
 
-/// Output rows computed together (independent FMA chains per input).
-const MR: usize = 8;
+/// Registers per tile row.
+const NV: usize = 2;
 
 /// `R` output rows of one layer for one tile.
 ///
 /// # Safety
 /// The path of `s` is supported. `params` points at row 0 of the block (`R` rows of
-/// `n_in + 1` f32 each readable); `hin` holds `n_in * LANES` readable f32, `hout`
-/// `R * LANES` writable f32.
+/// `n_in + 1` f32 each readable); `hin` holds `n_in * T` readable f32, `hout` `R * T`
+/// writable f32 (`T = NV * LANES`).
 #[inline(always)]
 unsafe fn rows<S: Simd, const R: usize>(
     s: S,
@@ -28,22 +29,32 @@ unsafe fn rows<S: Simd, const R: usize>(
     hout: *mut f32,
 ) {
     let l = S::LANES;
+    let t = NV * l;
     let stride = n_in + 1;
     // SAFETY: offsets stay within the ranges the caller guarantees.
     unsafe {
-        let mut acc = [s.splat(0.0); R];
+        let mut acc = [[s.splat(0.0); NV]; R];
         for r in 0..R {
-            acc[r] = s.splat(*params.add(r * stride));
+            let b = s.splat(*params.add(r * stride));
+            acc[r] = [b; NV];
         }
+        // One pointer per row, indexed by i: `[w_r + 4 i]` addressing, no per-step arithmetic.
+        let w: [*const f32; R] = core::array::from_fn(|r| params.add(r * stride + 1));
         for i in 0..n_in {
-            let h = s.load(hin.add(i * l));
+            let h = hin.add(i * t);
+            let hv: [S::V; NV] = core::array::from_fn(|v| s.load(h.add(v * l)));
             for r in 0..R {
                 // acc = W[o, i] * h_i + acc: the reference's order, one rounding per step.
-                acc[r] = s.fma(s.splat(*params.add(r * stride + 1 + i)), h, acc[r]);
+                let wv = s.splat(*w[r].add(i));
+                for v in 0..NV {
+                    acc[r][v] = s.fma(wv, hv[v], acc[r][v]);
+                }
             }
         }
         for r in 0..R {
-            s.store(hout.add(r * l), activate(s, act, acc[r]));
+            for v in 0..NV {
+                s.store(hout.add(r * t + v * l), activate(s, act, acc[r][v]));
+            }
         }
     }
 }
@@ -52,32 +63,36 @@ unsafe fn rows<S: Simd, const R: usize>(
 ///
 /// # Safety
 /// The path of `s` is supported; `layer` is validated (params length); `hin.len() >=
-/// n_in * LANES`, `hout.len() >= n_out * LANES`.
+/// n_in * T`, `hout.len() >= n_out * T`.
 #[inline(always)]
 unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [f32]) {
-    let l = S::LANES;
+    let t = NV * S::LANES;
     let (n_in, n_out) = (layer.n_in, layer.n_out);
-    debug_assert!(hin.len() >= n_in * l && hout.len() >= n_out * l);
+    debug_assert!(hin.len() >= n_in * t && hout.len() >= n_out * t);
     debug_assert_eq!(layer.params.len(), n_out * (n_in + 1));
     let p = layer.params.as_ptr();
     let (hi, ho) = (hin.as_ptr(), hout.as_mut_ptr());
+    let act = layer.act;
     let mut o = 0;
     // SAFETY: rows o..o+R exist (o + R <= n_out) and the buffers are long enough (above).
     unsafe {
-        while o + MR <= n_out {
-            rows::<S, MR>(s, p.add(o * (n_in + 1)), n_in, layer.act, hi, ho.add(o * l));
-            o += MR;
+        // 8 rows = 16 accumulators fit the 32 zmm registers; AVX2's 16 ymm take 4 rows.
+        if S::REGISTERS >= 32 {
+            while o + 8 <= n_out {
+                rows::<S, 8>(s, p.add(o * (n_in + 1)), n_in, act, hi, ho.add(o * t));
+                o += 8;
+            }
         }
-        let (pr, hr) = (p.add(o * (n_in + 1)), ho.add(o * l));
+        while o + 4 <= n_out {
+            rows::<S, 4>(s, p.add(o * (n_in + 1)), n_in, act, hi, ho.add(o * t));
+            o += 4;
+        }
+        let (pr, hr) = (p.add(o * (n_in + 1)), ho.add(o * t));
         match n_out - o {
             0 => {}
-            1 => rows::<S, 1>(s, pr, n_in, layer.act, hi, hr),
-            2 => rows::<S, 2>(s, pr, n_in, layer.act, hi, hr),
-            3 => rows::<S, 3>(s, pr, n_in, layer.act, hi, hr),
-            4 => rows::<S, 4>(s, pr, n_in, layer.act, hi, hr),
-            5 => rows::<S, 5>(s, pr, n_in, layer.act, hi, hr),
-            6 => rows::<S, 6>(s, pr, n_in, layer.act, hi, hr),
-            _ => rows::<S, 7>(s, pr, n_in, layer.act, hi, hr),
+            1 => rows::<S, 1>(s, pr, n_in, act, hi, hr),
+            2 => rows::<S, 2>(s, pr, n_in, act, hi, hr),
+            _ => rows::<S, 3>(s, pr, n_in, act, hi, hr),
         }
     }
 }
@@ -96,7 +111,7 @@ pub(crate) unsafe fn mlp_eval<S: Simd>(
     out: &mut [f32],
     scratch: &mut [f32],
 ) {
-    let l = S::LANES;
+    let l = NV * S::LANES;
     let d_in = layers[0].n_in;
     let d_out = layers[layers.len() - 1].n_out;
     let widest = layers
@@ -104,37 +119,36 @@ pub(crate) unsafe fn mlp_eval<S: Simd>(
         .map(|k| k.n_in.max(k.n_out))
         .max()
         .unwrap_or(0);
-    // Scratch has room for MAX_TILE >= 2 * LANES points: align the buffers to 64 bytes.
-    let skip = scratch.as_ptr().align_offset(64).min(l);
+    // Scratch holds MAX_TILE >= T points per row plus 16 f32: align the buffers to 64 bytes.
+    let skip = scratch.as_ptr().align_offset(64).min(16);
     let (a, b) = scratch[skip..].split_at_mut(l * widest);
     let b = &mut b[..l * widest];
-    let n = points.len() / d_in;
-    let mut p0 = 0;
-    while p0 < n {
-        let m = l.min(n - p0);
+    for (pts, y) in points.chunks(l * d_in).zip(out.chunks_mut(l * d_out)) {
+        let m = pts.len() / d_in;
         // Transpose the tile's points into rows (structure of arrays); pad with zeros.
-        for i in 0..d_in {
-            let row = &mut a[i * l..(i + 1) * l];
-            for (lane, v) in row.iter_mut().enumerate() {
-                *v = if lane < m {
-                    points[(p0 + lane) * d_in + i]
-                } else {
-                    0.0
-                };
+        if m < l {
+            a[..d_in * l].fill(0.0);
+        }
+        for (lane, p) in pts.chunks_exact(d_in).enumerate() {
+            for (i, &v) in p.iter().enumerate() {
+                a[i * l + lane] = v;
             }
         }
         let (mut hin, mut hout) = (&mut *a, &mut *b);
         for layer in layers {
-            // SAFETY: both buffers hold widest * LANES f32; layers validated by the caller.
+            // SAFETY: both buffers hold widest * T f32; layers validated by the caller.
             unsafe { layer_tile(s, layer, hin, hout) };
             core::mem::swap(&mut hin, &mut hout);
         }
-        for lane in 0..m {
-            let y = &mut out[(p0 + lane) * d_out..(p0 + lane + 1) * d_out];
-            for (o, v) in y.iter_mut().enumerate() {
-                *v = hin[o * l + lane];
+        // Transpose back; with one output the tile row is the output block itself.
+        if d_out == 1 {
+            y.copy_from_slice(&hin[..m]);
+        } else {
+            for (lane, yp) in y.chunks_exact_mut(d_out).enumerate() {
+                for (o, v) in yp.iter_mut().enumerate() {
+                    *v = hin[o * l + lane];
+                }
             }
         }
-        p0 += l;
     }
 }

@@ -7,6 +7,8 @@ use crate::simd::Simd;
 use crate::Activation;
 
 const LOG2E: f32 = core::f32::consts::LOG2_E;
+/// `1.5 * 2^23`: adding and subtracting it rounds an f32 of magnitude <= 2^22 to an integer.
+const ROUND_MAGIC: f32 = 12_582_912.0;
 /// ln 2 split for Cody-Waite reduction (Cephes): `LN2_HI` has 11 significant bits, so
 /// `n * LN2_HI` is exact for |n| < 2^13.
 const LN2_HI: f32 = 0.693_359_4;
@@ -74,7 +76,9 @@ pub(crate) unsafe fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
     unsafe {
         let t = s.mul(x, s.splat(2.0 * LOG2E));
         let t = s.min(s.max(t, s.splat(-40.0)), s.splat(40.0));
-        let n = s.round(t);
+        // round(t) by the 1.5 * 2^23 trick (two adds, any FMA port) instead of a rounding
+        // instruction; exact for |t| <= 2^22, ties to even like `round`.
+        let n = s.sub(s.add(t, s.splat(ROUND_MAGIC)), s.splat(ROUND_MAGIC));
         let f = s.sub(t, n);
         let e = s.scale2(horner(s, f, &EXP2_P), n);
         let r = s.recip(s.add(e, s.splat(1.0)));

@@ -283,7 +283,7 @@ fn scratch_len_independent_of_points_and_path() {
         act: Activation::Tanh,
         params: &p,
     }];
-    assert_eq!(mlp_scratch_len(&layers), 2 * MAX_TILE * 256);
+    assert_eq!(mlp_scratch_len(&layers), 2 * MAX_TILE * 256 + 16);
     assert_eq!(mlp_scratch_len(&[]), 0);
 }
 

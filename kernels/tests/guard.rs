@@ -103,7 +103,7 @@ fn mlp_eval_stays_inside_exact_buffers() {
             .collect();
         let d_out = sizes[k];
         let mut scratch = Guarded::new(&vec![0.0f32; mlp_scratch_len(&layers)]);
-        for n in [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33] {
+        for n in [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65] {
             let pts = Guarded::new(&values(n * sizes[0], 99));
             let mut want = vec![0.0f32; n * d_out];
             reference::mlp_eval(&layers, pts.get(), &mut want, scratch.get_mut()).unwrap();

@@ -116,7 +116,7 @@ fn check_mlp(rng: &mut Rng, sizes: &[usize], n: usize, act: Activation, last: Ac
 #[test]
 fn mlp_every_input_and_output_dim_around_tile_sizes() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let counts = [1, 7, 8, 9, 15, 16, 17, 31, 33];
+    let counts = [1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 65];
     let mut k = 0;
     for d_y in 1..=4 {
         for d_out in 1..=8 {

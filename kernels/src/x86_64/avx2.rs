@@ -14,6 +14,7 @@ use crate::simd::Simd;
 pub(crate) struct Avx2;
 
 impl Simd for Avx2 {
+    const REGISTERS: usize = 16;
     const LANES: usize = 8;
     type V = __m256;
 

@@ -14,6 +14,7 @@ use crate::simd::Simd;
 pub(crate) struct Avx512;
 
 impl Simd for Avx512 {
+    const REGISTERS: usize = 32;
     const LANES: usize = 16;
     type V = __m512;
 

@@ -1,0 +1,251 @@
+//! Kernel throughput (1 thread): tile evaluation of target MLPs in GFLOP/s, GEMV in GB/s,
+//! next to this machine's FMA peak and L2 read bandwidth measured in the same run.
+//!
+//! `nice -n 0 cargo bench -p hdon-benches --bench kernels`
+//!
+//! With `HDON_BENCH_CLOCK=cpu` every sample is timed by this thread's CPU time
+//! (`CLOCK_THREAD_CPUTIME_ID`) instead of wall time: on a machine shared with other jobs the
+//! wall clock also counts the time other processes hold the core, the CPU clock does not
+//! (a busy hyper-thread sibling still slows both). Criterion keeps the two in separate
+//! baselines only by bench name, so compare runs of the same clock.
+//!
+//! Throughput units as criterion prints them: `elem/s` of the `peak/fma` and `mlp_eval/*`
+//! benches are flops/s (2 per multiply-add plus one per bias add; activations not counted);
+//! `B/s` of `peak/l2_read` and `gemv*/*` are bytes of weights read per second (values plus
+//! int8 scales).
+
+use std::hint::black_box;
+
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{BenchmarkId, Criterion, Throughput};
+use half::{bf16, f16};
+use hdon_kernels::{
+    gemv_batch_on, mlp_eval_on, mlp_scratch_len, Activation, Layer, MatRef, Path, WeightData,
+};
+
+#[path = "../src/bin/peak.rs"]
+mod peak;
+
+/// Thread CPU time as a criterion measurement (formatted like wall time).
+struct CpuTime;
+
+fn thread_cpu_now() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid out-pointer; CLOCK_THREAD_CPUTIME_ID exists on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+impl Measurement for CpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+    fn start(&self) -> Duration {
+        thread_cpu_now()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        thread_cpu_now().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WallTime.formatter()
+    }
+}
+
+fn paths() -> Vec<Path> {
+    [Path::Avx512, Path::Avx2, Path::Portable]
+        .into_iter()
+        .filter(|p| p.is_supported())
+        .collect()
+}
+
+/// Deterministic values in [-scale, scale).
+fn values(n: usize, scale: f32) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            ((i as u32).wrapping_mul(2_654_435_761) >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+        })
+        .map(|v| v * scale)
+        .collect()
+}
+
+fn bench_peak<M: Measurement>(c: &mut Criterion<M>) {
+    let mut g = c.benchmark_group("peak");
+    g.throughput(Throughput::Elements(peak::fma_flops()));
+    g.bench_function("fma", |b| b.iter(|| black_box(peak::fma_peak())));
+    let buf = values(peak::L2_BYTES / 4, 1.0);
+    g.throughput(Throughput::Bytes(peak::L2_BYTES as u64));
+    g.bench_function("l2_read", |b| {
+        b.iter(|| black_box(peak::l2_read(black_box(&buf))))
+    });
+    g.finish();
+}
+
+/// Target net `2 - w - w - w - 1`, tanh hidden, identity output, at 10,000 points.
+fn bench_mlp<M: Measurement>(c: &mut Criterion<M>) {
+    let n = 10_000;
+    let mut g = c.benchmark_group("mlp_eval");
+    for (w, hidden) in [
+        (20usize, Activation::Tanh),
+        (20, Activation::Relu),
+        (33, Activation::Tanh),
+        (64, Activation::Tanh),
+    ] {
+        let sizes = [2, w, w, w, 1];
+        let theta: Vec<Vec<f32>> = sizes
+            .windows(2)
+            .map(|s| values(s[1] * (s[0] + 1), 1.5 / (s[0] as f32).sqrt()))
+            .collect();
+        let layers: Vec<Layer<'_>> = sizes
+            .windows(2)
+            .zip(&theta)
+            .enumerate()
+            .map(|(k, (s, p))| Layer {
+                n_in: s[0],
+                n_out: s[1],
+                act: if k + 2 == sizes.len() {
+                    Activation::Identity
+                } else {
+                    hidden
+                },
+                params: p,
+            })
+            .collect();
+        let flops_per_point: usize = sizes.windows(2).map(|s| 2 * s[0] * s[1] + s[1]).sum();
+        let pts = values(n * 2, 1.0);
+        let mut out = vec![0.0f32; n];
+        let mut scratch = vec![0.0f32; mlp_scratch_len(&layers)];
+        g.throughput(Throughput::Elements((flops_per_point * n) as u64));
+        for path in paths() {
+            if (w != 20 || hidden != Activation::Tanh) && path != paths()[0] {
+                continue; // other paths only at width 20 with tanh, to keep the run short
+            }
+            let name = format!("w{w}_{}", hidden.name());
+            g.bench_function(BenchmarkId::new(name, path.name()), |b| {
+                b.iter(|| {
+                    mlp_eval_on(path, &layers, black_box(&pts), &mut out, &mut scratch).unwrap()
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+fn bench_gemv_f32<M: Measurement>(c: &mut Criterion<M>) {
+    let mut g = c.benchmark_group("gemv_f32");
+    for (rows, cols) in [(100usize, 921usize), (70, 3466)] {
+        let w = values(rows * cols, 0.05);
+        let m = MatRef {
+            rows,
+            cols,
+            data: WeightData::F32(&w),
+        };
+        let x = values(cols, 1.0);
+        let bias = values(rows, 0.1);
+        let mut y = vec![0.0f32; rows];
+        g.throughput(Throughput::Bytes(m.bytes() as u64));
+        for path in paths() {
+            g.bench_function(
+                BenchmarkId::new(format!("{rows}x{cols}"), path.name()),
+                |b| {
+                    b.iter(|| {
+                        gemv_batch_on(
+                            path,
+                            &m,
+                            black_box(&x),
+                            1,
+                            Some(&bias),
+                            Activation::Identity,
+                            &mut y,
+                        )
+                        .unwrap()
+                    })
+                },
+            );
+        }
+    }
+    g.finish();
+}
+
+/// 256 x 16384 in every dtype: int8 reads a quarter of the bytes of f32.
+fn bench_gemv_dtypes<M: Measurement>(c: &mut Criterion<M>) {
+    let (rows, cols) = (256usize, 16_384usize);
+    let wf = values(rows * cols, 0.05);
+    let w16: Vec<f16> = wf.iter().map(|&v| f16::from_f32(v)).collect();
+    let wb: Vec<bf16> = wf.iter().map(|&v| bf16::from_f32(v)).collect();
+    let q: Vec<i8> = wf
+        .iter()
+        .map(|&v| (v / 0.05 * 127.0).round() as i8)
+        .collect();
+    let scales = vec![0.05f32 / 127.0; rows];
+    let x = values(cols, 1.0);
+    let mut y = vec![0.0f32; rows];
+    let mut g = c.benchmark_group("gemv_256x16384");
+    let path = paths()[0];
+    for (name, data) in [
+        ("f32", WeightData::F32(&wf)),
+        ("f16", WeightData::F16(&w16)),
+        ("bf16", WeightData::Bf16(&wb)),
+        (
+            "i8",
+            WeightData::I8 {
+                values: &q,
+                scales: &scales,
+            },
+        ),
+    ] {
+        let m = MatRef { rows, cols, data };
+        g.throughput(Throughput::Bytes(m.bytes() as u64));
+        g.bench_function(BenchmarkId::new(name, path.name()), |b| {
+            b.iter(|| {
+                gemv_batch_on(
+                    path,
+                    &m,
+                    black_box(&x),
+                    1,
+                    None,
+                    Activation::Identity,
+                    &mut y,
+                )
+                .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+fn run<M: Measurement>(c: &mut Criterion<M>) {
+    bench_peak(c);
+    bench_mlp(c);
+    bench_gemv_f32(c);
+    bench_gemv_dtypes(c);
+}
+
+fn main() {
+    let base = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    if std::env::var("HDON_BENCH_CLOCK").is_ok_and(|v| v == "cpu") {
+        let mut c = base.with_measurement(CpuTime).configure_from_args();
+        run(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = base.configure_from_args();
+        run(&mut c);
+        c.final_summary();
+    }
+}

@@ -1,0 +1,160 @@
+//! Measures this core's f32 FMA peak and L2 read bandwidth, the yardsticks of the kernel
+//! benchmarks (`cargo run --release -p hdon-benches --bin peak`).
+//!
+//! FMA peak: 16 independent chains of `acc = acc * a + b` on 16-lane (AVX-512) or 8-lane
+//! (AVX2) registers, 2 flops per lane per FMA. L2 read: sums a 1 MiB buffer (larger than L1,
+//! smaller than L2) with 8 independent vector adds per 8 loads. `benches/benches/kernels.rs`
+//! includes this file as a module and runs the same loops inside its criterion run, so the
+//! ratios it reports compare figures measured side by side.
+
+#![allow(dead_code)] // also compiled as a module of the kernels bench, which uses no `main`
+
+use std::hint::black_box;
+use std::time::Instant;
+
+/// FMA rounds per call of [`fma_peak`]; each round is 16 chains.
+pub const FMA_ROUNDS: u64 = 1 << 16;
+/// Bytes one call of [`l2_read`] reads.
+pub const L2_BYTES: usize = 1 << 20;
+
+/// Lanes of the widest f32 FMA this CPU runs (16 with AVX-512F, 8 with AVX2+FMA, else 0).
+pub fn fma_lanes() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            return 16;
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            return 8;
+        }
+    }
+    0
+}
+
+/// Flops of one [`fma_peak`] call: rounds * 16 chains * lanes * 2.
+pub fn fma_flops() -> u64 {
+    FMA_ROUNDS * 16 * fma_lanes() as u64 * 2
+}
+
+/// Runs [`FMA_ROUNDS`] rounds of 16 independent FMA chains with the widest FMA available.
+pub fn fma_peak() -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: the features were detected just before each call.
+        match fma_lanes() {
+            16 => return unsafe { x86::fma_avx512(black_box(FMA_ROUNDS)) },
+            8 => return unsafe { x86::fma_avx2(black_box(FMA_ROUNDS)) },
+            _ => {}
+        }
+    }
+    0.0
+}
+
+/// Sums `buf` (f32, length a multiple of 128) with 8 independent accumulators.
+pub fn l2_read(buf: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: feature detected.
+            return unsafe { x86::sum_avx512(buf) };
+        }
+    }
+    buf.iter().sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// AVX-512F present.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn fma_avx512(rounds: u64) -> f32 {
+        let a = _mm512_set1_ps(std::hint::black_box(0.999_9));
+        let b = _mm512_set1_ps(std::hint::black_box(1e-4));
+        let mut acc = [_mm512_set1_ps(1.0); 16];
+        for _ in 0..rounds {
+            for v in acc.iter_mut() {
+                *v = _mm512_fmadd_ps(*v, a, b);
+            }
+        }
+        let mut s = acc[0];
+        for v in &acc[1..] {
+            s = _mm512_add_ps(s, *v);
+        }
+        _mm512_reduce_add_ps(s)
+    }
+
+    /// # Safety
+    /// AVX2 and FMA present.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn fma_avx2(rounds: u64) -> f32 {
+        let a = _mm256_set1_ps(std::hint::black_box(0.999_9));
+        let b = _mm256_set1_ps(std::hint::black_box(1e-4));
+        let mut acc = [_mm256_set1_ps(1.0); 16];
+        for _ in 0..rounds {
+            for v in acc.iter_mut() {
+                *v = _mm256_fmadd_ps(*v, a, b);
+            }
+        }
+        let mut s = acc[0];
+        for v in &acc[1..] {
+            s = _mm256_add_ps(s, *v);
+        }
+        let mut out = [0.0f32; 8];
+        // SAFETY: 8 f32 writable.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), s) };
+        out.iter().sum()
+    }
+
+    /// # Safety
+    /// AVX-512F present.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn sum_avx512(buf: &[f32]) -> f32 {
+        let mut acc = [_mm512_setzero_ps(); 8];
+        for chunk in buf.chunks_exact(128) {
+            for (k, v) in acc.iter_mut().enumerate() {
+                // SAFETY: chunk holds 128 f32 = 8 vectors.
+                *v = _mm512_add_ps(*v, unsafe { _mm512_loadu_ps(chunk.as_ptr().add(16 * k)) });
+            }
+        }
+        let mut s = acc[0];
+        for v in &acc[1..] {
+            s = _mm512_add_ps(s, *v);
+        }
+        _mm512_reduce_add_ps(s)
+    }
+}
+
+/// Median seconds of `reps` timed calls of `f` (after one warm-up call).
+fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+fn main() {
+    let fma = median_secs(101, || {
+        black_box(fma_peak());
+    });
+    let buf: Vec<f32> = (0..L2_BYTES / 4).map(|i| (i % 7) as f32).collect();
+    let l2 = median_secs(301, || {
+        black_box(l2_read(black_box(&buf)));
+    });
+    println!(
+        "f32 FMA peak ({} lanes, 1 core): {:.1} GFLOP/s",
+        fma_lanes(),
+        fma_flops() as f64 / fma / 1e9
+    );
+    println!(
+        "L2 read bandwidth (1 MiB buffer, 1 core): {:.1} GB/s",
+        L2_BYTES as f64 / l2 / 1e9
+    );
+}
