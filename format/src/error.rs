@@ -357,11 +357,12 @@ pub enum FormatError {
         /// Bytes present in the buffer.
         found: u64,
     },
-    /// A padding byte (between sections, or between tensors) is not zero.
+    /// A padding byte (after the header or a section, or between tensors) is not zero.
     NonZeroPadding {
-        /// Section holding the padding (`Header` for padding between sections).
+        /// The header or section the padding follows (`TensorData` for padding between
+        /// tensors).
         section: Section,
-        /// Offset of the byte within that section (within the file for `Header`).
+        /// Offset of the byte in the file.
         offset: u64,
     },
     /// A section's CRC32C does not match.
@@ -695,7 +696,7 @@ impl fmt::Display for FormatError {
                 "{section}: truncated: expected the file to reach {end} bytes, found {found}"
             ),
             NonZeroPadding { section, offset } => {
-                write!(f, "{section}: padding byte at offset {offset} is not zero")
+                write!(f, "{section}: padding byte at file offset {offset} is not zero")
             }
             SectionChecksum { section, expected, found } => write!(
                 f,

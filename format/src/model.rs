@@ -136,7 +136,7 @@ impl<'a> ModelFile<'a> {
                 });
             }
         }
-        zero_padding(bytes, table_end, header_len)?;
+        zero_padding(bytes, Section::Header, table_end, header_len)?;
         let file_len = u64_at(bytes, H_FILE_LEN).unwrap_or(0);
         for found in [file_len, n] {
             if found > MAX_FILE_LEN {
@@ -257,7 +257,7 @@ impl<'a> ModelFile<'a> {
             let offset = u64_at(bytes, e + S_OFFSET).unwrap_or(0) as usize;
             let end = offset + u64_at(bytes, e + S_LENGTH).unwrap_or(0) as usize;
             let padded = align64(end as u64).unwrap_or(0) as usize;
-            zero_padding(bytes, end, padded)?;
+            zero_padding(bytes, Section::from_code(h(e + S_KIND)), end, padded)?;
             if opts.verify_checksums {
                 let stored = h(e + S_CRC);
                 let c = crc32c(&bytes[offset..end]);
@@ -343,12 +343,17 @@ impl<'a> ModelFile<'a> {
     }
 }
 
-/// Checks that `bytes[start..end]` (file offsets) are zero.
-fn zero_padding(bytes: &[u8], start: usize, end: usize) -> Result<(), FormatError> {
+/// Checks that `bytes[start..end]` (file offsets), the padding after `section`, are zero.
+fn zero_padding(
+    bytes: &[u8],
+    section: Section,
+    start: usize,
+    end: usize,
+) -> Result<(), FormatError> {
     let pad = bytes.get(start..end).unwrap_or(&[]);
     match pad.iter().position(|&b| b != 0) {
         Some(p) => Err(FormatError::NonZeroPadding {
-            section: Section::Header,
+            section,
             offset: (start + p) as u64,
         }),
         None => Ok(()),

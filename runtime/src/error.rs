@@ -9,7 +9,9 @@ pub enum NonFinite {
     /// first bad value (the default). Costs one pass over the inputs.
     #[default]
     Reject,
-    /// Compute anyway; NaN/inf propagate into the outputs as IEEE arithmetic dictates.
+    /// Compute anyway, no check. Outputs that depend on a non-finite input are unspecified:
+    /// NaN/inf in general, but activations evaluated with saturating SIMD approximations
+    /// (e.g. tanh) may map NaN to a finite value. Other points are unaffected.
     Propagate,
 }
 

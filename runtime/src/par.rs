@@ -40,7 +40,7 @@ impl<'a> Model<'a> {
         'a: 'w,
     {
         let m = self.plan.m;
-        if m == 0 || sensors.len() % m != 0 {
+        if m == 0 || !sensors.len().is_multiple_of(m) {
             return Err(Error::SensorCount {
                 expected: m,
                 found: sensors.len(),

@@ -190,6 +190,15 @@ impl Plan {
         let d_y = u(arch.d_y);
         let d_out = u(arch.d_out);
         let p = u(arch.p);
+        for (what, v) in [("sensor count m", m), ("d_y", d_y), ("d_out", d_out)] {
+            if v == 0 {
+                return Err(Error::Unsupported {
+                    what,
+                    found: 0,
+                    max: 0,
+                });
+            }
+        }
         let mut plan = Plan {
             family,
             m,

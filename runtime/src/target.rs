@@ -54,14 +54,14 @@ impl<'w> Target<'w> {
 
     /// Checks `points`/`out` and returns the point count `n`.
     pub(crate) fn check(&self, points: &[f32], out: &[f32]) -> Result<usize, Error> {
-        if points.len() % self.d_y != 0 {
+        if self.d_y == 0 || !points.len().is_multiple_of(self.d_y) {
             return Err(Error::PointDim {
                 d_y: self.d_y,
                 found: points.len(),
             });
         }
         let n = points.len() / self.d_y;
-        let needed = n.checked_mul(self.d_out).unwrap_or(usize::MAX);
+        let needed = n.saturating_mul(self.d_out);
         if out.len() < needed {
             return Err(Error::OutputLen {
                 needed,

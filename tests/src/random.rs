@@ -292,7 +292,11 @@ pub fn random_model(spec: &Spec) -> PaperModel {
         }
     };
     let (sensor_norm, point_norm, output_norm) = if spec.norms {
-        let sn = if rng.next_u64() % 2 == 0 { 1 } else { m };
+        let sn = if rng.next_u64().is_multiple_of(2) {
+            1
+        } else {
+            m
+        };
         (
             Some(norm(&mut rng, sn)),
             Some(norm(&mut rng, d_y)),

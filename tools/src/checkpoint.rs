@@ -25,7 +25,8 @@ impl Checkpoint {
             "npz" => npy::read_npz(path)?,
             "safetensors" => read_safetensors(path)?,
             _ => {
-                let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
                 if bytes.starts_with(b"PK") {
                     npy::read_npz(path)?
                 } else {
@@ -33,7 +34,10 @@ impl Checkpoint {
                 }
             }
         };
-        Ok(Checkpoint { path: path.to_path_buf(), tensors })
+        Ok(Checkpoint {
+            path: path.to_path_buf(),
+            tensors,
+        })
     }
 
     /// The tensor called `name`, or an error naming the file, the slot it was wanted for and
@@ -52,7 +56,11 @@ impl Checkpoint {
         if near.is_empty() {
             near = self.tensors.keys().map(String::as_str).take(8).collect();
         }
-        let via = if name == slot { String::new() } else { format!(" (for slot '{slot}')") };
+        let via = if name == slot {
+            String::new()
+        } else {
+            format!(" (for slot '{slot}')")
+        };
         bail!(
             "{}: missing tensor '{name}'{via}; the checkpoint has {} tensors, e.g. {}",
             self.path.display(),
@@ -90,7 +98,14 @@ pub fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, A
             ),
         };
         let data = npy::decode_le(view.data(), dtype);
-        out.insert(name, Array { shape: view.shape().to_vec(), data, stored_dtype: dtype });
+        out.insert(
+            name,
+            Array {
+                shape: view.shape().to_vec(),
+                data,
+                stored_dtype: dtype,
+            },
+        );
     }
     Ok(out)
 }
@@ -111,7 +126,8 @@ pub fn encode_safetensors(tensors: &[(&str, &[usize], &[f32])]) -> Result<Vec<u8
         })
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("cannot build safetensors view: {e}"))?;
-    safetensors::serialize(views, &None).map_err(|e| anyhow::anyhow!("cannot serialize safetensors: {e}"))
+    safetensors::serialize(views, &None)
+        .map_err(|e| anyhow::anyhow!("cannot serialize safetensors: {e}"))
 }
 
 #[cfg(test)]
@@ -123,14 +139,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let w = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
         let st = dir.path().join("c.safetensors");
-        std::fs::write(&st, encode_safetensors(&[("a.weight", &[2, 3], &w)]).unwrap()).unwrap();
+        std::fs::write(
+            &st,
+            encode_safetensors(&[("a.weight", &[2, 3], &w)]).unwrap(),
+        )
+        .unwrap();
         let nz = dir.path().join("c.npz");
         npy::write_npz(&nz, &[("a.weight", &[2, 3], &w)]).unwrap();
         let a = Checkpoint::read(&st).unwrap();
         let b = Checkpoint::read(&nz).unwrap();
         assert_eq!(a.tensors, b.tensors);
         let e = a.get("a.bias", "branch.0.bias").unwrap_err().to_string();
-        assert!(e.contains("c.safetensors") && e.contains("'a.bias'") && e.contains("a.weight"), "{e}");
+        assert!(
+            e.contains("c.safetensors") && e.contains("'a.bias'") && e.contains("a.weight"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub fn parse_csv(text: &str, what: &str) -> Result<(usize, usize, Vec<f32>)> {
                 continue;
             }
             Err(_) => {
-                let bad = fields.iter().find(|s| s.parse::<f32>().is_err()).unwrap_or(&"");
+                let bad = fields
+                    .iter()
+                    .find(|s| s.parse::<f32>().is_err())
+                    .unwrap_or(&"");
                 bail!("{what}: line {}: '{bad}' is not a number", lineno + 1);
             }
         };
@@ -36,7 +39,11 @@ pub fn parse_csv(text: &str, what: &str) -> Result<(usize, usize, Vec<f32>)> {
         match cols {
             None => cols = Some(values.len()),
             Some(c) if c != values.len() => {
-                bail!("{what}: line {}: expected {c} values (as in the first row), found {}", lineno + 1, values.len())
+                bail!(
+                    "{what}: line {}: expected {c} values (as in the first row), found {}",
+                    lineno + 1,
+                    values.len()
+                )
             }
             Some(_) => {}
         }
@@ -51,7 +58,8 @@ pub fn parse_csv(text: &str, what: &str) -> Result<(usize, usize, Vec<f32>)> {
 
 /// Reads a CSV file (see [`parse_csv`]).
 pub fn read_csv(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     parse_csv(&text, &path.display().to_string())
 }
 
@@ -80,7 +88,10 @@ mod tests {
     #[test]
     fn ragged_rows_and_bad_values_are_errors() {
         let e = parse_csv("1,2\n3\n", "u.csv").unwrap_err().to_string();
-        assert!(e.contains("u.csv") && e.contains("expected 2 values") && e.contains("found 1"), "{e}");
+        assert!(
+            e.contains("u.csv") && e.contains("expected 2 values") && e.contains("found 1"),
+            "{e}"
+        );
         let e = parse_csv("1,2\n3,x\n", "u.csv").unwrap_err().to_string();
         assert!(e.contains("'x'"), "{e}");
         assert!(parse_csv("# only\n", "u.csv").is_err());

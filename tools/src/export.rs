@@ -58,7 +58,13 @@ pub struct Exported {
 }
 
 fn fmt_shape(s: &[usize]) -> String {
-    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        s.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// Fetches the checkpoint tensors of every slot, checking shapes, and records which names were used.
@@ -73,12 +79,22 @@ impl<'c> Fetch<'c> {
         let a = self.ckpt.get(name, slot)?;
         self.used.insert(name.to_string());
         if let Some(i) = a.data.iter().position(|x| !x.is_finite()) {
-            bail!("{}: tensor '{name}' (slot '{slot}') has a non-finite value at element {i}", self.ckpt.path.display());
+            bail!(
+                "{}: tensor '{name}' (slot '{slot}') has a non-finite value at element {i}",
+                self.ckpt.path.display()
+            );
         }
         Ok(a)
     }
 
-    fn shape_error(&self, name: &str, slot: &str, expected: &[usize], found: &[usize], note: &str) -> anyhow::Error {
+    fn shape_error(
+        &self,
+        name: &str,
+        slot: &str,
+        expected: &[usize],
+        found: &[usize],
+        note: &str,
+    ) -> anyhow::Error {
         anyhow!(
             "{}: tensor '{name}' (slot '{slot}'): expected shape {}{note}, found {}",
             self.ckpt.path.display(),
@@ -93,7 +109,13 @@ impl<'c> Fetch<'c> {
         let (n_in, n_out) = (net.sizes[i] as usize, net.sizes[i + 1] as usize);
         let layout = self.plan.layout;
         let wslot = slot_name(role, i, SlotKind::Weight);
-        let wname = layer_tensor_name(self.plan.preset, &self.plan.tensors, role, i, SlotKind::Weight);
+        let wname = layer_tensor_name(
+            self.plan.preset,
+            &self.plan.tensors,
+            role,
+            i,
+            SlotKind::Weight,
+        );
         let w = self.tensor(&wname, &wslot)?;
         let expected = match layout {
             Layout::OutIn => [n_out, n_in],
@@ -105,7 +127,11 @@ impl<'c> Fetch<'c> {
                 Layout::InOut => " (layout in_out: [in, out])".to_string(),
             };
             if n_in != n_out && w.shape == [expected[1], expected[0]] {
-                let other = if layout == Layout::OutIn { "in_out" } else { "out_in" };
+                let other = if layout == Layout::OutIn {
+                    "in_out"
+                } else {
+                    "out_in"
+                };
                 note.push_str(&format!(
                     " -- the tensor is transposed: the checkpoint looks like layout {other}; set layout = \"{other}\" in [model]"
                 ));
@@ -117,12 +143,23 @@ impl<'c> Fetch<'c> {
             Layout::InOut => transpose(&w.data, n_in, n_out),
         };
         let bslot = slot_name(role, i, SlotKind::Bias);
-        let bname = layer_tensor_name(self.plan.preset, &self.plan.tensors, role, i, SlotKind::Bias);
+        let bname = layer_tensor_name(
+            self.plan.preset,
+            &self.plan.tensors,
+            role,
+            i,
+            SlotKind::Bias,
+        );
         let b = self.tensor(&bname, &bslot)?;
         if b.shape != [n_out] {
             return Err(self.shape_error(&bname, &bslot, &[n_out], &b.shape, ""));
         }
-        Ok(Dense { n_out, n_in, weight, bias: b.data.clone() })
+        Ok(Dense {
+            n_out,
+            n_in,
+            weight,
+            bias: b.data.clone(),
+        })
     }
 
     fn vector(&mut self, slot: &str, len: usize) -> Result<Vec<f32>> {
@@ -181,7 +218,12 @@ pub fn insert_b0_rows(last: &Dense, p: usize, d_out: usize, b0: &[f32]) -> Dense
             bias.push(last.bias[r]);
         }
     }
-    Dense { n_out: d_out * (p + 1), n_in, weight, bias }
+    Dense {
+        n_out: d_out * (p + 1),
+        n_in,
+        weight,
+        bias,
+    }
 }
 
 /// Reorders the rows of a layer: new row k = old row `perm[k]`.
@@ -194,17 +236,28 @@ pub fn permute_rows(d: &Dense, perm: &[u32]) -> Dense {
         weight.extend_from_slice(&d.weight[s * n_in..(s + 1) * n_in]);
         bias.push(d.bias[s]);
     }
-    Dense { n_out: d.n_out, n_in, weight, bias }
+    Dense {
+        n_out: d.n_out,
+        n_in,
+        weight,
+        bias,
+    }
 }
 
 /// The network's layers as they will be stored (after the family transforms), `[out, in]`
 /// dense form; target-side networks are packed later.
 fn stored_layers(plan: &ModelPlan, fetch: &mut Fetch<'_>, net: &NetPlan) -> Result<Vec<Dense>> {
-    let mut layers = (0..net.layer_count()).map(|i| fetch.dense(net, i)).collect::<Result<Vec<_>>>()?;
+    let mut layers = (0..net.layer_count())
+        .map(|i| fetch.dense(net, i))
+        .collect::<Result<Vec<_>>>()?;
     let last = layers.last_mut().expect("at least one layer");
     match (plan.family, net.role) {
         (Family::DeepONet | Family::ShiftDeepONet, Role::Branch) => {
-            let b0 = if plan.b0 { fetch.vector("b0", plan.d_out as usize)? } else { vec![0.0; plan.d_out as usize] };
+            let b0 = if plan.b0 {
+                fetch.vector("b0", plan.d_out as usize)?
+            } else {
+                vec![0.0; plan.d_out as usize]
+            };
             *last = insert_b0_rows(last, plan.p as usize, plan.d_out as usize, &b0);
         }
         (Family::HyperDeepONet, Role::Hyper) => {
@@ -221,7 +274,11 @@ fn stored_layers(plan: &ModelPlan, fetch: &mut Fetch<'_>, net: &NetPlan) -> Resu
 
 /// Builds the model file from a validated plan and a checkpoint.
 pub fn export(plan: &ModelPlan, ckpt: &Checkpoint, dtype: WeightDtype) -> Result<Exported> {
-    let mut fetch = Fetch { ckpt, plan, used: BTreeSet::new() };
+    let mut fetch = Fetch {
+        ckpt,
+        plan,
+        used: BTreeSet::new(),
+    };
     // 1. Fetch and check everything before building anything.
     let mut nets = Vec::new();
     for net in &plan.networks {
@@ -231,7 +288,12 @@ pub fn export(plan: &ModelPlan, ckpt: &Checkpoint, dtype: WeightDtype) -> Result
         Some(c) => Some(fetch.matrix("chunk_embeddings", c.n_chunks as usize, c.d_z as usize)?),
         None => None,
     };
-    let unused: Vec<String> = ckpt.tensors.keys().filter(|k| !fetch.used.contains(*k)).cloned().collect();
+    let unused: Vec<String> = ckpt
+        .tensors
+        .keys()
+        .filter(|k| !fetch.used.contains(*k))
+        .cloned()
+        .collect();
 
     // 2. Tensors and architecture.
     let mut tensors: Vec<(String, Vec<u32>, TensorBuf)> = Vec::new();
@@ -246,7 +308,13 @@ pub fn export(plan: &ModelPlan, ckpt: &Checkpoint, dtype: WeightDtype) -> Result
             let (n_in, n_out) = (d.n_in as u32, d.n_out as u32);
             if role.is_target_side() {
                 tensors.push((wname, vec![n_out, n_in + 1], TensorBuf::F32(pack_layer(d))));
-                specs.push(Layer { n_in, n_out, activation, weight: (tensors.len() - 1) as u32, bias: None });
+                specs.push(Layer {
+                    n_in,
+                    n_out,
+                    activation,
+                    weight: (tensors.len() - 1) as u32,
+                    bias: None,
+                });
             } else {
                 let (buf, back) = quantize::convert(&d.weight, d.n_out, d.n_in, dtype);
                 if dtype != WeightDtype::F32 {
@@ -254,23 +322,45 @@ pub fn export(plan: &ModelPlan, ckpt: &Checkpoint, dtype: WeightDtype) -> Result
                 }
                 tensors.push((wname, vec![n_out, n_in], buf));
                 let weight = (tensors.len() - 1) as u32;
-                tensors.push((slot_name(role.name(), i, SlotKind::Bias), vec![n_out], TensorBuf::F32(d.bias.clone())));
-                specs.push(Layer { n_in, n_out, activation, weight, bias: Some((tensors.len() - 1) as u32) });
+                tensors.push((
+                    slot_name(role.name(), i, SlotKind::Bias),
+                    vec![n_out],
+                    TensorBuf::F32(d.bias.clone()),
+                ));
+                specs.push(Layer {
+                    n_in,
+                    n_out,
+                    activation,
+                    weight,
+                    bias: Some((tensors.len() - 1) as u32),
+                });
             }
         }
-        networks.push(NetworkSpec { role, layers: specs });
+        networks.push(NetworkSpec {
+            role,
+            layers: specs,
+        });
     }
     let chunk_index = chunk_embeddings.map(|ce| {
         let c = plan.chunks.expect("chunks present");
-        tensors.push(("chunk_embeddings".into(), vec![c.n_chunks, c.d_z], TensorBuf::F32(ce)));
+        tensors.push((
+            "chunk_embeddings".into(),
+            vec![c.n_chunks, c.d_z],
+            TensorBuf::F32(ce),
+        ));
         (tensors.len() - 1) as u32
     });
     let target = plan.target.as_ref().map_or(Vec::new(), |t| {
         (0..t.layer_count())
-            .map(|i| TargetLayer { n_in: t.sizes[i], n_out: t.sizes[i + 1], activation: t.activation_of(i) })
+            .map(|i| TargetLayer {
+                n_in: t.sizes[i],
+                n_out: t.sizes[i + 1],
+                activation: t.activation_of(i),
+            })
             .collect()
     });
-    let n_theta = u32::try_from(plan.n_theta()).map_err(|_| anyhow!("target net too large: N_theta = {}", plan.n_theta()))?;
+    let n_theta = u32::try_from(plan.n_theta())
+        .map_err(|_| anyhow!("target net too large: N_theta = {}", plan.n_theta()))?;
     let arch = ArchSpec {
         family: plan.family,
         n_sensors: plan.n_sensors,
@@ -290,7 +380,12 @@ pub fn export(plan: &ModelPlan, ckpt: &Checkpoint, dtype: WeightDtype) -> Result
     for (name, shape, buf) in tensors {
         builder.add_tensor(&name, &shape, buf);
     }
-    let affine = |a: &Option<crate::spec::AffinePlan>| a.as_ref().map(|a| AffineSpec { mean: a.mean.clone(), std: a.std.clone() });
+    let affine = |a: &Option<crate::spec::AffinePlan>| {
+        a.as_ref().map(|a| AffineSpec {
+            mean: a.mean.clone(),
+            std: a.std.clone(),
+        })
+    };
     builder.set_metadata(MetadataSpec {
         model_name: plan.name.clone(),
         sensors: plan.sensors.clone(),
@@ -307,16 +402,31 @@ pub fn export(plan: &ModelPlan, ckpt: &Checkpoint, dtype: WeightDtype) -> Result
     });
 
     // 3. Workspace records from the runtime on the parsed, unfinished file.
-    let draft = builder.to_bytes().map_err(|e| anyhow!("building the model file: {e}"))?;
+    let draft = builder
+        .to_bytes()
+        .map_err(|e| anyhow!("building the model file: {e}"))?;
     let draft = hdon_format::AlignedBytes::from_slice(&draft);
-    let parsed = ModelFile::parse(&draft).map_err(|e| anyhow!("the built model file does not parse: {e}"))?;
+    let parsed = ModelFile::parse(&draft)
+        .map_err(|e| anyhow!("the built model file does not parse: {e}"))?;
     let workspace: Vec<(u32, u64)> = WORKSPACE_BATCHES
         .iter()
-        .map(|&b| (b, hdon_runtime::workspace_len_for(parsed.arch(), b as usize) as u64))
+        .map(|&b| {
+            (
+                b,
+                hdon_runtime::workspace_len_for(parsed.arch(), b as usize) as u64,
+            )
+        })
         .collect();
     builder.set_workspace(&workspace);
-    let bytes = builder.to_bytes().map_err(|e| anyhow!("building the model file: {e}"))?;
-    Ok(Exported { bytes, quant, unused, workspace })
+    let bytes = builder
+        .to_bytes()
+        .map_err(|e| anyhow!("building the model file: {e}"))?;
+    Ok(Exported {
+        bytes,
+        quant,
+        unused,
+        workspace,
+    })
 }
 
 #[cfg(test)]
@@ -325,14 +435,22 @@ mod tests {
 
     #[test]
     fn pack_and_transpose_and_b0_rows() {
-        let d = Dense { n_out: 2, n_in: 3, weight: vec![1., 2., 3., 4., 5., 6.], bias: vec![7., 8.] };
+        let d = Dense {
+            n_out: 2,
+            n_in: 3,
+            weight: vec![1., 2., 3., 4., 5., 6.],
+            bias: vec![7., 8.],
+        };
         assert_eq!(pack_layer(&d), vec![7., 1., 2., 3., 8., 4., 5., 6.]);
         assert_eq!(transpose(&d.weight, 2, 3), vec![1., 4., 2., 5., 3., 6.]);
         // d_out = 2, p = 1: rows [b0_0 row, c_00, b0_1 row, c_10]
         let s = insert_b0_rows(&d, 1, 2, &[0.5, -0.5]);
         assert_eq!(s.n_out, 4);
         assert_eq!(s.bias, vec![0.5, 7., -0.5, 8.]);
-        assert_eq!(s.weight, vec![0., 0., 0., 1., 2., 3., 0., 0., 0., 4., 5., 6.]);
+        assert_eq!(
+            s.weight,
+            vec![0., 0., 0., 1., 2., 3., 0., 0., 0., 4., 5., 6.]
+        );
         let p = permute_rows(&d, &[1, 0]);
         assert_eq!(p.weight, vec![4., 5., 6., 1., 2., 3.]);
         assert_eq!(p.bias, vec![8., 7.]);

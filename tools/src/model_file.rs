@@ -16,13 +16,20 @@ pub struct LoadedFile {
 impl LoadedFile {
     /// Reads a file.
     pub fn read(path: &Path) -> Result<LoadedFile> {
-        let bytes = AlignedBytes::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
-        Ok(LoadedFile { path: path.to_path_buf(), bytes })
+        let bytes = AlignedBytes::read(path)
+            .with_context(|| format!("cannot read model {}", path.display()))?;
+        Ok(LoadedFile {
+            path: path.to_path_buf(),
+            bytes,
+        })
     }
 
     /// Wraps bytes built in memory; `name` stands for the path in messages.
     pub fn from_bytes(name: &str, bytes: &[u8]) -> LoadedFile {
-        LoadedFile { path: PathBuf::from(name), bytes: AlignedBytes::from_slice(bytes) }
+        LoadedFile {
+            path: PathBuf::from(name),
+            bytes: AlignedBytes::from_slice(bytes),
+        }
     }
 
     /// The runtime's view (structure, checksums and workspace records are checked).
@@ -50,7 +57,9 @@ pub fn predict<'p>(
         let mut target = model
             .generate(&sensors[i * m..(i + 1) * m], &mut workspace)
             .map_err(|e| anyhow!("generate for input function {i}: {e}"))?;
-        target.eval(points, &mut out[start..]).map_err(|e| anyhow!("eval for input function {i}: {e}"))?;
+        target
+            .eval(points, &mut out[start..])
+            .map_err(|e| anyhow!("eval for input function {i}: {e}"))?;
         tick();
     }
     Ok(out)

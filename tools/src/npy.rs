@@ -35,7 +35,10 @@ pub fn parse_npy(bytes: &[u8], what: &str) -> Result<Array> {
             if bytes.len() < 12 {
                 bail!("{what}: truncated .npy header");
             }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
         }
         v => bail!("{what}: unsupported .npy format version {v} (expected 1, 2 or 3)"),
     };
@@ -45,7 +48,8 @@ pub fn parse_npy(bytes: &[u8], what: &str) -> Result<Array> {
         .with_context(|| format!("{what}: truncated .npy header"))?;
     let header = std::str::from_utf8(&bytes[header_start..header_end])
         .with_context(|| format!("{what}: .npy header is not text"))?;
-    let descr = header_value(header, "descr").with_context(|| format!("{what}: .npy header has no 'descr': {header}"))?;
+    let descr = header_value(header, "descr")
+        .with_context(|| format!("{what}: .npy header has no 'descr': {header}"))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     let fortran = header_value(header, "fortran_order")
         .with_context(|| format!("{what}: .npy header has no 'fortran_order': {header}"))?;
@@ -55,8 +59,10 @@ pub fn parse_npy(bytes: &[u8], what: &str) -> Result<Array> {
              (save it with np.ascontiguousarray)"
         );
     }
-    let shape_text = header_value(header, "shape").with_context(|| format!("{what}: .npy header has no 'shape': {header}"))?;
-    let shape = parse_shape(shape_text).with_context(|| format!("{what}: bad shape {shape_text} in .npy header"))?;
+    let shape_text = header_value(header, "shape")
+        .with_context(|| format!("{what}: .npy header has no 'shape': {header}"))?;
+    let shape = parse_shape(shape_text)
+        .with_context(|| format!("{what}: bad shape {shape_text} in .npy header"))?;
     let (size, stored_dtype): (usize, &'static str) = match descr {
         "<f4" | "=f4" => (4, "float32"),
         "<f8" | "=f8" => (8, "float64"),
@@ -71,7 +77,9 @@ pub fn parse_npy(bytes: &[u8], what: &str) -> Result<Array> {
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .with_context(|| format!("{what}: shape {shape:?} overflows"))?;
     let payload = &bytes[header_end..];
-    let needed = count.checked_mul(size).with_context(|| format!("{what}: shape {shape:?} overflows"))?;
+    let needed = count
+        .checked_mul(size)
+        .with_context(|| format!("{what}: shape {shape:?} overflows"))?;
     if payload.len() < needed {
         bail!(
             "{what}: truncated data: shape {shape:?} of {stored_dtype} needs {needed} bytes, found {}",
@@ -80,7 +88,11 @@ pub fn parse_npy(bytes: &[u8], what: &str) -> Result<Array> {
     }
     let payload = &payload[..needed];
     let data = decode_le(payload, stored_dtype);
-    Ok(Array { shape, data, stored_dtype })
+    Ok(Array {
+        shape,
+        data,
+        stored_dtype,
+    })
 }
 
 /// Decodes little-endian elements of `dtype` (`float32`, `float64`, `float16`, `bfloat16`)
@@ -108,7 +120,9 @@ pub fn decode_le(bytes: &[u8], dtype: &str) -> Vec<f32> {
 
 /// The text after `'key':` up to the next top-level comma (tuples are kept whole).
 fn header_value<'h>(header: &'h str, key: &str) -> Option<&'h str> {
-    let pos = header.find(&format!("'{key}'")).or_else(|| header.find(&format!("\"{key}\"")))?;
+    let pos = header
+        .find(&format!("'{key}'"))
+        .or_else(|| header.find(&format!("\"{key}\"")))?;
     let rest = &header[pos + key.len() + 2..];
     let rest = rest.trim_start().strip_prefix(':')?.trim_start();
     let mut depth = 0i32;
@@ -148,7 +162,14 @@ pub fn read_npy(path: &Path) -> Result<Array> {
 pub fn encode_npy(shape: &[usize], data: &[f32]) -> Vec<u8> {
     let shape_text = match shape.len() {
         1 => format!("({},)", shape[0]),
-        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
     let unpadded = 10 + header.len() + 1;
@@ -167,7 +188,8 @@ pub fn encode_npy(shape: &[usize], data: &[f32]) -> Vec<u8> {
 
 /// Reads every array of an `.npz` archive, keyed by name without the `.npy` suffix.
 pub fn read_npz(path: &Path) -> Result<BTreeMap<String, Array>> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut zip = zip::ZipArchive::new(file)
         .with_context(|| format!("{}: not an .npz archive (zip)", path.display()))?;
     let mut arrays = BTreeMap::new();
@@ -189,14 +211,17 @@ pub fn read_npz(path: &Path) -> Result<BTreeMap<String, Array>> {
 
 /// Writes an `.npz` (stored, not compressed) with the given float32 arrays.
 pub fn write_npz(path: &Path, arrays: &[(&str, &[usize], &[f32])]) -> Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut zip = zip::ZipWriter::new(file);
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, shape, data) in arrays {
         zip.start_file(format!("{name}.npy"), options)?;
         zip.write_all(&encode_npy(shape, data))?;
     }
-    zip.finish().with_context(|| format!("cannot finish {}", path.display()))?;
+    zip.finish()
+        .with_context(|| format!("cannot finish {}", path.display()))?;
     Ok(())
 }
 
@@ -217,7 +242,8 @@ mod tests {
     }
 
     fn npy_with(descr: &str, fortran: &str, shape: &str, payload: &[u8]) -> Vec<u8> {
-        let header = format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}\n");
+        let header =
+            format!("{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}\n");
         let mut b = MAGIC.to_vec();
         b.extend_from_slice(&[1, 0]);
         b.extend_from_slice(&(header.len() as u16).to_le_bytes());
@@ -228,7 +254,10 @@ mod tests {
 
     #[test]
     fn f64_and_f16_convert_to_f32() {
-        let p: Vec<u8> = [0.5f64, -3.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let p: Vec<u8> = [0.5f64, -3.0]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         let a = parse_npy(&npy_with("<f8", "False", "(2,)", &p), "t").unwrap();
         assert_eq!(a.data, vec![0.5, -3.0]);
         assert_eq!(a.stored_dtype, "float64");
@@ -244,13 +273,21 @@ mod tests {
     #[test]
     fn rejects_fortran_order_other_dtypes_and_truncation() {
         let p = [0u8; 16];
-        let e = parse_npy(&npy_with("<f4", "True", "(2, 2)", &p), "w.npy").unwrap_err().to_string();
+        let e = parse_npy(&npy_with("<f4", "True", "(2, 2)", &p), "w.npy")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Fortran") && e.contains("w.npy"), "{e}");
-        let e = parse_npy(&npy_with("<i4", "False", "(4,)", &p), "w.npy").unwrap_err().to_string();
+        let e = parse_npy(&npy_with("<i4", "False", "(4,)", &p), "w.npy")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'<i4'"), "{e}");
-        let e = parse_npy(&npy_with(">f4", "False", "(4,)", &p), "w.npy").unwrap_err().to_string();
+        let e = parse_npy(&npy_with(">f4", "False", "(4,)", &p), "w.npy")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'>f4'"), "{e}");
-        let e = parse_npy(&npy_with("<f4", "False", "(5,)", &p), "w.npy").unwrap_err().to_string();
+        let e = parse_npy(&npy_with("<f4", "False", "(5,)", &p), "w.npy")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs 20 bytes, found 16"), "{e}");
         assert!(parse_npy(b"PK\x03\x04 not npy", "x").is_err());
     }
@@ -267,7 +304,11 @@ mod tests {
     fn npz_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.npz");
-        write_npz(&path, &[("x", &[3], &[1.0, 2.0, 3.0]), ("y", &[1, 2], &[4.0, 5.0])]).unwrap();
+        write_npz(
+            &path,
+            &[("x", &[3], &[1.0, 2.0, 3.0]), ("y", &[1, 2], &[4.0, 5.0])],
+        )
+        .unwrap();
         let m = read_npz(&path).unwrap();
         assert_eq!(m["x"].data, vec![1.0, 2.0, 3.0]);
         assert_eq!(m["y"].shape, vec![1, 2]);

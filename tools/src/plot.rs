@@ -41,14 +41,27 @@ fn register_font() {
     FONT.call_once(|| {
         // The embedded font always parses; if it ever did not, text would be missing but the
         // plot would still be drawn.
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
     });
 }
 
-const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(44, 160, 44), RGBColor(148, 103, 189), RGBColor(140, 86, 75)];
+const COLORS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
 
 fn range(values: impl Iterator<Item = f32>) -> (f32, f32) {
-    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
@@ -59,7 +72,13 @@ fn range(values: impl Iterator<Item = f32>) -> (f32, f32) {
 /// Viridis-like ramp for t in [0, 1].
 fn heat_color(t: f32) -> RGBColor {
     let t = t.clamp(0.0, 1.0) as f64;
-    let stops = [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
+    let stops = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
     let x = t * (stops.len() - 1) as f64;
     let i = (x.floor() as usize).min(stops.len() - 2);
     let f = x - i as f64;
@@ -81,9 +100,18 @@ pub fn draw(path: &Path, panels: &[Panel]) -> Result<()> {
     let areas = root.split_evenly((rows, cols));
     for (area, panel) in areas.iter().zip(panels) {
         match panel {
-            Panel::Curves { title, y, pred, truth } => {
+            Panel::Curves {
+                title,
+                y,
+                pred,
+                truth,
+            } => {
                 let (x0, x1) = range(y.iter().copied());
-                let all = pred.iter().flatten().chain(truth.iter().flatten().flatten()).copied();
+                let all = pred
+                    .iter()
+                    .flatten()
+                    .chain(truth.iter().flatten().flatten())
+                    .copied();
                 let (v0, v1) = range(all);
                 let mut chart = ChartBuilder::on(area)
                     .caption(title, ("sans-serif", 16))
@@ -92,23 +120,40 @@ pub fn draw(path: &Path, panels: &[Panel]) -> Result<()> {
                     .y_label_area_size(48)
                     .build_cartesian_2d(x0..x1, v0..v1)
                     .map_err(|e| err(&e))?;
-                chart.configure_mesh().light_line_style(WHITE).draw().map_err(|e| err(&e))?;
+                chart
+                    .configure_mesh()
+                    .light_line_style(WHITE)
+                    .draw()
+                    .map_err(|e| err(&e))?;
                 let mut order: Vec<usize> = (0..y.len()).collect();
                 order.sort_by(|&a, &b| y[a].total_cmp(&y[b]));
                 for (s, series) in pred.iter().enumerate() {
                     let color = COLORS[s % COLORS.len()];
                     chart
-                        .draw_series(LineSeries::new(order.iter().map(|&i| (y[i], series[i])), color.stroke_width(2)))
+                        .draw_series(LineSeries::new(
+                            order.iter().map(|&i| (y[i], series[i])),
+                            color.stroke_width(2),
+                        ))
                         .map_err(|e| err(&e))?
-                        .label(if pred.len() > 1 { format!("prediction {s}") } else { "prediction".into() })
-                        .legend(move |(x, yy)| PathElement::new(vec![(x, yy), (x + 18, yy)], color.stroke_width(2)));
+                        .label(if pred.len() > 1 {
+                            format!("prediction {s}")
+                        } else {
+                            "prediction".into()
+                        })
+                        .legend(move |(x, yy)| {
+                            PathElement::new(vec![(x, yy), (x + 18, yy)], color.stroke_width(2))
+                        });
                 }
                 if let Some(truth) = truth {
                     for (s, series) in truth.iter().enumerate() {
-                        let dots = order.iter().map(|&i| Circle::new((y[i], series[i]), 2, RED.filled()));
+                        let dots = order
+                            .iter()
+                            .map(|&i| Circle::new((y[i], series[i]), 2, RED.filled()));
                         let drawn = chart.draw_series(dots).map_err(|e| err(&e))?;
                         if s == 0 {
-                            drawn.label("truth").legend(|(x, yy)| Circle::new((x + 9, yy), 3, RED.filled()));
+                            drawn
+                                .label("truth")
+                                .legend(|(x, yy)| Circle::new((x + 9, yy), 3, RED.filled()));
                         }
                     }
                 }
@@ -119,7 +164,11 @@ pub fn draw(path: &Path, panels: &[Panel]) -> Result<()> {
                     .draw()
                     .map_err(|e| err(&e))?;
             }
-            Panel::Heat { title, points, values } => {
+            Panel::Heat {
+                title,
+                points,
+                values,
+            } => {
                 let p = values.len();
                 let (x0, x1) = range(points.iter().step_by(2).copied());
                 let (y0, y1) = range(points.iter().skip(1).step_by(2).copied());
@@ -132,13 +181,36 @@ pub fn draw(path: &Path, panels: &[Panel]) -> Result<()> {
                     .y_label_area_size(40)
                     .build_cartesian_2d(x0..x1, y0..y1)
                     .map_err(|e| err(&e))?;
-                chart.configure_mesh().disable_mesh().draw().map_err(|e| err(&e))?;
-                let side = (p as f32).sqrt().max(1.0);
-                let (hx, hy) = ((x1 - x0) / side / 2.0, (y1 - y0) / side / 2.0);
+                chart
+                    .configure_mesh()
+                    .disable_mesh()
+                    .draw()
+                    .map_err(|e| err(&e))?;
+                // A full grid gets one cell per point; scattered points get dots.
+                let distinct = |c: usize| {
+                    let mut v: Vec<f32> = points.iter().skip(c).step_by(2).copied().collect();
+                    v.sort_by(f32::total_cmp);
+                    v.dedup();
+                    v.len()
+                };
+                let (nx, ny) = (distinct(0), distinct(1));
+                let grid = nx * ny == p && nx > 1 && ny > 1;
+                let (hx, hy) = (
+                    (x1 - x0) / nx.max(1) as f32 / 2.0,
+                    (y1 - y0) / ny.max(1) as f32 / 2.0,
+                );
+                let color =
+                    |i: usize| heat_color((values[i] - lo) / (hi - lo).max(f32::MIN_POSITIVE));
+                if !grid {
+                    let dots = (0..p).map(|i| {
+                        Circle::new((points[2 * i], points[2 * i + 1]), 7, color(i).filled())
+                    });
+                    chart.draw_series(dots).map_err(|e| err(&e))?;
+                    continue;
+                }
                 let cells = (0..p).map(|i| {
                     let (x, yy) = (points[2 * i], points[2 * i + 1]);
-                    let t = (values[i] - lo) / (hi - lo).max(f32::MIN_POSITIVE);
-                    Rectangle::new([(x - hx, yy - hy), (x + hx, yy + hy)], heat_color(t).filled())
+                    Rectangle::new([(x - hx, yy - hy), (x + hx, yy + hy)], color(i).filled())
                 });
                 chart.draw_series(cells).map_err(|e| err(&e))?;
             }
@@ -154,8 +226,7 @@ pub fn draw(path: &Path, panels: &[Panel]) -> Result<()> {
 pub fn panels_for(
     label: &str,
     points_of: &dyn Fn(usize) -> Vec<f32>,
-    d_y: usize,
-    d_out: usize,
+    (d_y, d_out): (usize, usize),
     n: usize,
     pred: &[f32],
     truth: Option<&[f32]>,
@@ -168,9 +239,15 @@ pub fn panels_for(
         let np = pts.len() / d_y;
         let len = np * d_out;
         let series = |all: &[f32]| -> Vec<Vec<f32>> {
-            (0..d_out).map(|c| (0..np).map(|k| all[offset + k * d_out + c]).collect()).collect()
+            (0..d_out)
+                .map(|c| (0..np).map(|k| all[offset + k * d_out + c]).collect())
+                .collect()
         };
-        let title = if n > 1 { format!("{label} #{i}") } else { label.to_string() };
+        let title = if n > 1 {
+            format!("{label} #{i}")
+        } else {
+            label.to_string()
+        };
         match d_y {
             1 => panels.push(Panel::Curves { title, y: pts.clone(), pred: series(pred), truth: truth.map(series) }),
             2 => {
@@ -196,10 +273,21 @@ mod tests {
         let path = dir.path().join("p.png");
         let y: Vec<f32> = (0..20).map(|i| i as f32 / 19.0).collect();
         let pred: Vec<f32> = y.iter().map(|v| v.sin()).collect();
-        let pts: Vec<f32> = (0..25).flat_map(|i| [(i % 5) as f32, (i / 5) as f32]).collect();
+        let pts: Vec<f32> = (0..25)
+            .flat_map(|i| [(i % 5) as f32, (i / 5) as f32])
+            .collect();
         let panels = vec![
-            Panel::Curves { title: "curve".into(), y: y.clone(), pred: vec![pred.clone()], truth: Some(vec![pred]) },
-            Panel::Heat { title: "heat".into(), points: pts, values: (0..25).map(|i| i as f32).collect() },
+            Panel::Curves {
+                title: "curve".into(),
+                y: y.clone(),
+                pred: vec![pred.clone()],
+                truth: Some(vec![pred]),
+            },
+            Panel::Heat {
+                title: "heat".into(),
+                points: pts,
+                values: (0..25).map(|i| i as f32).collect(),
+            },
         ];
         draw(&path, &panels).unwrap();
         let bytes = std::fs::read(&path).unwrap();

@@ -58,7 +58,10 @@ pub fn layer_tensor_name(
 
 /// The checkpoint name of a non-layer slot (`b0`, `chunk_embeddings`).
 pub fn plain_tensor_name(overrides: &BTreeMap<String, String>, slot: &str) -> String {
-    overrides.get(slot).cloned().unwrap_or_else(|| slot.to_string())
+    overrides
+        .get(slot)
+        .cloned()
+        .unwrap_or_else(|| slot.to_string())
 }
 
 #[cfg(test)]
@@ -69,12 +72,27 @@ mod tests {
     fn presets_spell_names_as_documented() {
         let none = BTreeMap::new();
         let w = SlotKind::Weight;
-        assert_eq!(layer_tensor_name(Preset::Hdon, &none, "branch", 2, w), "branch.2.weight");
-        assert_eq!(layer_tensor_name(Preset::TorchSequential, &none, "branch", 2, w), "branch_net.4.weight");
-        assert_eq!(layer_tensor_name(Preset::Flax, &none, "hyper", 1, SlotKind::Bias), "hyper/Dense_1/bias");
+        assert_eq!(
+            layer_tensor_name(Preset::Hdon, &none, "branch", 2, w),
+            "branch.2.weight"
+        );
+        assert_eq!(
+            layer_tensor_name(Preset::TorchSequential, &none, "branch", 2, w),
+            "branch_net.4.weight"
+        );
+        assert_eq!(
+            layer_tensor_name(Preset::Flax, &none, "hyper", 1, SlotKind::Bias),
+            "hyper/Dense_1/bias"
+        );
         let mut o = BTreeMap::new();
-        o.insert("hyper.0.weight".to_string(), "hypernet.layers.0.kernel".to_string());
-        assert_eq!(layer_tensor_name(Preset::Flax, &o, "hyper", 0, w), "hypernet.layers.0.kernel");
+        o.insert(
+            "hyper.0.weight".to_string(),
+            "hypernet.layers.0.kernel".to_string(),
+        );
+        assert_eq!(
+            layer_tensor_name(Preset::Flax, &o, "hyper", 0, w),
+            "hypernet.layers.0.kernel"
+        );
         assert_eq!(plain_tensor_name(&o, "b0"), "b0");
     }
 }

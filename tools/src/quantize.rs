@@ -68,7 +68,11 @@ pub fn convert(w: &[f32], rows: usize, cols: usize, dtype: WeightDtype) -> (Tens
                 let scale = amax / 127.0;
                 scales.push(scale);
                 for &x in row {
-                    let q = if scale > 0.0 { (x / scale).round().clamp(-127.0, 127.0) as i8 } else { 0 };
+                    let q = if scale > 0.0 {
+                        (x / scale).round().clamp(-127.0, 127.0) as i8
+                    } else {
+                        0
+                    };
                     values.push(q);
                     back.push(scale * q as f32);
                 }
@@ -89,8 +93,17 @@ pub fn measure(tensor: &str, w: &[f32], back: &[f32]) -> QuantError {
         num += (d as f64) * (d as f64);
         den += (a as f64) * (a as f64);
     }
-    let rel_rms = if den > 0.0 { (num / den).sqrt() as f32 } else { 0.0 };
-    QuantError { tensor: tensor.to_string(), elements: w.len(), max_abs, rel_rms }
+    let rel_rms = if den > 0.0 {
+        (num / den).sqrt() as f32
+    } else {
+        0.0
+    };
+    QuantError {
+        tensor: tensor.to_string(),
+        elements: w.len(),
+        max_abs,
+        rel_rms,
+    }
 }
 
 #[cfg(test)]
@@ -101,7 +114,9 @@ mod tests {
     fn int8_per_row_scales_and_bounds() {
         let w = [0.5f32, -1.0, 0.25, 0.0, 0.0, 0.0, 2.0, 1.0, -0.01];
         let (buf, back) = convert(&w, 3, 3, WeightDtype::Int8);
-        let TensorBuf::I8 { values, scales } = buf else { panic!("not int8") };
+        let TensorBuf::I8 { values, scales } = buf else {
+            panic!("not int8")
+        };
         assert_eq!(scales, vec![1.0 / 127.0, 0.0, 2.0 / 127.0]);
         assert_eq!(&values[..3], &[64, -127, 32]);
         assert_eq!(&values[3..6], &[0, 0, 0]);

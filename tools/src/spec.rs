@@ -324,7 +324,9 @@ impl ModelPlan {
     }
     /// Target-net layer sizes `[d_y, n_1, ..., d_out]` (hyper families).
     pub fn target_sizes(&self) -> Option<Vec<usize>> {
-        self.target.as_ref().map(|t| t.sizes.iter().map(|&s| s as usize).collect())
+        self.target
+            .as_ref()
+            .map(|t| t.sizes.iter().map(|&s| s as usize).collect())
     }
     /// Parameter count of the hyper families' target net (paper layout).
     pub fn n_theta(&self) -> u64 {
@@ -334,7 +336,10 @@ impl ModelPlan {
 
 /// Parameter count of an MLP with these sizes (weights + biases).
 pub fn theta_len(sizes: &[u32]) -> u64 {
-    sizes.windows(2).map(|w| w[1] as u64 * (w[0] as u64 + 1)).sum()
+    sizes
+        .windows(2)
+        .map(|w| w[1] as u64 * (w[0] as u64 + 1))
+        .sum()
 }
 
 /// Parses a family name as written in specs.
@@ -353,9 +358,17 @@ pub fn parse_family(s: &str) -> Option<Family> {
 
 /// Parses a role name.
 pub fn parse_role(s: &str) -> Option<Role> {
-    [Role::Branch, Role::Trunk, Role::Hyper, Role::Scale, Role::Shift, Role::Pre, Role::Decoder]
-        .into_iter()
-        .find(|r| r.name() == s)
+    [
+        Role::Branch,
+        Role::Trunk,
+        Role::Hyper,
+        Role::Scale,
+        Role::Shift,
+        Role::Pre,
+        Role::Decoder,
+    ]
+    .into_iter()
+    .find(|r| r.name() == s)
 }
 
 /// Parses an activation name; `slope` is used for prelu.
@@ -379,7 +392,8 @@ const ACTIVATIONS: &str = "identity relu prelu tanh sigmoid sin gelu silu softpl
 impl Spec {
     /// Reads and parses a spec file (syntax and unknown keys only; see [`Spec::validate`]).
     pub fn read(path: &Path) -> Result<Spec> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read spec {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read spec {}", path.display()))?;
         Self::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
     }
 
@@ -395,7 +409,11 @@ impl Spec {
         let family = parse_family(&m.family).ok_or_else(|| {
             anyhow!("model.family: unknown family '{}'; expected one of deeponet, shift, flex, nomad, hyper, chunked_hyper", m.family)
         })?;
-        let default_layout = if m.preset == "flax" { "in_out" } else { "out_in" };
+        let default_layout = if m.preset == "flax" {
+            "in_out"
+        } else {
+            "out_in"
+        };
         let layout = match m.layout.as_deref().unwrap_or(default_layout) {
             "out_in" => Layout::OutIn,
             "in_out" => Layout::InOut,
@@ -405,7 +423,9 @@ impl Spec {
             "hdon" => Preset::Hdon,
             "torch_sequential" => Preset::TorchSequential,
             "flax" => Preset::Flax,
-            other => bail!("model.preset: unknown preset '{other}'; expected hdon, torch_sequential or flax"),
+            other => bail!(
+                "model.preset: unknown preset '{other}'; expected hdon, torch_sequential or flax"
+            ),
         };
         if !(1..=4).contains(&m.d_y) {
             bail!("model.d_y: expected 1..=4, found {}", m.d_y);
@@ -421,8 +441,14 @@ impl Spec {
         let is_hyper = family.is_hyper();
         let p = match (is_hyper, m.p) {
             (false, Some(p)) if p > 0 => p,
-            (false, _) => bail!("model.p: family {} needs the basis size p >= 1", family.name()),
-            (true, Some(p)) if p != 0 => bail!("model.p: family {} has no basis size; remove p (found {p})", family.name()),
+            (false, _) => bail!(
+                "model.p: family {} needs the basis size p >= 1",
+                family.name()
+            ),
+            (true, Some(p)) if p != 0 => bail!(
+                "model.p: family {} has no basis size; remove p (found {p})",
+                family.name()
+            ),
             (true, _) => 0,
         };
         if m.b0 && !matches!(family, Family::DeepONet | Family::ShiftDeepONet) {
@@ -435,13 +461,22 @@ impl Spec {
             })?;
             if !family.roles().contains(&role) {
                 let need: Vec<&str> = family.roles().iter().map(|r| r.name()).collect();
-                bail!("networks.{name}: family {} has no {name} network; it needs exactly: {}", family.name(), need.join(", "));
+                bail!(
+                    "networks.{name}: family {} has no {name} network; it needs exactly: {}",
+                    family.name(),
+                    need.join(", ")
+                );
             }
         }
         let mut networks = Vec::new();
         for &role in family.roles() {
             let sec = self.networks.get(role.name()).ok_or_else(|| {
-                anyhow!("networks.{}: missing; family {} needs a [networks.{}] table", role.name(), family.name(), role.name())
+                anyhow!(
+                    "networks.{}: missing; family {} needs a [networks.{}] table",
+                    role.name(),
+                    family.name(),
+                    role.name()
+                )
             })?;
             networks.push(net_plan(role, sec, &format!("networks.{}", role.name()))?);
         }
@@ -452,14 +487,25 @@ impl Spec {
             (false, None) => None,
         };
         let chunks = match (family, &self.chunks) {
-            (Family::ChunkedHyperDeepONet, Some(c)) => Some(ChunkPlan { n_chunks: c.n_chunks, chunk_size: c.chunk_size, d_z: c.d_z }),
-            (Family::ChunkedHyperDeepONet, None) => bail!("chunks: missing; chunked_hyper needs [chunks] n_chunks, chunk_size, d_z"),
+            (Family::ChunkedHyperDeepONet, Some(c)) => Some(ChunkPlan {
+                n_chunks: c.n_chunks,
+                chunk_size: c.chunk_size,
+                d_z: c.d_z,
+            }),
+            (Family::ChunkedHyperDeepONet, None) => {
+                bail!("chunks: missing; chunked_hyper needs [chunks] n_chunks, chunk_size, d_z")
+            }
             (_, Some(_)) => bail!("chunks: only chunked_hyper has chunks"),
             (_, None) => None,
         };
 
         // Sizes per family (CONTRACTS.md "The six families").
-        let net = |r: Role| networks.iter().find(|n| n.role == r).expect("role checked above");
+        let net = |r: Role| {
+            networks
+                .iter()
+                .find(|n| n.role == r)
+                .expect("role checked above")
+        };
         let expect = |field: &str, what: &str, expected: u32, found: u32| -> Result<()> {
             if expected != found {
                 bail!("{field}: {what} must be {expected}, found {found}");
@@ -471,44 +517,117 @@ impl Spec {
         match family {
             Family::DeepONet | Family::ShiftDeepONet | Family::FlexDeepONet => {
                 let (b, t) = (net(Role::Branch), net(Role::Trunk));
-                expect("networks.branch.sizes[0]", "the branch input (number of sensors m)", n_sensors, first(b))?;
-                let per = if family == Family::FlexDeepONet { p + 1 } else { p };
-                let what = if family == Family::FlexDeepONet { "the branch output d_out*(p+1)" } else { "the branch output d_out*p" };
+                expect(
+                    "networks.branch.sizes[0]",
+                    "the branch input (number of sensors m)",
+                    n_sensors,
+                    first(b),
+                )?;
+                let per = if family == Family::FlexDeepONet {
+                    p + 1
+                } else {
+                    p
+                };
+                let what = if family == Family::FlexDeepONet {
+                    "the branch output d_out*(p+1)"
+                } else {
+                    "the branch output d_out*p"
+                };
                 expect("networks.branch.sizes[-1]", what, d_out * per, last(b))?;
-                expect("networks.trunk.sizes[0]", "the trunk input d_y", d_y, first(t))?;
+                expect(
+                    "networks.trunk.sizes[0]",
+                    "the trunk input d_y",
+                    d_y,
+                    first(t),
+                )?;
                 expect("networks.trunk.sizes[-1]", "the trunk output p", p, last(t))?;
                 if family == Family::ShiftDeepONet {
                     for r in [Role::Scale, Role::Shift] {
                         let n = net(r);
-                        expect(&format!("networks.{}.sizes[0]", r.name()), "the input (m)", n_sensors, first(n))?;
-                        expect(&format!("networks.{}.sizes[-1]", r.name()), "the output d_y", d_y, last(n))?;
+                        expect(
+                            &format!("networks.{}.sizes[0]", r.name()),
+                            "the input (m)",
+                            n_sensors,
+                            first(n),
+                        )?;
+                        expect(
+                            &format!("networks.{}.sizes[-1]", r.name()),
+                            "the output d_y",
+                            d_y,
+                            last(n),
+                        )?;
                     }
                 }
                 if family == Family::FlexDeepONet {
                     let pre = net(Role::Pre);
-                    expect("networks.pre.sizes[0]", "the input (m)", n_sensors, first(pre))?;
-                    expect("networks.pre.sizes[-1]", "the output (the trunk's first hidden width)", t.sizes[1], last(pre))?;
+                    expect(
+                        "networks.pre.sizes[0]",
+                        "the input (m)",
+                        n_sensors,
+                        first(pre),
+                    )?;
+                    expect(
+                        "networks.pre.sizes[-1]",
+                        "the output (the trunk's first hidden width)",
+                        t.sizes[1],
+                        last(pre),
+                    )?;
                 }
             }
             Family::Nomad => {
                 let (b, dec) = (net(Role::Branch), net(Role::Decoder));
-                expect("networks.branch.sizes[0]", "the branch input (m)", n_sensors, first(b))?;
-                expect("networks.branch.sizes[-1]", "the branch output p", p, last(b))?;
-                expect("networks.decoder.sizes[0]", "the decoder input p + d_y", p + d_y, first(dec))?;
-                expect("networks.decoder.sizes[-1]", "the decoder output d_out", d_out, last(dec))?;
+                expect(
+                    "networks.branch.sizes[0]",
+                    "the branch input (m)",
+                    n_sensors,
+                    first(b),
+                )?;
+                expect(
+                    "networks.branch.sizes[-1]",
+                    "the branch output p",
+                    p,
+                    last(b),
+                )?;
+                expect(
+                    "networks.decoder.sizes[0]",
+                    "the decoder input p + d_y",
+                    p + d_y,
+                    first(dec),
+                )?;
+                expect(
+                    "networks.decoder.sizes[-1]",
+                    "the decoder output d_out",
+                    d_out,
+                    last(dec),
+                )?;
             }
             Family::HyperDeepONet | Family::ChunkedHyperDeepONet => {
                 let t = target.as_ref().expect("checked above");
                 expect("target.sizes[0]", "the target input d_y", d_y, first(t))?;
-                expect("target.sizes[-1]", "the target output d_out", d_out, last(t))?;
+                expect(
+                    "target.sizes[-1]",
+                    "the target output d_out",
+                    d_out,
+                    last(t),
+                )?;
                 let n_theta = theta_len(&t.sizes);
                 let h = net(Role::Hyper);
                 if let Some(c) = chunks {
                     if c.n_chunks == 0 || c.chunk_size == 0 || c.d_z == 0 {
                         bail!("chunks: n_chunks, chunk_size and d_z must be >= 1");
                     }
-                    expect("networks.hyper.sizes[0]", "the hypernetwork input m + d_z", n_sensors + c.d_z, first(h))?;
-                    expect("networks.hyper.sizes[-1]", "the hypernetwork output chunk_size", c.chunk_size, last(h))?;
+                    expect(
+                        "networks.hyper.sizes[0]",
+                        "the hypernetwork input m + d_z",
+                        n_sensors + c.d_z,
+                        first(h),
+                    )?;
+                    expect(
+                        "networks.hyper.sizes[-1]",
+                        "the hypernetwork output chunk_size",
+                        c.chunk_size,
+                        last(h),
+                    )?;
                     if (c.n_chunks as u64) * (c.chunk_size as u64) < n_theta {
                         bail!(
                             "chunks: n_chunks * chunk_size = {} is less than the target net's parameter count N_theta = {n_theta}",
@@ -516,7 +635,12 @@ impl Spec {
                         );
                     }
                 } else {
-                    expect("networks.hyper.sizes[0]", "the hypernetwork input (m)", n_sensors, first(h))?;
+                    expect(
+                        "networks.hyper.sizes[0]",
+                        "the hypernetwork input (m)",
+                        n_sensors,
+                        first(h),
+                    )?;
                     if last(h) as u64 != n_theta {
                         bail!("networks.hyper.sizes[-1]: the hypernetwork output must be N_theta = {n_theta} (target sizes {:?}), found {}", t.sizes, last(h));
                     }
@@ -527,17 +651,37 @@ impl Spec {
         let dl = &self.domain.lower;
         let du = &self.domain.upper;
         if dl.len() != d_y as usize || du.len() != d_y as usize {
-            bail!("domain: lower and upper must have d_y = {d_y} entries each, found {} and {}", dl.len(), du.len());
+            bail!(
+                "domain: lower and upper must have d_y = {d_y} entries each, found {} and {}",
+                dl.len(),
+                du.len()
+            );
         }
         for i in 0..dl.len() {
             if !(dl[i].is_finite() && du[i].is_finite() && dl[i] < du[i]) {
-                bail!("domain: need finite lower[{i}] < upper[{i}], found {} and {}", dl[i], du[i]);
+                bail!(
+                    "domain: need finite lower[{i}] < upper[{i}], found {} and {}",
+                    dl[i],
+                    du[i]
+                );
             }
         }
         let norm = &self.normalization;
-        let sensor_norm = affine(norm.sensors.as_ref(), "normalization.sensors", &[1, n_sensors as usize])?;
-        let point_norm = affine(norm.points.as_ref(), "normalization.points", &[d_y as usize])?;
-        let output_norm = affine(norm.output.as_ref(), "normalization.output", &[d_out as usize])?;
+        let sensor_norm = affine(
+            norm.sensors.as_ref(),
+            "normalization.sensors",
+            &[1, n_sensors as usize],
+        )?;
+        let point_norm = affine(
+            norm.points.as_ref(),
+            "normalization.points",
+            &[d_y as usize],
+        )?;
+        let output_norm = affine(
+            norm.output.as_ref(),
+            "normalization.output",
+            &[d_out as usize],
+        )?;
 
         Ok(ModelPlan {
             name: m.name.clone(),
@@ -563,7 +707,11 @@ impl Spec {
             dataset: self.provenance.dataset.clone(),
             test_rel_l2: self.provenance.test_rel_l2.map(|x| x as f32),
             tensors: self.tensors.clone(),
-            extra: self.extra.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            extra: self
+                .extra
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         })
     }
 
@@ -621,14 +769,18 @@ impl Spec {
 
 fn net_plan(role: Role, sec: &NetworkSection, field: &str) -> Result<NetPlan> {
     if sec.sizes.len() < 2 {
-        bail!("{field}.sizes: expected [input, ..., output] with at least 2 entries, found {:?}", sec.sizes);
+        bail!(
+            "{field}.sizes: expected [input, ..., output] with at least 2 entries, found {:?}",
+            sec.sizes
+        );
     }
     if let Some(i) = sec.sizes.iter().position(|&s| s == 0) {
         bail!("{field}.sizes[{i}]: sizes must be >= 1, found 0");
     }
     let act = |name: &str, key: &str| {
-        parse_activation(name, sec.prelu_slope)
-            .ok_or_else(|| anyhow!("{field}.{key}: unknown activation '{name}'; expected one of: {ACTIVATIONS}"))
+        parse_activation(name, sec.prelu_slope).ok_or_else(|| {
+            anyhow!("{field}.{key}: unknown activation '{name}'; expected one of: {ACTIVATIONS}")
+        })
     };
     Ok(NetPlan {
         role,
@@ -642,7 +794,11 @@ fn affine(sec: Option<&AffineSection>, field: &str, lens: &[usize]) -> Result<Op
     let Some(sec) = sec else { return Ok(None) };
     let mean = sec.mean.to_vec();
     let std = sec.std.to_vec();
-    let want = lens.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" or ");
+    let want = lens
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(" or ");
     // A scalar broadcasts only where length 1 is allowed; otherwise expand it.
     let fit = |v: Vec<f32>, key: &str| -> Result<Vec<f32>> {
         if lens.contains(&v.len()) {
@@ -656,13 +812,23 @@ fn affine(sec: Option<&AffineSection>, field: &str, lens: &[usize]) -> Result<Op
     let mean = fit(mean, "mean")?;
     let std = fit(std, "std")?;
     if mean.len() != std.len() {
-        bail!("{field}: mean has {} entries but std has {}", mean.len(), std.len());
+        bail!(
+            "{field}: mean has {} entries but std has {}",
+            mean.len(),
+            std.len()
+        );
     }
     if let Some(i) = mean.iter().position(|x| !x.is_finite()) {
-        bail!("{field}.mean[{i}]: expected a finite number, found {}", mean[i]);
+        bail!(
+            "{field}.mean[{i}]: expected a finite number, found {}",
+            mean[i]
+        );
     }
     if let Some(i) = std.iter().position(|x| !(x.is_finite() && *x > 0.0)) {
-        bail!("{field}.std[{i}]: expected a finite positive number, found {}", std[i]);
+        bail!(
+            "{field}.std[{i}]: expected a finite positive number, found {}",
+            std[i]
+        );
     }
     Ok(Some(AffinePlan { mean, std }))
 }
@@ -711,17 +877,32 @@ activation = "tanh"
     #[test]
     fn size_and_name_errors_name_the_field() {
         let e = err(&HYPER.replace("[5, 8, 31]", "[5, 8, 30]"));
-        assert!(e.contains("networks.hyper.sizes[-1]") && e.contains("31") && e.contains("30"), "{e}");
-        let e = err(&HYPER.replace("activation = \"tanh\"\n[target]", "activation = \"swishy\"\n[target]"));
-        assert!(e.contains("networks.hyper.activation") && e.contains("'swishy'"), "{e}");
+        assert!(
+            e.contains("networks.hyper.sizes[-1]") && e.contains("31") && e.contains("30"),
+            "{e}"
+        );
+        let e = err(&HYPER.replace(
+            "activation = \"tanh\"\n[target]",
+            "activation = \"swishy\"\n[target]",
+        ));
+        assert!(
+            e.contains("networks.hyper.activation") && e.contains("'swishy'"),
+            "{e}"
+        );
         let e = err(&HYPER.replace("family = \"hyper\"", "family = \"hyperx\""));
         assert!(e.contains("model.family"), "{e}");
         let e = err(&HYPER.replace("d_out = 1", "d_out = 1\nlayout = \"row\""));
         assert!(e.contains("model.layout") && e.contains("'row'"), "{e}");
         let e = err(&HYPER.replace("d_out = 1", "d_out = 1\ncolour = 3"));
         assert!(e.contains("colour"), "{e}");
-        let e = err(&HYPER.replace("[target]", "[networks.trunk]\nsizes=[1,2]\nactivation=\"tanh\"\n[target]"));
-        assert!(e.contains("networks.trunk") && e.contains("no trunk"), "{e}");
+        let e = err(&HYPER.replace(
+            "[target]",
+            "[networks.trunk]\nsizes=[1,2]\nactivation=\"tanh\"\n[target]",
+        ));
+        assert!(
+            e.contains("networks.trunk") && e.contains("no trunk"),
+            "{e}"
+        );
         let e = err(&HYPER.replace("upper = [1.0]", "upper = [1.0, 2.0]"));
         assert!(e.contains("domain"), "{e}");
     }
@@ -756,9 +937,15 @@ output_activation = "tanh"
         let plan = Spec::parse(text).unwrap().validate().unwrap();
         assert_eq!((plan.n_sensors, plan.sensor_dim), (3, 2));
         assert_eq!(plan.sensor_norm.as_ref().unwrap().mean, vec![0.5]);
-        assert_eq!(plan.network(Role::Trunk).unwrap().activation, Activation::Prelu(0.1));
+        assert_eq!(
+            plan.network(Role::Trunk).unwrap().activation,
+            Activation::Prelu(0.1)
+        );
         let e = err(&text.replace("sizes = [3, 4, 6]", "sizes = [3, 4, 8]"));
-        assert!(e.contains("d_out*p") && e.contains("must be 6, found 8"), "{e}");
+        assert!(
+            e.contains("d_out*p") && e.contains("must be 6, found 8"),
+            "{e}"
+        );
         let e = err(&text.replace("[0.0, 1]]", "[0.0]]"));
         assert!(e.contains("sensors.x[2]"), "{e}");
         let e = err(&text.replace("std = [0.3, 0.3]", "std = [0.3, 0.0]"));

@@ -41,7 +41,10 @@ impl TestSet {
         let mut arrays = npy::read_npz(path)?;
         let file = path.display().to_string();
         let Some(sensors) = arrays.remove("sensors") else {
-            bail!("{file}: missing array 'sensors' [N, m]; found arrays: {}", names(&arrays));
+            bail!(
+                "{file}: missing array 'sensors' [N, m]; found arrays: {}",
+                names(&arrays)
+            );
         };
         let Some(points) = arrays.remove("points") else {
             bail!("{file}: missing array 'points' [P, d_y] or [N, P, d_y]");
@@ -152,11 +155,24 @@ impl ErrorStats {
         let n = errors.len().max(1) as f64;
         let mean = errors.iter().sum::<f64>() / n;
         let std = (errors.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let (worst, max) = errors
-            .iter()
-            .enumerate()
-            .fold((0, f64::NEG_INFINITY), |(wi, wm), (i, &e)| if e > wm { (i, e) } else { (wi, wm) });
-        ErrorStats { mean, std, max: max.max(0.0), worst, per_function: errors }
+        let (worst, max) =
+            errors
+                .iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |(wi, wm), (i, &e)| {
+                    if e > wm {
+                        (i, e)
+                    } else {
+                        (wi, wm)
+                    }
+                });
+        ErrorStats {
+            mean,
+            std,
+            max: max.max(0.0),
+            worst,
+            per_function: errors,
+        }
     }
 }
 
@@ -169,15 +185,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.npz");
         let s = [1f32, 2., 3., 4., 5., 6.];
-        npy::write_npz(&p, &[("sensors", &[2, 3], &s), ("points", &[4], &[0., 1., 2., 3.]), ("truth", &[2, 4], &[1.; 8])]).unwrap();
+        npy::write_npz(
+            &p,
+            &[
+                ("sensors", &[2, 3], &s),
+                ("points", &[4], &[0., 1., 2., 3.]),
+                ("truth", &[2, 4], &[1.; 8]),
+            ],
+        )
+        .unwrap();
         let t = TestSet::read(&p, 3, 1, 1).unwrap();
         assert_eq!((t.n, t.n_points, t.per_function_points), (2, 4, false));
         assert_eq!(t.sensors_of(1), &[4., 5., 6.]);
         let e = TestSet::read(&p, 5, 1, 1).unwrap_err().to_string();
-        assert!(e.contains("t.npz") && e.contains("expected 5") && e.contains("found 3"), "{e}");
+        assert!(
+            e.contains("t.npz") && e.contains("expected 5") && e.contains("found 3"),
+            "{e}"
+        );
         let e = TestSet::read(&p, 3, 1, 2).unwrap_err().to_string();
         assert!(e.contains("'truth'"), "{e}");
-        npy::write_npz(&p, &[("sensors", &[2, 3], &s), ("points", &[2, 2, 2], &[0.; 8])]).unwrap();
+        npy::write_npz(
+            &p,
+            &[("sensors", &[2, 3], &s), ("points", &[2, 2, 2], &[0.; 8])],
+        )
+        .unwrap();
         let t = TestSet::read(&p, 3, 2, 1).unwrap();
         assert!(t.per_function_points);
         assert_eq!(t.points_of(1).len(), 4);

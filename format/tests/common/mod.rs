@@ -272,3 +272,103 @@ pub fn fixture(family: Family) -> Fixture {
         workspace: vec![(1, 100), (2, 180), (4, 340)],
     }
 }
+
+/// A file under edit, with the spec's offsets.
+pub struct File {
+    pub b: Vec<u8>,
+}
+
+impl File {
+    pub fn new(family: Family) -> Self {
+        File {
+            b: fixture(family).builder().to_bytes().unwrap(),
+        }
+    }
+    pub fn u32(&self, off: usize) -> u32 {
+        u32::from_le_bytes(self.b[off..off + 4].try_into().unwrap())
+    }
+    pub fn u64(&self, off: usize) -> u64 {
+        u64::from_le_bytes(self.b[off..off + 8].try_into().unwrap())
+    }
+    pub fn set32(&mut self, off: usize, v: u32) {
+        self.b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    pub fn set64(&mut self, off: usize, v: u64) {
+        self.b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    /// Offset of the section-table entry of section kind `kind`.
+    pub fn entry(&self, kind: u32) -> usize {
+        (0..self.u32(28) as usize)
+            .map(|i| 48 + 32 * i)
+            .find(|&e| self.u32(e) == kind)
+            .unwrap()
+    }
+    pub fn section(&self, kind: u32) -> usize {
+        self.u64(self.entry(kind) + 8) as usize
+    }
+    pub fn meta(&self) -> usize {
+        self.section(1)
+    }
+    pub fn arch(&self) -> usize {
+        self.section(2)
+    }
+    pub fn table(&self) -> usize {
+        self.section(3)
+    }
+    pub fn data(&self) -> usize {
+        self.section(4)
+    }
+    /// Tensor record `i`.
+    pub fn tensor(&self, i: usize) -> usize {
+        self.table() + 16 + 64 * i
+    }
+    /// Network record `i`.
+    pub fn network(&self, i: usize) -> usize {
+        self.arch() + 64 + 8 * i
+    }
+    pub fn network_count(&self) -> usize {
+        self.u32(self.arch() + 48) as usize
+    }
+    pub fn total_layers(&self) -> usize {
+        (0..self.network_count())
+            .map(|i| self.u32(self.network(i) + 4) as usize)
+            .sum()
+    }
+    /// Layer record `k`, counting layers over all networks in file order.
+    pub fn layer(&self, k: usize) -> usize {
+        self.arch() + 64 + 8 * self.network_count() + 24 * k
+    }
+    pub fn target(&self, i: usize) -> usize {
+        self.layer(self.total_layers()) + 16 * i
+    }
+    pub fn workspace(&self, i: usize) -> usize {
+        let nt = self.u32(self.arch() + 52) as usize;
+        self.target(nt) + 16 * i
+    }
+    /// Recomputes every section CRC and then the header CRC.
+    pub fn reseal(&mut self) {
+        if self.b.len() < 48 {
+            return;
+        }
+        let n = (self.u32(28) as usize).min(16);
+        for i in 0..n {
+            let e = 48 + 32 * i;
+            if e + 32 > self.b.len() {
+                break;
+            }
+            let (off, len) = (self.u64(e + 8) as usize, self.u64(e + 16) as usize);
+            if let Some(body) = off.checked_add(len).and_then(|end| self.b.get(off..end)) {
+                let c = crc32c(body);
+                self.set32(e + 24, c);
+            }
+        }
+        let header_len = (self.u32(32) as usize).clamp(40, self.b.len());
+        let c = crc32c_append(crc32c(&self.b[..36]), &[0; 4]);
+        let c = crc32c_append(c, &self.b[40..header_len]);
+        self.set32(36, c);
+    }
+    pub fn parse(&self) -> Result<(), FormatError> {
+        let a = AlignedBytes::from_slice(&self.b);
+        ModelFile::parse(&a).map(|_| ())
+    }
+}

@@ -66,7 +66,14 @@ impl Latency {
             let i = ((p * n as f64).ceil() as usize).clamp(1, n) - 1;
             samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
         };
-        Latency { iters: samples.len(), p50_us: at(0.5), p90_us: at(0.9), p99_us: at(0.99), max_us: at(1.0), min_us: at(0.0) }
+        Latency {
+            iters: samples.len(),
+            p50_us: at(0.5),
+            p90_us: at(0.9),
+            p99_us: at(0.99),
+            max_us: at(1.0),
+            min_us: at(0.0),
+        }
     }
 }
 
@@ -80,7 +87,10 @@ impl Lcg {
     }
     /// Next value in [0, 1).
     pub fn next_f32(&mut self) -> f32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 40) as f32 / (1u64 << 24) as f32
     }
 }
@@ -121,7 +131,11 @@ pub fn bench_points(model: &Model<'_>, n: usize) -> Vec<f32> {
 }
 
 /// Runs `f` `warmup` times untimed, then `iters` timed times (0 = about one second, 20..=10000).
-pub fn time_loop(iters: usize, warmup: usize, mut f: impl FnMut() -> Result<()>) -> Result<Latency> {
+pub fn time_loop(
+    iters: usize,
+    warmup: usize,
+    mut f: impl FnMut() -> Result<()>,
+) -> Result<Latency> {
     for _ in 0..warmup {
         f()?;
     }
@@ -145,7 +159,12 @@ pub fn time_loop(iters: usize, warmup: usize, mut f: impl FnMut() -> Result<()>)
 /// Runs `hdon bench`.
 pub fn run(a: Args) -> Result<()> {
     if a.points == 0 || a.batch == 0 || a.threads == 0 {
-        bail!("--points, --batch and --threads must be >= 1 (found {}, {}, {})", a.points, a.batch, a.threads);
+        bail!(
+            "--points, --batch and --threads must be >= 1 (found {}, {}, {})",
+            a.points,
+            a.batch,
+            a.threads
+        );
     }
     let file = LoadedFile::read(&a.model)?;
     let model = file.model()?;
@@ -160,23 +179,49 @@ pub fn run(a: Args) -> Result<()> {
     let path = hdon_kernels::active_path();
     let (generate, eval) = pool.install(|| -> Result<(Latency, Latency)> {
         let generate = if a.batch == 1 {
-            time_loop(a.iters, a.warmup, || model.generate(&u, &mut ws).map(drop).map_err(|e| anyhow!("generate: {e}")))?
+            time_loop(a.iters, a.warmup, || {
+                model
+                    .generate(&u, &mut ws)
+                    .map(drop)
+                    .map_err(|e| anyhow!("generate: {e}"))
+            })?
         } else {
-            time_loop(a.iters, a.warmup, || model.generate_batch(&u, &mut ws).map(drop).map_err(|e| anyhow!("generate_batch: {e}")))?
+            time_loop(a.iters, a.warmup, || {
+                model
+                    .generate_batch(&u, &mut ws)
+                    .map(drop)
+                    .map_err(|e| anyhow!("generate_batch: {e}"))
+            })?
         };
-        let mut target = model.generate(&u[..model.n_sensors()], &mut ws).map_err(|e| anyhow!("generate: {e}"))?;
+        let mut target = model
+            .generate(&u[..model.n_sensors()], &mut ws)
+            .map_err(|e| anyhow!("generate: {e}"))?;
         let eval = if a.threads == 1 {
-            time_loop(a.iters, a.warmup, || target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}")))?
+            time_loop(a.iters, a.warmup, || {
+                target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}"))
+            })?
         } else {
-            time_loop(a.iters, a.warmup, || target.eval_par(&y, &mut out).map_err(|e| anyhow!("eval_par: {e}")))?
+            time_loop(a.iters, a.warmup, || {
+                target
+                    .eval_par(&y, &mut out)
+                    .map_err(|e| anyhow!("eval_par: {e}"))
+            })?
         };
         Ok((generate, eval))
     })?;
     let gen_flops = model.flops_generate() as f64 * a.batch as f64;
     let eval_flops = model.flops_per_point() as f64 * a.points as f64;
     let gflops = |flops: f64, us: f64| if us > 0.0 { flops / (us * 1e3) } else { 0.0 };
-    let points_per_s = if eval.p50_us > 0.0 { a.points as f64 / (eval.p50_us * 1e-6) } else { 0.0 };
-    let functions_per_s = if generate.p50_us > 0.0 { a.batch as f64 / (generate.p50_us * 1e-6) } else { 0.0 };
+    let points_per_s = if eval.p50_us > 0.0 {
+        a.points as f64 / (eval.p50_us * 1e-6)
+    } else {
+        0.0
+    };
+    let functions_per_s = if generate.p50_us > 0.0 {
+        a.batch as f64 / (generate.p50_us * 1e-6)
+    } else {
+        0.0
+    };
     let report = json!({
         "model": a.model.display().to_string(),
         "family": model.family().name(),
@@ -194,14 +239,44 @@ pub fn run(a: Args) -> Result<()> {
     if a.json {
         return print_json(&report);
     }
-    println!("hdon bench {} ({}), hdon {}, kernel path {}, threads {}", a.model.display(), model.family().name(), env!("CARGO_PKG_VERSION"), path.name(), a.threads);
-    println!("file {} bytes, workspace {} bytes (batch {}), FLOPs {} per generate, {} per point", file.bytes.len(), model.workspace_len(a.batch) * 4, a.batch, model.flops_generate(), model.flops_per_point());
-    println!("{:<24} {:>7} {:>11} {:>11} {:>11} {:>11} {:>14} {:>9}", "phase", "iters", "p50 us", "p90 us", "p99 us", "max us", "rate", "GFLOP/s");
+    println!(
+        "hdon bench {} ({}), hdon {}, kernel path {}, threads {}",
+        a.model.display(),
+        model.family().name(),
+        env!("CARGO_PKG_VERSION"),
+        path.name(),
+        a.threads
+    );
+    println!(
+        "file {} bytes, workspace {} bytes (batch {}), FLOPs {} per generate, {} per point",
+        file.bytes.len(),
+        model.workspace_len(a.batch) * 4,
+        a.batch,
+        model.flops_generate(),
+        model.flops_per_point()
+    );
+    println!(
+        "{:<24} {:>7} {:>11} {:>11} {:>11} {:>11} {:>14} {:>9}",
+        "phase", "iters", "p50 us", "p90 us", "p99 us", "max us", "rate", "GFLOP/s"
+    );
     let row = |name: String, l: &Latency, rate: String, gf: f64| {
-        println!("{name:<24} {:>7} {:>11.2} {:>11.2} {:>11.2} {:>11.2} {:>14} {:>9.3}", l.iters, l.p50_us, l.p90_us, l.p99_us, l.max_us, rate, gf);
+        println!(
+            "{name:<24} {:>7} {:>11.2} {:>11.2} {:>11.2} {:>11.2} {:>14} {:>9.3}",
+            l.iters, l.p50_us, l.p90_us, l.p99_us, l.max_us, rate, gf
+        );
     };
-    row(format!("generate (batch {})", a.batch), &generate, format!("{functions_per_s:.0} fn/s"), gflops(gen_flops, generate.p50_us));
-    row(format!("eval ({} points)", a.points), &eval, format!("{:.3e} pt/s", points_per_s), gflops(eval_flops, eval.p50_us));
+    row(
+        format!("generate (batch {})", a.batch),
+        &generate,
+        format!("{functions_per_s:.0} fn/s"),
+        gflops(gen_flops, generate.p50_us),
+    );
+    row(
+        format!("eval ({} points)", a.points),
+        &eval,
+        format!("{:.3e} pt/s", points_per_s),
+        gflops(eval_flops, eval.p50_us),
+    );
     Ok(())
 }
 
@@ -212,8 +287,13 @@ mod tests {
     #[test]
     fn nearest_rank_percentiles() {
         let l = Latency::of((1..=100).map(Duration::from_micros).collect());
-        assert_eq!((l.p50_us, l.p90_us, l.p99_us, l.max_us, l.min_us), (50.0, 90.0, 99.0, 100.0, 1.0));
+        assert_eq!(
+            (l.p50_us, l.p90_us, l.p99_us, l.max_us, l.min_us),
+            (50.0, 90.0, 99.0, 100.0, 1.0)
+        );
         let mut r = Lcg::new(3);
-        assert!((0..1000).map(|_| r.next_f32()).all(|x| (0.0..1.0).contains(&x)));
+        assert!((0..1000)
+            .map(|_| r.next_f32())
+            .all(|x| (0.0..1.0).contains(&x)));
     }
 }

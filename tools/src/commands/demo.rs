@@ -40,7 +40,8 @@ struct Entry {
 }
 
 fn source_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
 }
 
 fn first_existing(candidates: &[PathBuf]) -> Option<PathBuf> {
@@ -72,21 +73,42 @@ fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
 fn shipped(models: &Path) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
     for dir in sorted_dirs(models)? {
-        let problem = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let problem = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let hdons = files_with_ext(&dir, "hdon");
         if hdons.is_empty() {
             continue;
         }
         let npzs = files_with_ext(&dir, "npz");
-        let data = match npzs.iter().find(|p| p.file_name().is_some_and(|n| n == "test.npz")) {
+        let data = match npzs
+            .iter()
+            .find(|p| p.file_name().is_some_and(|n| n == "test.npz"))
+        {
             Some(p) => p.clone(),
             None if npzs.len() == 1 => npzs[0].clone(),
-            None => bail!("{}: expected a test set test.npz next to the model(s), found {} .npz files", dir.display(), npzs.len()),
+            None => bail!(
+                "{}: expected a test set test.npz next to the model(s), found {} .npz files",
+                dir.display(),
+                npzs.len()
+            ),
         };
         for h in hdons {
-            let stem = h.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            let name = if stem == "model" { problem.clone() } else { format!("{problem}/{stem}") };
-            out.push(Entry { problem: name, file: LoadedFile::read(&h)?, data: data.clone() });
+            let stem = h
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = if stem == "model" {
+                problem.clone()
+            } else {
+                format!("{problem}/{stem}")
+            };
+            out.push(Entry {
+                problem: name,
+                file: LoadedFile::read(&h)?,
+                data: data.clone(),
+            });
         }
     }
     Ok(out)
@@ -98,12 +120,29 @@ fn from_fixtures(fixtures: &Path) -> Result<Vec<Entry>> {
     for dir in sorted_dirs(fixtures)? {
         let spec = dir.join("model.toml");
         let golden = dir.join("golden.npz");
-        let ckpt = ["checkpoint.safetensors", "checkpoint.npz"].iter().map(|n| dir.join(n)).find(|p| p.is_file());
-        let (Some(ckpt), true, true) = (ckpt, spec.is_file(), golden.is_file()) else { continue };
-        let plan = Spec::read(&spec)?.validate().map_err(|e| anyhow!("{}: {e}", spec.display()))?;
+        let ckpt = ["checkpoint.safetensors", "checkpoint.npz"]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file());
+        let (Some(ckpt), true, true) = (ckpt, spec.is_file(), golden.is_file()) else {
+            continue;
+        };
+        let plan = Spec::read(&spec)?
+            .validate()
+            .map_err(|e| anyhow!("{}: {e}", spec.display()))?;
         let exported = crate::export::export(&plan, &Checkpoint::read(&ckpt)?, WeightDtype::F32)?;
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        out.push(Entry { problem: name, file: LoadedFile::from_bytes(&format!("{} (exported in memory)", ckpt.display()), &exported.bytes), data: golden });
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push(Entry {
+            problem: name,
+            file: LoadedFile::from_bytes(
+                &format!("{} (exported in memory)", ckpt.display()),
+                &exported.bytes,
+            ),
+            data: golden,
+        });
     }
     Ok(out)
 }
@@ -133,7 +172,10 @@ pub fn run(a: Args) -> Result<()> {
             fixtures.display()
         );
         if entries.is_empty() {
-            bail!("{}: no fixture folders with model.toml, checkpoint and golden.npz", fixtures.display());
+            bail!(
+                "{}: no fixture folders with model.toml, checkpoint and golden.npz",
+                fixtures.display()
+            );
         }
     }
     if !a.json {
@@ -152,16 +194,30 @@ pub fn run(a: Args) -> Result<()> {
             (None, None) => bail!("{}: no 'truth' or 'outputs' array", e.data.display()),
         };
         let pred = predict(&model, set.n, &set.sensors, |i| set.points_of(i), || {})?;
-        let stats = ErrorStats::of((0..set.n).map(|i| rel_l2(set.slice_of(&pred, i), set.slice_of(want, i))).collect());
+        let stats = ErrorStats::of(
+            (0..set.n)
+                .map(|i| rel_l2(set.slice_of(&pred, i), set.slice_of(want, i)))
+                .collect(),
+        );
         // Latency: generate one function; eval 1,000 points.
         let u = bench_sensors(&model, 1);
         let y = bench_points(&model, 1000);
         let mut ws = vec![0f32; model.workspace_len(1)];
         let mut out = vec![0f32; 1000 * model.d_out()];
-        let generate = time_loop(200, 10, || model.generate(&u, &mut ws).map(drop).map_err(|e| anyhow!("generate: {e}")))?;
-        let mut target = model.generate(&u, &mut ws).map_err(|e| anyhow!("generate: {e}"))?;
-        let eval = time_loop(50, 3, || target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}")))?;
-        let report = super::inspect::report(&e.file.path.display().to_string(), model.file(), &model);
+        let generate = time_loop(200, 10, || {
+            model
+                .generate(&u, &mut ws)
+                .map(drop)
+                .map_err(|e| anyhow!("generate: {e}"))
+        })?;
+        let mut target = model
+            .generate(&u, &mut ws)
+            .map_err(|e| anyhow!("generate: {e}"))?;
+        let eval = time_loop(50, 3, || {
+            target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}"))
+        })?;
+        let report =
+            super::inspect::report(&e.file.path.display().to_string(), model.file(), &model);
         let params = report["params"]["stored_total"].as_u64().unwrap_or(0);
         let dtype = model
             .file()
@@ -175,7 +231,15 @@ pub fn run(a: Args) -> Result<()> {
             .unwrap_or("f32");
         if model.d_y() <= 2 {
             let one = set.slice_of(&pred, 0);
-            panels.extend(plot::panels_for(&e.problem, &|_| set.points_of(0).to_vec(), model.d_y(), model.d_out(), 1, one, Some(set.slice_of(want, 0)), 1)?);
+            panels.extend(plot::panels_for(
+                &e.problem,
+                &|_| set.points_of(0).to_vec(),
+                (model.d_y(), model.d_out()),
+                1,
+                one,
+                Some(set.slice_of(want, 0)),
+                1,
+            )?);
         }
         rows.push(json!({
             "problem": e.problem,
@@ -195,21 +259,29 @@ pub fn run(a: Args) -> Result<()> {
         plot::draw(&a.plot, &panels)?;
     }
     if a.json {
-        return print_json(&json!({ "source": source, "kernel_path": hdon_kernels::active_path().name(), "models": rows, "plot": a.plot.display().to_string() }));
+        return print_json(
+            &json!({ "source": source, "kernel_path": hdon_kernels::active_path().name(), "models": rows, "plot": a.plot.display().to_string() }),
+        );
     }
-    println!("{:<22} {:<14} {:>9} {:<6} {:>12} {:>14} {:>18}", "problem", "family", "params", "dtype", "rel L2", "generate us", "eval us/1k pts");
+    println!(
+        "{:<22} {:<14} {:>9} {:<6} {:>12} {:>14} {:>18}",
+        "problem", "family", "params", "dtype", "rel L2", "generate us", "eval us/1k pts"
+    );
     for r in &rows {
         println!(
             "{:<22} {:<14} {:>9} {:<6} {:>12.4e} {:>14.2} {:>18.2}",
             r["problem"].as_str().unwrap_or(""),
             r["family"].as_str().unwrap_or(""),
-            r["params"],
+            r["params"].as_u64().unwrap_or(0),
             r["dtype"].as_str().unwrap_or(""),
             r["rel_l2"]["mean"].as_f64().unwrap_or(f64::NAN),
             r["generate_us"].as_f64().unwrap_or(f64::NAN),
             r["eval_us_per_1000_points"].as_f64().unwrap_or(f64::NAN)
         );
     }
-    println!("\nlatencies are medians on this machine (single thread); figure: {}", a.plot.display());
+    println!(
+        "\nlatencies are medians on this machine (single thread); figure: {}",
+        a.plot.display()
+    );
     Ok(())
 }

@@ -77,16 +77,29 @@ pub struct CheckReport {
 }
 
 /// Runs `file` on the reference set and compares with its `outputs` (or `truth`).
-pub fn check_against(file: &LoadedFile, reference: &std::path::Path, rtol: f64) -> Result<CheckReport> {
+pub fn check_against(
+    file: &LoadedFile,
+    reference: &std::path::Path,
+    rtol: f64,
+) -> Result<CheckReport> {
     let model = file.model()?;
     let set = TestSet::read(reference, model.n_sensors(), model.d_y(), model.d_out())?;
     let (array, want) = match (&set.outputs, &set.truth) {
         (Some(o), _) => ("outputs", o),
         (None, Some(t)) => ("truth", t),
-        (None, None) => bail!("{}: no 'outputs' (or 'truth') array [N, P, d_out] to compare with", reference.display()),
+        (None, None) => bail!(
+            "{}: no 'outputs' (or 'truth') array [N, P, d_out] to compare with",
+            reference.display()
+        ),
     };
     let bar = progress(set.n as u64, "check");
-    let got = predict(&model, set.n, &set.sensors, |i| set.points_of(i), || bar.inc(1))?;
+    let got = predict(
+        &model,
+        set.n,
+        &set.sensors,
+        |i| set.points_of(i),
+        || bar.inc(1),
+    )?;
     bar.finish_and_clear();
     let mut r = CheckReport {
         reference: reference.display().to_string(),
@@ -106,10 +119,17 @@ pub fn check_against(file: &LoadedFile, reference: &std::path::Path, rtol: f64) 
     for i in 0..set.n {
         let g = set.slice_of(&got, i);
         let w = set.slice_of(want, i);
-        let scale = w.iter().fold(0f64, |m, &x| m.max((x as f64).abs())).max(f64::MIN_POSITIVE);
+        let scale = w
+            .iter()
+            .fold(0f64, |m, &x| m.max((x as f64).abs()))
+            .max(f64::MIN_POSITIVE);
         for (k, (&a, &b)) in g.iter().zip(w).enumerate() {
             let abs = ((a as f64) - (b as f64)).abs();
-            let rel = if abs.is_nan() { f64::INFINITY } else { abs / scale };
+            let rel = if abs.is_nan() {
+                f64::INFINITY
+            } else {
+                abs / scale
+            };
             r.max_abs = r.max_abs.max(abs);
             if first || rel > r.max_rel {
                 first = false;
@@ -128,14 +148,25 @@ pub fn check_against(file: &LoadedFile, reference: &std::path::Path, rtol: f64) 
 
 /// Runs `hdon export`.
 pub fn run(a: Args) -> Result<()> {
-    let plan = Spec::read(&a.spec)?.validate().map_err(|e| anyhow!("{}: {e}", a.spec.display()))?;
+    let plan = Spec::read(&a.spec)?
+        .validate()
+        .map_err(|e| anyhow!("{}: {e}", a.spec.display()))?;
     let ckpt = Checkpoint::read(&a.weights)?;
-    let Exported { bytes, quant, unused, workspace } = export::export(&plan, &ckpt, a.dtype)?;
+    let Exported {
+        bytes,
+        quant,
+        unused,
+        workspace,
+    } = export::export(&plan, &ckpt, a.dtype)?;
     let file = LoadedFile::from_bytes(&a.output.display().to_string(), &bytes);
     // The runtime must accept what we built (structure, checksums, workspace records).
     file.model()?;
     let check = match &a.check {
-        Some(reference) => Some(check_against(&file, reference, a.rtol.unwrap_or(default_rtol(a.dtype)))?),
+        Some(reference) => Some(check_against(
+            &file,
+            reference,
+            a.rtol.unwrap_or(default_rtol(a.dtype)),
+        )?),
         None => None,
     };
     let failed = check.as_ref().is_some_and(|c| !c.passed);
@@ -156,12 +187,24 @@ pub fn run(a: Args) -> Result<()> {
         }))?;
     } else {
         for name in &unused {
-            eprintln!("warning: {}: tensor '{name}' is not used by the spec", a.weights.display());
+            eprintln!(
+                "warning: {}: tensor '{name}' is not used by the spec",
+                a.weights.display()
+            );
         }
         if !quant.is_empty() {
-            println!("{:<20} {:>10} {:>12} {:>12}", format!("{} tensor", a.dtype.name()), "elements", "max abs err", "rel RMS err");
+            println!(
+                "{:<20} {:>10} {:>12} {:>12}",
+                format!("{} tensor", a.dtype.name()),
+                "elements",
+                "max abs err",
+                "rel RMS err"
+            );
             for q in &quant {
-                println!("{:<20} {:>10} {:>12.3e} {:>12.3e}", q.tensor, q.elements, q.max_abs, q.rel_rms);
+                println!(
+                    "{:<20} {:>10} {:>12.3e} {:>12.3e}",
+                    q.tensor, q.elements, q.max_abs, q.rel_rms
+                );
             }
         }
         if let Some(c) = &check {

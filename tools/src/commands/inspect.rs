@@ -34,7 +34,9 @@ pub fn sensor_summary(sensors: &[f32], dim: u32) -> Value {
             .iter()
             .skip(c)
             .step_by(dim)
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            });
         ranges.push(json!([lo, hi]));
     }
     let uniform = dim == 1 && m > 2 && {
@@ -162,8 +164,21 @@ fn short(v: &Value) -> String {
 
 /// Prints the report as text.
 pub fn print_text(r: &Value) {
-    println!("{}  ({}, format {}, {} bytes, checksums {})", r["file"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""), r["format_version"].as_str().unwrap_or(""), r["file_bytes"], r["checksums"].as_str().unwrap_or(""));
-    print!("family {}: m = {}, d_y = {}, d_out = {}", r["family"].as_str().unwrap_or(""), r["n_sensors"], r["d_y"], r["d_out"]);
+    println!(
+        "{}  ({}, format {}, {} bytes, checksums {})",
+        r["file"].as_str().unwrap_or(""),
+        r["name"].as_str().unwrap_or(""),
+        r["format_version"].as_str().unwrap_or(""),
+        r["file_bytes"],
+        r["checksums"].as_str().unwrap_or("")
+    );
+    print!(
+        "family {}: m = {}, d_y = {}, d_out = {}",
+        r["family"].as_str().unwrap_or(""),
+        r["n_sensors"],
+        r["d_y"],
+        r["d_out"]
+    );
     if r["p"].as_u64() != Some(0) {
         print!(", p = {}", r["p"]);
     }
@@ -171,10 +186,16 @@ pub fn print_text(r: &Value) {
         print!(", N_theta = {}", r["n_theta"]);
     }
     if !r["chunks"].is_null() {
-        print!(", chunks {} x {} (d_z = {})", r["chunks"]["n_chunks"], r["chunks"]["chunk_size"], r["chunks"]["d_z"]);
+        print!(
+            ", chunks {} x {} (d_z = {})",
+            r["chunks"]["n_chunks"], r["chunks"]["chunk_size"], r["chunks"]["d_z"]
+        );
     }
     println!();
-    println!("\n{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  side", "network", "layer", "n_in", "n_out", "activation", "dtype", "params");
+    println!(
+        "\n{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  side",
+        "network", "layer", "n_in", "n_out", "activation", "dtype", "params"
+    );
     for net in r["networks"].as_array().into_iter().flatten() {
         for (i, l) in net["layers"].as_array().into_iter().flatten().enumerate() {
             let params = l["n_out"].as_u64().unwrap_or(0) * (l["n_in"].as_u64().unwrap_or(0) + 1);
@@ -182,8 +203,8 @@ pub fn print_text(r: &Value) {
                 "{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  {}",
                 net["role"].as_str().unwrap_or(""),
                 i,
-                l["n_in"],
-                l["n_out"],
+                l["n_in"].as_u64().unwrap_or(0),
+                l["n_out"].as_u64().unwrap_or(0),
                 l["activation"].as_str().unwrap_or(""),
                 l["dtype"].as_str().unwrap_or(""),
                 params,
@@ -193,43 +214,89 @@ pub fn print_text(r: &Value) {
     }
     for (i, l) in r["target"].as_array().into_iter().flatten().enumerate() {
         let params = l["n_out"].as_u64().unwrap_or(0) * (l["n_in"].as_u64().unwrap_or(0) + 1);
-        println!("{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  target (generated theta)", "target", i, l["n_in"], l["n_out"], l["activation"].as_str().unwrap_or(""), "f32", params);
+        println!(
+            "{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  target (generated theta)",
+            "target",
+            i,
+            l["n_in"].as_u64().unwrap_or(0),
+            l["n_out"].as_u64().unwrap_or(0),
+            l["activation"].as_str().unwrap_or(""),
+            "f32",
+            params
+        );
     }
     println!(
         "\nparameters: {} in u-dependent networks, {} in the target net{}",
         r["params"]["generate"],
         r["params"]["target"],
-        if r["n_theta"].as_u64() != Some(0) { " (generated per input function)" } else { " (stored)" }
+        if r["n_theta"].as_u64() != Some(0) {
+            " (generated per input function)"
+        } else {
+            " (stored)"
+        }
     );
-    println!("FLOPs: {} per generate, {} per query point", r["flops"]["generate"], r["flops"]["per_point"]);
-    println!("tensors: {} ({})", r["tensors"]["count"], r["tensors"]["bytes_by_dtype"]);
+    println!(
+        "FLOPs: {} per generate, {} per query point",
+        r["flops"]["generate"], r["flops"]["per_point"]
+    );
+    println!(
+        "tensors: {} ({})",
+        r["tensors"]["count"], r["tensors"]["bytes_by_dtype"]
+    );
     print!("workspace bytes:");
     for w in r["workspace"].as_array().into_iter().flatten() {
         print!(" batch {} = {}", w["batch"], w["bytes"]);
     }
     println!();
     let s = &r["sensors"];
-    println!("sensors: m = {}, dim {}, range {}{}", s["m"], s["dim"], s["range"], if s["uniform"].as_bool() == Some(true) { ", uniform grid" } else { "" });
-    println!("domain: lower {} upper {}", r["domain"]["lower"], r["domain"]["upper"]);
+    println!(
+        "sensors: m = {}, dim {}, range {}{}",
+        s["m"],
+        s["dim"],
+        s["range"],
+        if s["uniform"].as_bool() == Some(true) {
+            ", uniform grid"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "domain: lower {} upper {}",
+        r["domain"]["lower"], r["domain"]["upper"]
+    );
     for key in ["sensors", "points", "output"] {
         let n = &r["normalization"][key];
         if n.is_null() {
             println!("normalization {key}: none");
         } else {
-            println!("normalization {key}: mean {} std {}", short(&n["mean"]), short(&n["std"]));
+            println!(
+                "normalization {key}: mean {} std {}",
+                short(&n["mean"]),
+                short(&n["std"])
+            );
         }
     }
     let p = &r["provenance"];
-    println!("provenance: framework '{}', dataset '{}', test rel L2 {}", p["framework"].as_str().unwrap_or(""), p["dataset"].as_str().unwrap_or(""), short(&p["test_rel_l2"]));
+    println!(
+        "provenance: framework '{}', dataset '{}', test rel L2 {}",
+        p["framework"].as_str().unwrap_or(""),
+        p["dataset"].as_str().unwrap_or(""),
+        short(&p["test_rel_l2"])
+    );
     for kv in r["extra"].as_array().into_iter().flatten() {
-        println!("  {} = {}", kv[0].as_str().unwrap_or(""), kv[1].as_str().unwrap_or(""));
+        println!(
+            "  {} = {}",
+            kv[0].as_str().unwrap_or(""),
+            kv[1].as_str().unwrap_or("")
+        );
     }
 }
 
 /// Runs `hdon inspect`.
 pub fn run(a: Args) -> Result<()> {
     let loaded = LoadedFile::read(&a.model)?;
-    let file = ModelFile::parse(&loaded.bytes).map_err(|e| anyhow!("{}: not a valid .hdon file: {e}", a.model.display()))?;
+    let file = ModelFile::parse(&loaded.bytes)
+        .map_err(|e| anyhow!("{}: not a valid .hdon file: {e}", a.model.display()))?;
     let model = loaded.model()?;
     let r = report(&a.model.display().to_string(), &file, &model);
     if a.json {

@@ -41,7 +41,9 @@ pub struct Args {
 }
 
 fn is_csv(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
 /// Reads a 2-D table (`.csv` rows, or `.npy` of rank 1 or 2) as (rows, cols, data).
@@ -90,7 +92,10 @@ pub fn run(a: Args) -> Result<()> {
     let out = predict(&model, n, &sensors, points_of, || bar.inc(1))?;
     bar.finish_and_clear();
     if is_csv(&a.output) {
-        super::write_atomic(&a.output, crate::csv::format_csv(np * d_out, &out).as_bytes())?;
+        super::write_atomic(
+            &a.output,
+            crate::csv::format_csv(np * d_out, &out).as_bytes(),
+        )?;
     } else {
         super::write_atomic(&a.output, &npy::encode_npy(&[n, np, d_out], &out))?;
     }
@@ -106,10 +111,22 @@ pub fn run(a: Args) -> Result<()> {
     };
     let stats = truth.as_ref().map(|t| {
         let len = np * d_out;
-        ErrorStats::of((0..n).map(|i| rel_l2(&out[i * len..(i + 1) * len], &t[i * len..(i + 1) * len])).collect())
+        ErrorStats::of(
+            (0..n)
+                .map(|i| rel_l2(&out[i * len..(i + 1) * len], &t[i * len..(i + 1) * len]))
+                .collect(),
+        )
     });
     if let Some(png) = &a.plot {
-        let panels = plot::panels_for("hdon", &|i| points_of(i).to_vec(), d_y, d_out, n, &out, truth.as_deref(), 6)?;
+        let panels = plot::panels_for(
+            "hdon",
+            &|i| points_of(i).to_vec(),
+            (d_y, d_out),
+            n,
+            &out,
+            truth.as_deref(),
+            6,
+        )?;
         plot::draw(png, &panels)?;
     }
     if a.json {
@@ -120,9 +137,19 @@ pub fn run(a: Args) -> Result<()> {
             "plot": a.plot.as_ref().map(|p| p.display().to_string()),
         }))?;
     } else {
-        println!("wrote {}: {n} function(s) x {np} point(s) x {d_out} output(s)", a.output.display());
+        println!(
+            "wrote {}: {n} function(s) x {np} point(s) x {d_out} output(s)",
+            a.output.display()
+        );
         if let Some(s) = &stats {
-            println!("relative L2 vs {}: mean {:.4e}, std {:.4e}, worst {:.4e} (function {})", a.truth.as_ref().expect("truth").display(), s.mean, s.std, s.max, s.worst);
+            println!(
+                "relative L2 vs {}: mean {:.4e}, std {:.4e}, worst {:.4e} (function {})",
+                a.truth.as_ref().expect("truth").display(),
+                s.mean,
+                s.std,
+                s.max,
+                s.worst
+            );
         }
         if let Some(p) = &a.plot {
             println!("plot: {}", p.display());

@@ -26,7 +26,10 @@ pub struct Args {
 }
 
 fn line(label: &str, s: &ErrorStats) {
-    println!("{label:<28} mean {:.4e}  std {:.4e}  worst {:.4e} (function {})", s.mean, s.std, s.max, s.worst);
+    println!(
+        "{label:<28} mean {:.4e}  std {:.4e}  worst {:.4e} (function {})",
+        s.mean, s.std, s.max, s.worst
+    );
 }
 
 /// Runs `hdon verify`.
@@ -37,7 +40,10 @@ pub fn run(a: Args) -> Result<()> {
     let (reference, want) = match (&set.truth, &set.outputs) {
         (Some(t), _) => ("truth", t),
         (None, Some(o)) => ("outputs", o),
-        (None, None) => bail!("{}: no 'truth' or 'outputs' array [N, P, d_out] to compare with", a.data.display()),
+        (None, None) => bail!(
+            "{}: no 'truth' or 'outputs' array [N, P, d_out] to compare with",
+            a.data.display()
+        ),
     };
     let other_file = match &a.against {
         Some(p) => Some(LoadedFile::read(p)?),
@@ -46,7 +52,9 @@ pub fn run(a: Args) -> Result<()> {
     let other = match &other_file {
         Some(f) => {
             let o = f.model()?;
-            if (o.n_sensors(), o.d_y(), o.d_out()) != (model.n_sensors(), model.d_y(), model.d_out()) {
+            if (o.n_sensors(), o.d_y(), o.d_out())
+                != (model.n_sensors(), model.d_y(), model.d_out())
+            {
                 bail!(
                     "{}: expected a model with m = {}, d_y = {}, d_out = {} (as {}), found m = {}, d_y = {}, d_out = {}",
                     f.path.display(), model.n_sensors(), model.d_y(), model.d_out(), a.model.display(), o.n_sensors(), o.d_y(), o.d_out()
@@ -58,15 +66,35 @@ pub fn run(a: Args) -> Result<()> {
     };
     let runs = if other.is_some() { 2 } else { 1 };
     let bar = progress((set.n * runs) as u64, "verify");
-    let pred = predict(&model, set.n, &set.sensors, |i| set.points_of(i), || bar.inc(1))?;
+    let pred = predict(
+        &model,
+        set.n,
+        &set.sensors,
+        |i| set.points_of(i),
+        || bar.inc(1),
+    )?;
     let pred_other = match &other {
-        Some(o) => Some(predict(o, set.n, &set.sensors, |i| set.points_of(i), || bar.inc(1))?),
+        Some(o) => Some(predict(
+            o,
+            set.n,
+            &set.sensors,
+            |i| set.points_of(i),
+            || bar.inc(1),
+        )?),
         None => None,
     };
     bar.finish_and_clear();
-    let errors = |p: &[f32], w: &[f32]| ErrorStats::of((0..set.n).map(|i| rel_l2(set.slice_of(p, i), set.slice_of(w, i))).collect());
+    let errors = |p: &[f32], w: &[f32]| {
+        ErrorStats::of(
+            (0..set.n)
+                .map(|i| rel_l2(set.slice_of(p, i), set.slice_of(w, i)))
+                .collect(),
+        )
+    };
     let main = errors(&pred, want);
-    let against = pred_other.as_ref().map(|po| (errors(po, want), errors(po, &pred)));
+    let against = pred_other
+        .as_ref()
+        .map(|po| (errors(po, want), errors(po, &pred)));
     if a.json {
         print_json(&json!({
             "model": a.model.display().to_string(),
@@ -82,7 +110,12 @@ pub fn run(a: Args) -> Result<()> {
             })),
         }))
     } else {
-        println!("{}: {} functions x {} points, relative L2 vs '{reference}'", a.data.display(), set.n, set.n_points);
+        println!(
+            "{}: {} functions x {} points, relative L2 vs '{reference}'",
+            a.data.display(),
+            set.n,
+            set.n_points
+        );
         line(&a.model.display().to_string(), &main);
         if let (Some((e, d)), Some(p)) = (&against, &a.against) {
             line(&p.display().to_string(), e);

@@ -37,6 +37,9 @@ def main(argv=None) -> int:
 
     sub.add_parser("params", help="print parameter counts of the paper-size models")
 
+    sm = sub.add_parser("summarize", help="table of all metrics.json under DIR (mean +- std over seeds)")
+    sm.add_argument("dir", type=Path)
+
     a = ap.parse_args(argv)
     if a.cmd == "train":
         from .run import run
@@ -48,6 +51,10 @@ def main(argv=None) -> int:
         from .fixtures import make_all
 
         make_all(a.out, a.only, log=lambda s: print(s, flush=True))
+    elif a.cmd == "summarize":
+        from .summary import table
+
+        print(table(a.dir))
     elif a.cmd == "params":
         from .arch import PAPER_PARAMS, paper
 
