@@ -189,27 +189,8 @@ impl<'a> Architecture<'a> {
             expected: needed,
             found: len,
         };
-        if sec.len() < ARCH_FIXED {
-            return Err(short(ARCH_FIXED as u64));
-        }
+        let fixed_len = fixed_len(sec, s, ARCH_FIXED)?;
         let f = |off: usize| u32_at(sec, off).unwrap_or(0);
-        let fixed_len = f(A_FIXED_LEN);
-        if (fixed_len as usize) < ARCH_FIXED || fixed_len as u64 > len {
-            return Err(FormatError::FieldOutOfBounds {
-                section: s,
-                field: "fixed_len",
-                end: fixed_len as u64,
-                section_len: len,
-            });
-        }
-        if fixed_len % 8 != 0 {
-            return Err(FormatError::FieldMisaligned {
-                section: s,
-                field: "fixed_len",
-                offset: fixed_len as u64,
-                required: 8,
-            });
-        }
         if f(A_RESERVED) != 0 {
             return Err(FormatError::ReservedNonZero {
                 section: s,
@@ -219,15 +200,7 @@ impl<'a> Architecture<'a> {
         let code = f(A_FAMILY);
         let family = Family::from_code(code).ok_or(FormatError::UnknownFamily { code })?;
         let cap = |cap: Cap, limit: u32, found: u32| {
-            if found > limit {
-                Err(FormatError::CapExceeded {
-                    cap,
-                    limit: limit as u64,
-                    found: found as u64,
-                })
-            } else {
-                Ok(found as usize)
-            }
+            check_cap(cap, limit as u64, found as u64).map(|()| found as usize)
         };
         let nn = cap(Cap::Networks, MAX_NETWORKS, f(A_NETWORK_COUNT))?;
         let nt = cap(Cap::TargetLayers, MAX_TARGET_LAYERS, f(A_TARGET_COUNT))?;
@@ -238,7 +211,7 @@ impl<'a> Architecture<'a> {
         )?;
 
         // Record tables, in order; all sizes are small (caps), no overflow possible in usize.
-        let net_start = fixed_len as usize;
+        let net_start = fixed_len;
         let net_end = net_start + nn * NETWORK_RECORD;
         let networks = sec.get(net_start..net_end).ok_or(short(net_end as u64))?;
         let mut total_layers = 0usize;

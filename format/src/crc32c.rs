@@ -98,7 +98,7 @@ pub fn crc32c_is_hardware() -> bool {
 }
 
 /// `a * b mod P` in the reflected representation (bit 31 is x^0).
-fn mul_mod_p(a: u32, mut b: u32) -> u32 {
+const fn mul_mod_p(a: u32, mut b: u32) -> u32 {
     let mut m = 1u32 << 31;
     let mut p = 0u32;
     while m != 0 {
@@ -120,19 +120,7 @@ const fn make_x2n() -> [u32; 64] {
     let mut k = 0;
     while k < 64 {
         t[k] = p;
-        // p = p * p mod P (const version of mul_mod_p)
-        let a = p;
-        let mut b = p;
-        let mut m = 1u32 << 31;
-        let mut r = 0u32;
-        while m != 0 {
-            if a & m != 0 {
-                r ^= b;
-            }
-            m >>= 1;
-            b = if b & 1 != 0 { (b >> 1) ^ POLY } else { b >> 1 };
-        }
-        p = r;
+        p = mul_mod_p(p, p);
         k += 1;
     }
     t

@@ -50,7 +50,6 @@ pub const T_SCALES_LEN: usize = 56;
 /// Architecture: fixed part, then network records, layer records, target-layer records,
 /// workspace records.
 pub const ARCH_FIXED: usize = 64;
-pub const A_FIXED_LEN: usize = 0;
 pub const A_FAMILY: usize = 4;
 pub const A_N_SENSORS: usize = 8;
 pub const A_D_Y: usize = 12;
@@ -75,7 +74,6 @@ pub const NO_TENSOR: u32 = u32::MAX;
 
 /// Metadata: fixed part of ranges (offset u32, count u32) relative to the section start.
 pub const META_FIXED: usize = 128;
-pub const M_FIXED_LEN: usize = 0;
 pub const M_FLAGS: usize = 4;
 pub const M_SENSOR_DIM: usize = 8;
 pub const M_TEST_REL_L2: usize = 12;
@@ -126,6 +124,58 @@ pub const MAX_STRING_LEN: u32 = 4096;
 pub const MAX_FILE_LEN: u64 = 1 << 32;
 /// Coordinates per sensor location.
 pub const MAX_SENSOR_DIM: u32 = 16;
+
+/// Offset of `fixed_len` in the architecture and metadata sections.
+pub const FIXED_LEN: usize = 0;
+
+/// Reads and checks the `fixed_len` field (offset [`FIXED_LEN`]) of a section whose fixed part is at
+/// least `min` bytes: `min <= fixed_len <= section length`, multiple of 8.
+pub fn fixed_len(
+    sec: &[u8],
+    section: crate::error::Section,
+    min: usize,
+) -> Result<usize, crate::error::FormatError> {
+    use crate::error::FormatError;
+    let len = sec.len() as u64;
+    if sec.len() < min {
+        return Err(FormatError::SectionLength {
+            section,
+            expected: min as u64,
+            found: len,
+        });
+    }
+    let fixed_len = u32_at(sec, FIXED_LEN).unwrap_or(0);
+    if (fixed_len as usize) < min || fixed_len as u64 > len {
+        return Err(FormatError::FieldOutOfBounds {
+            section,
+            field: "fixed_len",
+            end: fixed_len as u64,
+            section_len: len,
+        });
+    }
+    if !fixed_len.is_multiple_of(8) {
+        return Err(FormatError::FieldMisaligned {
+            section,
+            field: "fixed_len",
+            offset: fixed_len as u64,
+            required: 8,
+        });
+    }
+    Ok(fixed_len as usize)
+}
+
+/// `Err(CapExceeded)` when `found > limit`.
+pub fn check_cap(
+    cap: crate::error::Cap,
+    limit: u64,
+    found: u64,
+) -> Result<(), crate::error::FormatError> {
+    if found > limit {
+        Err(crate::error::FormatError::CapExceeded { cap, limit, found })
+    } else {
+        Ok(())
+    }
+}
 
 /// Rounds `x` up to a multiple of 64; `None` on overflow.
 pub const fn align64(x: u64) -> Option<u64> {

@@ -20,6 +20,27 @@
 //! # Writing (feature `std`)
 //! [`ModelBuilder`] turns an [`ArchSpec`], tensors and a [`MetadataSpec`] into bytes; the same
 //! input always gives the same bytes, and the output is parsed back before it is returned.
+//!
+//! ```
+//! use hdon_format::*;
+//! // A HyperDeepONet with one sensor, target net [1, 1] (n_theta = 2), hypernet 1 -> 2.
+//! let mut b = ModelBuilder::new(ArchSpec {
+//!     family: Family::HyperDeepONet, n_sensors: 1, d_y: 1, d_out: 1, p: 0, theta_layout: 1,
+//!     n_theta: 2, n_chunks: 0, chunk_size: 0, d_z: 0, chunk_embeddings: None,
+//!     networks: vec![NetworkSpec { role: Role::Hyper, layers: vec![Layer {
+//!         n_in: 1, n_out: 2, activation: Activation::Identity, weight: 0, bias: None }] }],
+//!     target: vec![TargetLayer { n_in: 1, n_out: 1, activation: Activation::Identity }],
+//! });
+//! b.add_tensor("hyper.0.weight", &[2, 1], TensorBuf::F32(vec![0.5, -2.0]));
+//! b.set_metadata(MetadataSpec { sensors: vec![0.5], sensor_dim: 1, domain_lower: vec![0.0],
+//!     domain_upper: vec![1.0], ..Default::default() });
+//! let bytes = AlignedBytes::from_slice(&b.to_bytes()?);   // Vec<u8> has no alignment guarantee
+//! let file = ModelFile::parse(&bytes)?;
+//! let hyper = file.arch().network(Role::Hyper).unwrap();
+//! let w = file.tensor(hyper.layer(0).unwrap().weight).unwrap();
+//! assert_eq!((w.shape, w.data), (&[2u32, 1][..], TensorData::F32(&[0.5, -2.0])));
+//! # Ok::<(), FormatError>(())
+//! ```
 #![no_std]
 #![deny(missing_docs)]
 #[cfg(any(feature = "std", test))]

@@ -72,32 +72,8 @@ impl<'a> Metadata<'a> {
     /// Parses and validates the section, cross-checking lengths against `arch`.
     pub(crate) fn parse(sec: &'a [u8], arch: &Architecture<'a>) -> Result<Self, FormatError> {
         let s = Section::Metadata;
-        let len = sec.len() as u64;
-        if sec.len() < META_FIXED {
-            return Err(FormatError::SectionLength {
-                section: s,
-                expected: META_FIXED as u64,
-                found: len,
-            });
-        }
+        fixed_len(sec, s, META_FIXED)?;
         let f = |off: usize| u32_at(sec, off).unwrap_or(0);
-        let fixed_len = f(M_FIXED_LEN);
-        if (fixed_len as usize) < META_FIXED || fixed_len as u64 > len {
-            return Err(FormatError::FieldOutOfBounds {
-                section: s,
-                field: "fixed_len",
-                end: fixed_len as u64,
-                section_len: len,
-            });
-        }
-        if fixed_len % 8 != 0 {
-            return Err(FormatError::FieldMisaligned {
-                section: s,
-                field: "fixed_len",
-                offset: fixed_len as u64,
-                required: 8,
-            });
-        }
         let flags = f(M_FLAGS);
         if flags & !MF_ALL != 0 {
             return Err(FormatError::UnsupportedFlags {
@@ -114,13 +90,7 @@ impl<'a> Metadata<'a> {
             }
         }
         let sensor_dim = f(M_SENSOR_DIM);
-        if sensor_dim > MAX_SENSOR_DIM {
-            return Err(FormatError::CapExceeded {
-                cap: Cap::SensorDim,
-                limit: MAX_SENSOR_DIM as u64,
-                found: sensor_dim as u64,
-            });
-        }
+        check_cap(Cap::SensorDim, MAX_SENSOR_DIM as u64, sensor_dim as u64)?;
         if sensor_dim == 0 {
             return Err(FormatError::MetadataLength {
                 field: "sensor_dim",
@@ -164,13 +134,7 @@ impl<'a> Metadata<'a> {
         };
         let string = |at: usize, field: &'static str| -> Result<&'a str, FormatError> {
             let n = f(at + 4);
-            if n > MAX_STRING_LEN {
-                return Err(FormatError::CapExceeded {
-                    cap: Cap::StringLen,
-                    limit: MAX_STRING_LEN as u64,
-                    found: n as u64,
-                });
-            }
+            check_cap(Cap::StringLen, MAX_STRING_LEN as u64, n as u64)?;
             core::str::from_utf8(range(sec, at, 1, field)?)
                 .map_err(|_| FormatError::InvalidUtf8 { field })
         };
@@ -224,13 +188,7 @@ impl<'a> Metadata<'a> {
         let dataset = string(M_DATASET, "dataset")?;
 
         let n_pairs = f(M_PAIRS + 4);
-        if n_pairs > MAX_PAIRS {
-            return Err(FormatError::CapExceeded {
-                cap: Cap::MetadataPairs,
-                limit: MAX_PAIRS as u64,
-                found: n_pairs as u64,
-            });
-        }
+        check_cap(Cap::MetadataPairs, MAX_PAIRS as u64, n_pairs as u64)?;
         let pairs_raw = range(sec, M_PAIRS, PAIR_RECORD as u64, "pairs")?;
         if f(M_PAIRS) % 4 != 0 {
             return Err(FormatError::FieldMisaligned {
@@ -299,13 +257,7 @@ fn range<'a>(
 fn string_in(sec: &[u8], r: &[u8], at: usize, field: &'static str) -> Result<(), FormatError> {
     let off = u32_at(r, at).unwrap_or(0) as u64;
     let n = u32_at(r, at + 4).unwrap_or(0);
-    if n > MAX_STRING_LEN {
-        return Err(FormatError::CapExceeded {
-            cap: Cap::StringLen,
-            limit: MAX_STRING_LEN as u64,
-            found: n as u64,
-        });
-    }
+    check_cap(Cap::StringLen, MAX_STRING_LEN as u64, n as u64)?;
     let end = off + n as u64;
     if end > sec.len() as u64 {
         return Err(FormatError::FieldOutOfBounds {

@@ -83,13 +83,7 @@ impl<'a> ModelFile<'a> {
             return Err(FormatError::UnsupportedVersion { major, minor });
         }
         let section_count = h(H_SECTION_COUNT);
-        if section_count > MAX_SECTIONS {
-            return Err(FormatError::CapExceeded {
-                cap: Cap::Sections,
-                limit: MAX_SECTIONS as u64,
-                found: section_count as u64,
-            });
-        }
+        check_cap(Cap::Sections, MAX_SECTIONS as u64, section_count as u64)?;
         let table_end = HEADER_FIXED + section_count as usize * SECTION_ENTRY;
         let header_len = align64(table_end as u64).unwrap_or(u64::MAX);
         let recorded = h(H_HEADER_LEN) as u64;
@@ -139,13 +133,7 @@ impl<'a> ModelFile<'a> {
         zero_padding(bytes, Section::Header, table_end, header_len)?;
         let file_len = u64_at(bytes, H_FILE_LEN).unwrap_or(0);
         for found in [file_len, n] {
-            if found > MAX_FILE_LEN {
-                return Err(FormatError::CapExceeded {
-                    cap: Cap::FileSize,
-                    limit: MAX_FILE_LEN,
-                    found,
-                });
-            }
+            check_cap(Cap::FileSize, MAX_FILE_LEN, found)?;
         }
 
         // Section table: contiguous, in table order, each at the next multiple of 64.

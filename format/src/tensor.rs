@@ -181,13 +181,7 @@ impl<'a> TensorTable<'a> {
                 });
             }
         }
-        if count > MAX_TENSORS {
-            return Err(FormatError::CapExceeded {
-                cap: crate::error::Cap::Tensors,
-                limit: MAX_TENSORS as u64,
-                found: count as u64,
-            });
-        }
+        check_cap(crate::error::Cap::Tensors, MAX_TENSORS as u64, count as u64)?;
         if (record_len as usize) < TENSOR_RECORD || record_len % 8 != 0 {
             return Err(FormatError::SectionLength {
                 section: sec,
@@ -254,13 +248,11 @@ fn check_record(
     // Name.
     let name_off = field(T_NAME_OFFSET);
     let name_len = field(T_NAME_LEN);
-    if name_len > MAX_NAME_LEN {
-        return Err(FormatError::CapExceeded {
-            cap: crate::error::Cap::NameLen,
-            limit: MAX_NAME_LEN as u64,
-            found: name_len as u64,
-        });
-    }
+    check_cap(
+        crate::error::Cap::NameLen,
+        MAX_NAME_LEN as u64,
+        name_len as u64,
+    )?;
     let name_end = name_off as u64 + name_len as u64;
     if name_end > tt.table.len() as u64 {
         return Err(FormatError::FieldOutOfBounds {
@@ -286,13 +278,7 @@ fn check_record(
             reason: "no dimensions (ndim = 0)",
         });
     }
-    if ndim > MAX_DIMS {
-        return Err(FormatError::CapExceeded {
-            cap: crate::error::Cap::TensorDims,
-            limit: MAX_DIMS as u64,
-            found: ndim as u64,
-        });
-    }
+    check_cap(crate::error::Cap::TensorDims, MAX_DIMS as u64, ndim as u64)?;
     let mut count: u64 = 1;
     let mut overflow = false;
     for d in 0..MAX_DIMS as usize {

@@ -311,7 +311,7 @@ impl ModelBuilder {
     fn architecture_section(&self) -> Vec<u8> {
         let a = &self.arch;
         let mut s = std::vec![0u8; ARCH_FIXED];
-        put32(&mut s, A_FIXED_LEN, ARCH_FIXED as u32);
+        put32(&mut s, FIXED_LEN, ARCH_FIXED as u32);
         put32(&mut s, A_FAMILY, a.family.code());
         put32(&mut s, A_N_SENSORS, a.n_sensors);
         put32(&mut s, A_D_Y, a.d_y);
@@ -362,7 +362,7 @@ impl ModelBuilder {
         let m = &self.metadata;
         let mut s = std::vec![0u8; META_FIXED];
         let mut flags = 0u32;
-        put32(&mut s, M_FIXED_LEN, META_FIXED as u32);
+        put32(&mut s, FIXED_LEN, META_FIXED as u32);
         put32(&mut s, M_SENSOR_DIM, m.sensor_dim);
         if let Some(e) = m.test_rel_l2 {
             flags |= MF_TEST_REL_L2;

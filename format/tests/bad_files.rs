@@ -1247,3 +1247,54 @@ fn writer_caps() {
         })
     ));
 }
+
+/// Minor versions are additive: a later minor version and an unknown section kind (placed in
+/// the chain, CRC-checked, otherwise skipped) are accepted.
+#[test]
+fn future_minor_and_unknown_section_are_accepted() {
+    let old = File::new(Family::ShiftDeepONet);
+    // Rebuild with 5 section entries: header grows from 192 to 256 bytes, every section moves
+    // by 64 (their contents use section-relative offsets), and a new kind-77 section of 10
+    // bytes goes last.
+    let mut f = File { b: vec![0u8; 256] };
+    f.b[..48].copy_from_slice(&old.b[..48]);
+    f.b[10] = 7; // minor version 7
+    f.set32(28, 5);
+    f.set32(32, 256);
+    for i in 0..4 {
+        let (src, dst) = (48 + 32 * i, 48 + 32 * i);
+        f.b[dst..dst + 32].copy_from_slice(&old.b[src..src + 32]);
+        let off = f.u64(dst + 8);
+        f.set64(dst + 8, off + 64);
+    }
+    f.b.extend_from_slice(&old.b[192..]);
+    let unknown_at = f.b.len() as u64;
+    f.b.extend_from_slice(b"future!!!!");
+    f.b.resize(f.b.len().div_ceil(64) * 64, 0);
+    let e = 48 + 32 * 4;
+    f.set32(e, 77);
+    f.set64(e + 8, unknown_at);
+    f.set64(e + 16, 10);
+    let len = f.b.len() as u64;
+    f.set64(16, len);
+    f.reseal();
+    let a = AlignedBytes::from_slice(&f.b);
+    let file = ModelFile::parse(&a).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(file.version(), (1, 7));
+    assert_eq!(file.arch().family, Family::ShiftDeepONet);
+    assert_eq!(
+        file.tensor_count(),
+        fixture(Family::ShiftDeepONet).tensors.len()
+    );
+    // Its checksum is still verified.
+    let mut g = File { b: f.b.clone() };
+    g.b[unknown_at as usize] ^= 1;
+    let a = AlignedBytes::from_slice(&g.b);
+    assert!(matches!(
+        ModelFile::parse(&a),
+        Err(FormatError::SectionChecksum {
+            section: Section::Other(77),
+            ..
+        })
+    ));
+}
