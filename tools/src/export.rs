@@ -28,6 +28,9 @@ use hdon_format::{
 };
 use std::collections::BTreeSet;
 
+/// `(batch, workspace f32 count)` records, as stored in the file.
+pub type WorkspaceRecords = Vec<(u32, u64)>;
+
 /// Batch sizes whose workspace length every exported file records.
 pub const WORKSPACE_BATCHES: [u32; 7] = [1, 2, 4, 8, 16, 32, 64];
 
@@ -54,7 +57,7 @@ pub struct Exported {
     /// Checkpoint tensors the spec did not use.
     pub unused: Vec<String>,
     /// Recorded `(batch, workspace f32 count)`.
-    pub workspace: Vec<(u32, u64)>,
+    pub workspace: WorkspaceRecords,
 }
 
 fn fmt_shape(s: &[usize]) -> String {
@@ -401,14 +404,26 @@ pub fn export(plan: &ModelPlan, ckpt: &Checkpoint, dtype: WeightDtype) -> Result
         pairs: plan.extra.clone(),
     });
 
-    // 3. Workspace records from the runtime on the parsed, unfinished file.
+    // 3. Workspace records from the runtime, then the final bytes.
+    let (bytes, workspace) = finish(&mut builder)?;
+    Ok(Exported {
+        bytes,
+        quant,
+        unused,
+        workspace,
+    })
+}
+
+/// Builds the file once, asks the runtime for the workspace length of every batch in
+/// [`WORKSPACE_BATCHES`] on the parsed draft, records them and builds the final bytes.
+fn finish(builder: &mut ModelBuilder) -> Result<(Vec<u8>, WorkspaceRecords)> {
     let draft = builder
         .to_bytes()
         .map_err(|e| anyhow!("building the model file: {e}"))?;
     let draft = hdon_format::AlignedBytes::from_slice(&draft);
     let parsed = ModelFile::parse(&draft)
         .map_err(|e| anyhow!("the built model file does not parse: {e}"))?;
-    let workspace: Vec<(u32, u64)> = WORKSPACE_BATCHES
+    let workspace: WorkspaceRecords = WORKSPACE_BATCHES
         .iter()
         .map(|&b| {
             (
@@ -421,10 +436,103 @@ pub fn export(plan: &ModelPlan, ckpt: &Checkpoint, dtype: WeightDtype) -> Result
     let bytes = builder
         .to_bytes()
         .map_err(|e| anyhow!("building the model file: {e}"))?;
+    Ok((bytes, workspace))
+}
+
+/// The f32 values a stored tensor stands for (int8 dequantized per row).
+pub fn tensor_values(t: &hdon_format::Tensor<'_>) -> Vec<f32> {
+    use hdon_format::TensorData;
+    match t.data {
+        TensorData::F32(v) => v.to_vec(),
+        TensorData::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
+        TensorData::Bf16(v) => v.iter().map(|x| x.to_f32()).collect(),
+        TensorData::I8 { values, scales } => {
+            let rows = scales.len().max(1);
+            let cols = values.len() / rows;
+            values
+                .iter()
+                .enumerate()
+                .map(|(k, &q)| scales.get(k / cols.max(1)).copied().unwrap_or(0.0) * q as f32)
+                .collect()
+        }
+    }
+}
+
+/// Rebuilds a parsed file with its generate-side weight matrices stored as `dtype` (from the
+/// values they stand for; re-quantizing an already quantized file compounds the error).
+/// Everything else is copied. Used by `hdon bench --dtype`.
+pub fn requantize(file: &ModelFile<'_>, dtype: WeightDtype) -> Result<Exported> {
+    let arch = file.arch();
+    let generate_weights: BTreeSet<u32> = arch
+        .networks()
+        .filter(|n| !n.role.is_target_side())
+        .flat_map(|n| n.layers().map(|l| l.weight).collect::<Vec<_>>())
+        .collect();
+    let spec = ArchSpec {
+        family: arch.family,
+        n_sensors: arch.n_sensors,
+        d_y: arch.d_y,
+        d_out: arch.d_out,
+        p: arch.p,
+        theta_layout: arch.theta_layout,
+        n_theta: arch.n_theta,
+        n_chunks: arch.n_chunks,
+        chunk_size: arch.chunk_size,
+        d_z: arch.d_z,
+        chunk_embeddings: arch.chunk_embeddings,
+        networks: arch
+            .networks()
+            .map(|n| NetworkSpec {
+                role: n.role,
+                layers: n.layers().collect(),
+            })
+            .collect(),
+        target: arch.target_layers().collect(),
+    };
+    let mut builder = ModelBuilder::new(spec);
+    let mut quant = Vec::new();
+    for (index, t) in file.tensors().enumerate() {
+        let values = tensor_values(&t);
+        let buf = if generate_weights.contains(&(index as u32)) {
+            let rows = t.shape.first().copied().unwrap_or(1) as usize;
+            let cols = values.len() / rows.max(1);
+            let (buf, back) = quantize::convert(&values, rows, cols, dtype);
+            quant.push(quantize::measure(t.name, &values, &back));
+            buf
+        } else {
+            TensorBuf::F32(values)
+        };
+        builder.add_tensor(t.name, t.shape, buf);
+    }
+    let meta = file.metadata();
+    let affine = |a: &Option<hdon_format::Affine<'_>>| {
+        a.as_ref().map(|a| AffineSpec {
+            mean: a.mean.to_vec(),
+            std: a.std.to_vec(),
+        })
+    };
+    builder.set_metadata(MetadataSpec {
+        model_name: meta.model_name.to_string(),
+        sensors: meta.sensors.to_vec(),
+        sensor_dim: meta.sensor_dim,
+        domain_lower: meta.domain_lower.to_vec(),
+        domain_upper: meta.domain_upper.to_vec(),
+        sensor_norm: affine(&meta.sensor_norm),
+        point_norm: affine(&meta.point_norm),
+        output_norm: affine(&meta.output_norm),
+        framework: meta.framework.to_string(),
+        dataset: meta.dataset.to_string(),
+        test_rel_l2: meta.test_rel_l2,
+        pairs: meta
+            .pairs()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    });
+    let (bytes, workspace) = finish(&mut builder)?;
     Ok(Exported {
         bytes,
         quant,
-        unused,
+        unused: Vec::new(),
         workspace,
     })
 }

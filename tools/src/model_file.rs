@@ -1,5 +1,6 @@
 //! Loading `.hdon` files for the commands, and running a model over many input functions.
 
+use crate::testset::TestSet;
 use anyhow::{anyhow, Context, Result};
 use hdon_format::AlignedBytes;
 use hdon_runtime::Model;
@@ -63,4 +64,9 @@ pub fn predict<'p>(
         tick();
     }
     Ok(out)
+}
+
+/// [`predict`] on every function of a test set; returns `[N, P, d_out]`.
+pub fn predict_set(model: &Model<'_>, set: &TestSet, tick: impl FnMut()) -> Result<Vec<f32>> {
+    predict(model, set.n, &set.sensors, |i| set.points_of(i), tick)
 }

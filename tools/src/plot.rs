@@ -159,6 +159,7 @@ pub fn draw(path: &Path, panels: &[Panel]) -> Result<()> {
                 }
                 chart
                     .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
                     .background_style(WHITE.mix(0.8))
                     .border_style(BLACK)
                     .draw()

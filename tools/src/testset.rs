@@ -93,6 +93,33 @@ impl TestSet {
         })
     }
 
+    /// The array to compare with: `truth` first unless `prefer_outputs` (then `outputs`
+    /// first); returns its name and `[N, P, d_out]` values, or an error naming the file.
+    pub fn reference(&self, prefer_outputs: bool) -> Result<(&'static str, &[f32])> {
+        let truth = self.truth.as_deref().map(|t| ("truth", t));
+        let outputs = self.outputs.as_deref().map(|o| ("outputs", o));
+        let found = if prefer_outputs {
+            outputs.or(truth)
+        } else {
+            truth.or(outputs)
+        };
+        found.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: no 'truth' or 'outputs' array [N, P, d_out] to compare with",
+                self.path.display()
+            )
+        })
+    }
+
+    /// Relative L2 error of each function of `pred` (`[N, P, d_out]`) against `want`.
+    pub fn errors(&self, pred: &[f32], want: &[f32]) -> ErrorStats {
+        ErrorStats::of(
+            (0..self.n)
+                .map(|i| rel_l2(self.slice_of(pred, i), self.slice_of(want, i)))
+                .collect(),
+        )
+    }
+
     /// Sensor values of function `i`.
     pub fn sensors_of(&self, i: usize) -> &[f32] {
         &self.sensors[i * self.m..(i + 1) * self.m]

@@ -568,6 +568,16 @@ fn bench_prints_a_complete_report() {
         assert!(!r[key].is_null(), "missing {key}: {r}");
     }
     assert_eq!(r["eval"]["latency"]["iters"], 5);
+    assert_eq!(r["weights_dtype"], "f32");
+    let q = hdon()
+        .arg("bench")
+        .arg(&model)
+        .args([
+            "--points", "64", "--iters", "2", "--dtype", "int8", "--json",
+        ])
+        .assert()
+        .success();
+    assert_eq!(json_of(&q.get_output().stdout)["weights_dtype"], "i8");
     for key in ["p50_us", "p90_us", "p99_us", "max_us"] {
         assert!(r["eval"]["latency"][key].as_f64().is_some(), "{key}");
     }
@@ -609,7 +619,10 @@ fn demo_runs_every_fixture_model_and_writes_a_figure() {
         .assert()
         .success();
     let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
-    assert!(out.contains("no .hdon files under models"), "{out}");
+    assert!(
+        out.contains("no .hdon files or trained checkpoints under models"),
+        "{out}"
+    );
     for name in FIXTURES {
         assert!(out.contains(name), "{name} missing from\n{out}");
     }
@@ -639,4 +652,26 @@ fn demo_prefers_shipped_models() {
     assert_eq!(models[0]["family"], "hyper");
     assert!(models[0]["rel_l2"]["mean"].as_f64().unwrap() < 1e-5);
     assert!(dir.path().join("d.png").is_file());
+}
+
+#[test]
+fn demo_exports_trained_checkpoints_when_there_is_no_hdon_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = dir.path().join("models/identity/hyper");
+    std::fs::create_dir_all(&problem).unwrap();
+    for (from, to) in [
+        ("model.toml", "model.toml"),
+        ("checkpoint.safetensors", "checkpoint.safetensors"),
+        ("golden.npz", "test.npz"),
+    ] {
+        std::fs::copy(fixture("hyper").join(from), problem.join(to)).unwrap();
+    }
+    let a = hdon()
+        .current_dir(dir.path())
+        .args(["demo", "--plot", "d.png"])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.contains("exported 1 trained checkpoints"), "{out}");
+    assert!(out.contains("identity/hyper"), "{out}");
 }

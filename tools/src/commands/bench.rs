@@ -8,6 +8,7 @@
 
 use super::print_json;
 use crate::model_file::LoadedFile;
+use crate::quantize::WeightDtype;
 use anyhow::{anyhow, bail, Result};
 use hdon_runtime::Model;
 use serde::Serialize;
@@ -35,9 +36,24 @@ pub struct Args {
     /// Untimed warm-up iterations per phase.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
+    /// Re-store the generate-side weights as this type (in memory) before measuring.
+    #[arg(long, value_enum)]
+    pub dtype: Option<WeightDtype>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The storage type of the first generate-side weight matrix (`f32`, `f16`, `bf16`, `i8`).
+pub fn weights_dtype(file: &hdon_format::ModelFile<'_>) -> &'static str {
+    file.arch()
+        .networks()
+        .filter(|n| !n.role.is_target_side())
+        .flat_map(|n| n.layers())
+        .filter_map(|l| file.tensor(l.weight))
+        .map(|t| t.dtype().name())
+        .next()
+        .unwrap_or("f32")
 }
 
 /// Latency percentiles of one phase, microseconds per call.
@@ -130,22 +146,39 @@ pub fn bench_points(model: &Model<'_>, n: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Runs `f` `warmup` times untimed, then `iters` timed times (0 = about one second, 20..=10000).
+/// How many timed calls a phase makes.
+#[derive(Clone, Copy, Debug)]
+pub enum Iters {
+    /// Exactly this many.
+    Fixed(usize),
+    /// As many as fit in `seconds` (judged from one untimed call), clamped to `min..=max`.
+    Budget {
+        /// Time budget in seconds.
+        seconds: f64,
+        /// Fewest timed calls.
+        min: usize,
+        /// Most timed calls.
+        max: usize,
+    },
+}
+
+/// Runs `f` `warmup` times untimed, then the timed calls `iters` asks for.
 pub fn time_loop(
-    iters: usize,
+    iters: Iters,
     warmup: usize,
     mut f: impl FnMut() -> Result<()>,
 ) -> Result<Latency> {
     for _ in 0..warmup {
         f()?;
     }
-    let iters = if iters > 0 {
-        iters
-    } else {
-        let t = Instant::now();
-        f()?;
-        let one = t.elapsed().as_secs_f64().max(1e-7);
-        ((1.0 / one) as usize).clamp(20, 10_000)
+    let iters = match iters {
+        Iters::Fixed(n) => n,
+        Iters::Budget { seconds, min, max } => {
+            let t = Instant::now();
+            f()?;
+            let one = t.elapsed().as_secs_f64().max(1e-7);
+            ((seconds / one) as usize).clamp(min, max)
+        }
     };
     let mut samples = Vec::with_capacity(iters);
     for _ in 0..iters {
@@ -166,8 +199,28 @@ pub fn run(a: Args) -> Result<()> {
             a.threads
         );
     }
-    let file = LoadedFile::read(&a.model)?;
+    let mut file = LoadedFile::read(&a.model)?;
+    if let Some(dtype) = a.dtype {
+        let parsed = hdon_format::ModelFile::parse(&file.bytes)
+            .map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+        let requantized = crate::export::requantize(&parsed, dtype)?;
+        let name = format!(
+            "{} (weights re-stored as {}, in memory)",
+            a.model.display(),
+            dtype.name()
+        );
+        file = LoadedFile::from_bytes(&name, &requantized.bytes);
+    }
     let model = file.model()?;
+    let dtype = weights_dtype(model.file());
+    let iters = match a.iters {
+        0 => Iters::Budget {
+            seconds: 1.0,
+            min: 20,
+            max: 10_000,
+        },
+        n => Iters::Fixed(n),
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads)
         .build()
@@ -179,14 +232,14 @@ pub fn run(a: Args) -> Result<()> {
     let path = hdon_kernels::active_path();
     let (generate, eval) = pool.install(|| -> Result<(Latency, Latency)> {
         let generate = if a.batch == 1 {
-            time_loop(a.iters, a.warmup, || {
+            time_loop(iters, a.warmup, || {
                 model
                     .generate(&u, &mut ws)
                     .map(drop)
                     .map_err(|e| anyhow!("generate: {e}"))
             })?
         } else {
-            time_loop(a.iters, a.warmup, || {
+            time_loop(iters, a.warmup, || {
                 model
                     .generate_batch(&u, &mut ws)
                     .map(drop)
@@ -197,11 +250,11 @@ pub fn run(a: Args) -> Result<()> {
             .generate(&u[..model.n_sensors()], &mut ws)
             .map_err(|e| anyhow!("generate: {e}"))?;
         let eval = if a.threads == 1 {
-            time_loop(a.iters, a.warmup, || {
+            time_loop(iters, a.warmup, || {
                 target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}"))
             })?
         } else {
-            time_loop(a.iters, a.warmup, || {
+            time_loop(iters, a.warmup, || {
                 target
                     .eval_par(&y, &mut out)
                     .map_err(|e| anyhow!("eval_par: {e}"))
@@ -227,6 +280,8 @@ pub fn run(a: Args) -> Result<()> {
         "family": model.family().name(),
         "hdon_version": env!("CARGO_PKG_VERSION"),
         "kernel_path": path.name(),
+        "weights_dtype": dtype,
+        "build": super::BUILD,
         "threads": a.threads,
         "batch": a.batch,
         "points": a.points,
@@ -239,9 +294,10 @@ pub fn run(a: Args) -> Result<()> {
     if a.json {
         return print_json(&report);
     }
+    super::warn_if_debug();
     println!(
-        "hdon bench {} ({}), hdon {}, kernel path {}, threads {}",
-        a.model.display(),
+        "hdon bench {} ({}, weights {dtype}), hdon {}, kernel path {}, threads {}",
+        file.path.display(),
         model.family().name(),
         env!("CARGO_PKG_VERSION"),
         path.name(),

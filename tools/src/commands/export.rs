@@ -3,7 +3,7 @@
 use super::{print_json, progress, write_atomic};
 use crate::checkpoint::Checkpoint;
 use crate::export::{self, Exported};
-use crate::model_file::{predict, LoadedFile};
+use crate::model_file::{predict_set, LoadedFile};
 use crate::quantize::WeightDtype;
 use crate::spec::Spec;
 use crate::testset::TestSet;
@@ -84,22 +84,9 @@ pub fn check_against(
 ) -> Result<CheckReport> {
     let model = file.model()?;
     let set = TestSet::read(reference, model.n_sensors(), model.d_y(), model.d_out())?;
-    let (array, want) = match (&set.outputs, &set.truth) {
-        (Some(o), _) => ("outputs", o),
-        (None, Some(t)) => ("truth", t),
-        (None, None) => bail!(
-            "{}: no 'outputs' (or 'truth') array [N, P, d_out] to compare with",
-            reference.display()
-        ),
-    };
+    let (array, want) = set.reference(true)?;
     let bar = progress(set.n as u64, "check");
-    let got = predict(
-        &model,
-        set.n,
-        &set.sensors,
-        |i| set.points_of(i),
-        || bar.inc(1),
-    )?;
+    let got = predict_set(&model, &set, || bar.inc(1))?;
     bar.finish_and_clear();
     let mut r = CheckReport {
         reference: reference.display().to_string(),

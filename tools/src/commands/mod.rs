@@ -51,3 +51,17 @@ pub fn print_json(value: &serde_json::Value) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
+
+/// `"release"` or `"debug"`: latency figures of a debug build are not representative.
+pub const BUILD: &str = if cfg!(debug_assertions) {
+    "debug"
+} else {
+    "release"
+};
+
+/// Prints a warning on stderr when latency is measured with a debug build.
+pub fn warn_if_debug() {
+    if cfg!(debug_assertions) {
+        eprintln!("note: this is a debug build of hdon; measure latency with `cargo run --release -p hdon-tools -- ...`");
+    }
+}

@@ -3,8 +3,8 @@
 //! L2 difference between two models on the same inputs.
 
 use super::{print_json, progress};
-use crate::model_file::{predict, LoadedFile};
-use crate::testset::{rel_l2, ErrorStats, TestSet};
+use crate::model_file::{predict_set, LoadedFile};
+use crate::testset::{ErrorStats, TestSet};
 use anyhow::{bail, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -25,9 +25,10 @@ pub struct Args {
     pub json: bool,
 }
 
-fn line(label: &str, s: &ErrorStats) {
+/// One row of the text report; `width` aligns the labels.
+fn line(label: &str, width: usize, s: &ErrorStats) {
     println!(
-        "{label:<28} mean {:.4e}  std {:.4e}  worst {:.4e} (function {})",
+        "{label:<width$} mean {:.4e}  std {:.4e}  worst {:.4e} (function {})",
         s.mean, s.std, s.max, s.worst
     );
 }
@@ -37,14 +38,7 @@ pub fn run(a: Args) -> Result<()> {
     let file = LoadedFile::read(&a.model)?;
     let model = file.model()?;
     let set = TestSet::read(&a.data, model.n_sensors(), model.d_y(), model.d_out())?;
-    let (reference, want) = match (&set.truth, &set.outputs) {
-        (Some(t), _) => ("truth", t),
-        (None, Some(o)) => ("outputs", o),
-        (None, None) => bail!(
-            "{}: no 'truth' or 'outputs' array [N, P, d_out] to compare with",
-            a.data.display()
-        ),
-    };
+    let (reference, want) = set.reference(false)?;
     let other_file = match &a.against {
         Some(p) => Some(LoadedFile::read(p)?),
         None => None,
@@ -66,31 +60,13 @@ pub fn run(a: Args) -> Result<()> {
     };
     let runs = if other.is_some() { 2 } else { 1 };
     let bar = progress((set.n * runs) as u64, "verify");
-    let pred = predict(
-        &model,
-        set.n,
-        &set.sensors,
-        |i| set.points_of(i),
-        || bar.inc(1),
-    )?;
+    let pred = predict_set(&model, &set, || bar.inc(1))?;
     let pred_other = match &other {
-        Some(o) => Some(predict(
-            o,
-            set.n,
-            &set.sensors,
-            |i| set.points_of(i),
-            || bar.inc(1),
-        )?),
+        Some(o) => Some(predict_set(o, &set, || bar.inc(1))?),
         None => None,
     };
     bar.finish_and_clear();
-    let errors = |p: &[f32], w: &[f32]| {
-        ErrorStats::of(
-            (0..set.n)
-                .map(|i| rel_l2(set.slice_of(p, i), set.slice_of(w, i)))
-                .collect(),
-        )
-    };
+    let errors = |p: &[f32], w: &[f32]| set.errors(p, w);
     let main = errors(&pred, want);
     let against = pred_other
         .as_ref()
@@ -116,11 +92,17 @@ pub fn run(a: Args) -> Result<()> {
             set.n,
             set.n_points
         );
-        line(&a.model.display().to_string(), &main);
+        let name = a.model.display().to_string();
+        let other = a.against.as_ref().map(|p| p.display().to_string());
+        let width = name
+            .len()
+            .max(other.as_ref().map_or(0, String::len))
+            .max(12);
+        line(&name, width, &main);
         if let (Some((e, d)), Some(p)) = (&against, &a.against) {
-            line(&p.display().to_string(), e);
+            line(&p.display().to_string(), width, e);
             println!("difference ||other - model|| / ||model||:");
-            line("", d);
+            line("", width, d);
         }
         Ok(())
     }

@@ -30,6 +30,9 @@ def main(argv=None) -> int:
     t.add_argument("--batch", type=int, default=100, help="input functions per step")
     t.add_argument("--loss", choices=["rel_l2", "mse"], default="rel_l2")
     t.add_argument("--log-every", type=int, default=500)
+    t.add_argument("--activation", default="tanh",
+                   choices=["tanh", "relu", "prelu", "sigmoid", "sin", "gelu", "silu", "softplus"],
+                   help="hidden activation of every network (default tanh, as the paper's tables)")
 
     f = sub.add_parser("fixtures", help="write the golden fixtures for all six families")
     f.add_argument("--out", type=Path, default=Path("tests/fixtures"))
@@ -46,7 +49,7 @@ def main(argv=None) -> int:
 
         run(a.problem, a.model, a.seed, a.out, steps=a.steps, size=a.size, lr=a.lr,
             lr_final=a.lr_final, batch=a.batch, loss=a.loss, data_seed=a.data_seed,
-            log_every=a.log_every, log=lambda s: print(s, flush=True))
+            log_every=a.log_every, activation=a.activation, log=lambda s: print(s, flush=True))
     elif a.cmd == "fixtures":
         from .fixtures import make_all
 

@@ -8,7 +8,7 @@ The target net of hyper / chunked_hyper has no slots: its parameters theta are g
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 FAMILIES = ("deeponet", "shift", "flex", "nomad", "hyper", "chunked_hyper")
 
@@ -114,6 +114,15 @@ class ModelConfig:
                 raise ValueError(
                     f"chunked_hyper: n_chunks*chunk_size = {self.n_chunks * self.chunk_size} < N_theta = {self.n_theta}"
                 )
+
+    def with_activation(self, act: str) -> "ModelConfig":
+        """The same sizes with every hidden activation set to `act` (and the DeepONet-style
+        activated trunk output too); identity output layers stay identity."""
+        nets = {r: replace(n, activation=act,
+                           output_activation="identity" if n.output_activation == "identity" else act)
+                for r, n in self.networks.items()}
+        target = replace(self.target, activation=act) if self.target is not None else None
+        return replace(self, networks=nets, target=target)
 
     def param_count(self) -> int:
         n = sum(net.param_count() for net in self.networks.values())

@@ -5,7 +5,7 @@ the same math in float64 (a tighter reference)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -80,19 +80,11 @@ def golden_points(ds: data.Dataset, rng) -> np.ndarray:
     return pts.astype(np.float32)
 
 
-def with_activation(cfg: arch.ModelConfig, act: str) -> arch.ModelConfig:
-    nets = {r: replace(n, activation=act,
-                       output_activation=act if n.output_activation != "identity" else "identity")
-            for r, n in cfg.networks.items()}
-    target = replace(cfg.target, activation=act) if cfg.target is not None else None
-    return replace(cfg, networks=nets, target=target)
-
-
 def make_fixture(fx: Fixture, out_root: Path, seed: int = 0, log=print) -> dict:
     ds = tiny_dataset(fx.problem, seed)
     cfg = arch.tiny(fx.family, ds.m, ds.d_y, ds.d_out, name=f"fixture-{fx.name}")
     if fx.activation != "tanh":
-        cfg = with_activation(cfg, fx.activation)
+        cfg = cfg.with_activation(fx.activation)
     norm = fixture_normalization(fx, ds)
     params, hist = train(cfg, ds, norm, steps=fx.steps, seed=seed, lr=3e-3, lr_final=3e-4,
                          batch=50, log_every=fx.steps, log=lambda s: log(f"  {fx.name}: {s}"))

@@ -27,9 +27,12 @@ def git_rev() -> str:
 
 def run(problem: str, family: str, seed: int, out: Path, *, steps: int | None = None,
         size: str = "paper", lr: float = 1e-3, lr_final: float = 1e-5, batch: int = 100,
-        loss: str = "rel_l2", data_seed: int = 0, log_every: int = 500, log=print) -> dict:
+        loss: str = "rel_l2", data_seed: int = 0, log_every: int = 500, activation: str = "tanh",
+        log=print) -> dict:
     ds = data.load(problem, data_seed)
     cfg = arch.paper(problem, family, ds.m) if size == "paper" else arch.tiny(family, ds.m, ds.d_y, ds.d_out)
+    if activation != "tanh":
+        cfg = cfg.with_activation(activation)
     steps = DEFAULT_STEPS.get(problem, 5000) if steps is None else steps
     norm = default_normalization(ds)
     n_params = cfg.param_count()
@@ -48,7 +51,8 @@ def run(problem: str, family: str, seed: int, out: Path, *, steps: int | None = 
     (out / "model.toml").write_text(model_spec(
         cfg, norm, ds.sensors_x, ds.lower, ds.upper, name=name, framework=framework_string(),
         dataset=ds.description, test_rel_l2=float(e_test.mean()),
-        extra={"git": git_rev(), "seed": seed, "steps": steps, "size": size}))
+        extra={"git": git_rev(), "seed": seed, "steps": steps, "size": size, "lr": lr,
+               "lr_final": lr_final, "batch": batch, "loss": loss}))
     outputs = predict(cfg, params, norm, ds.u_test, ds.points)
     np.savez(out / "test.npz", sensors=ds.u_test, points=ds.points, truth=ds.v_test,
              outputs=outputs.astype(np.float32))
@@ -58,7 +62,7 @@ def run(problem: str, family: str, seed: int, out: Path, *, steps: int | None = 
         "test_rel_l2_std": float(e_test.std()), "test_rel_l2_max": float(e_test.max()),
         "wall_time_s": hist.wall_time_s, "steps": steps, "params": n_params,
         "paper_params": paper_n, "paper_test_rel_l2": arch.PAPER_ERROR.get((problem, family)),
-        "lr": lr, "lr_final": lr_final, "batch": batch, "loss": loss,
+        "activation": activation, "lr": lr, "lr_final": lr_final, "batch": batch, "loss": loss,
         "framework": framework_string(), "machine": platform.machine(), "git": git_rev(),
         "log": hist.lines,
     }
