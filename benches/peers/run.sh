@@ -54,7 +54,10 @@ BIN="$ROOT/target/release"
 TRACT_BIN="$PEERS/tract/target/release/hdon-peer-tract"
 if [ "$TRACT" = 1 ]; then
   step "building the tract peer (own Cargo.lock and target/; first build takes minutes)"
-  (cd "$PEERS/tract" && cargo build --release -q)
+  if ! (cd "$PEERS/tract" && cargo build --release -q); then
+    echo "run.sh: the tract peer did not build; continuing without it" >&2
+    TRACT=0
+  fi
 fi
 
 step "exporting workloads to $OUT and building the .onnx graphs"
@@ -73,7 +76,8 @@ for T in 1 2; do
     "$PY" "$PEERS/peers.py" run "$OUT" --peer numpy --threads "$T" --budget "$BUDGET" ${NAMES[@]:+--names "${NAMES[@]}"}
   if [ "$TRACT" = 1 ]; then
     step "tract, $T thread(s)"
-    "$TRACT_BIN" "$OUT" --threads "$T" --budget "$BUDGET" ${NAMES[@]:+--names "${NAMES[@]}"}
+    "$TRACT_BIN" "$OUT" --threads "$T" --budget "$BUDGET" ${NAMES[@]:+--names "${NAMES[@]}"} ||
+      echo "run.sh: the tract peer failed on $T thread(s); its rows are missing" >&2
   fi
 done
 
