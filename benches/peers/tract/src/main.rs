@@ -16,6 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::{anyhow as format_err, bail};
 use tract_linalg::multithread::{set_default_executor, Executor};
 use tract_onnx::prelude::*;
 
@@ -30,11 +31,17 @@ fn main() -> TractResult<()> {
     while i < args.len() {
         match args[i].as_str() {
             "--threads" => {
-                threads = args.get(i + 1).ok_or_else(|| format_err!("{usage}"))?.parse()?;
+                threads = args
+                    .get(i + 1)
+                    .ok_or_else(|| format_err!("{usage}"))?
+                    .parse()?;
                 i += 2;
             }
             "--budget" => {
-                budget = args.get(i + 1).ok_or_else(|| format_err!("{usage}"))?.parse()?;
+                budget = args
+                    .get(i + 1)
+                    .ok_or_else(|| format_err!("{usage}"))?
+                    .parse()?;
                 i += 2;
             }
             "--names" => {
@@ -53,7 +60,11 @@ fn main() -> TractResult<()> {
         let meta: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(wdir.join("workload.json"))?)?;
         let name = meta["name"].as_str().unwrap_or("?").to_string();
-        let get = |k: &str| meta[k].as_u64().ok_or_else(|| format_err!("workload.json: no {k}"));
+        let get = |k: &str| {
+            meta[k]
+                .as_u64()
+                .ok_or_else(|| format_err!("workload.json: no {k}"))
+        };
         let (batch, n_points) = (get("batch")?, get("n_points")?);
         let (f_gen, f_pt) = (get("flops_generate")?, get("flops_per_point")?);
         let sensors = read_npy_f32(&wdir.join("sensors.npy"))?;
@@ -112,7 +123,10 @@ fn main() -> TractResult<()> {
 }
 
 /// Median wall time in microseconds of `run` (same rule as peers.py's `median_us`).
-fn median_us(run: &dyn Fn() -> TractResult<TVec<TValue>>, budget_s: f64) -> TractResult<(f64, usize)> {
+fn median_us(
+    run: &dyn Fn() -> TractResult<TVec<TValue>>,
+    budget_s: f64,
+) -> TractResult<(f64, usize)> {
     run()?;
     let (mut times, mut spent) = (Vec::new(), 0.0);
     while times.len() < 5 || (spent < budget_s && times.len() < 2000) {
@@ -164,7 +178,10 @@ fn read_npy_f32(path: &Path) -> TractResult<Tensor> {
     };
     let header = std::str::from_utf8(&bytes[start..start + hlen])?;
     if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
-        bail!("{}: expected little-endian f32 in C order, header {header}", path.display());
+        bail!(
+            "{}: expected little-endian f32 in C order, header {header}",
+            path.display()
+        );
     }
     let shape_str = header
         .split("'shape': (")
@@ -196,7 +213,7 @@ fn write_npy_f32(path: &Path, t: &Tensor) -> TractResult<()> {
     let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
     bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
     bytes.extend_from_slice(dict.as_bytes());
-    for v in t.as_slice::<f32>()? {
+    for v in t.to_plain_array_view::<f32>()?.iter() {
         bytes.extend_from_slice(&v.to_le_bytes());
     }
     std::fs::write(path, bytes)?;
