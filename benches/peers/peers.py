@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""Peers of hdon's end-to-end benchmarks: ONNX Runtime and numpy, plus the shared table.
+
+The workloads come from the Rust definitions in benches/src/workload.rs, dumped by
+`cargo run --release -p hdon-benches --bin workloads -- export DIR` (weights in paper layout,
+sensors, points, workload.json). Nothing here invents numbers.
+
+    peers.py onnx  DIR                      build DIR/NAME/{generate,eval,total}.onnx (onnx.helper)
+    peers.py run   DIR --peer ort|numpy --threads N [--budget S] [--names ...]
+    peers.py table DIR                      print the table of every DIR/results/*.json
+
+Phases: generate (sensors -> theta / branch coefficients), eval (theta + points -> outputs),
+total (sensors + points -> outputs). Every peer writes its `total` output to
+DIR/NAME/out.<peer>.npy; the table reports the max abs difference to hdon's f32 output.
+
+Thread count: ONNX Runtime's intra_op_num_threads; numpy's BLAS threads are set by the caller
+through OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS (run.sh does) because they must
+be fixed before numpy is imported.
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+PHASES = ("generate", "eval", "total")
+
+
+# ---------------------------------------------------------------------------------------------
+# workload dump
+# ---------------------------------------------------------------------------------------------
+def load(wdir):
+    """workload.json plus every .npy array of one workload directory."""
+    with open(os.path.join(wdir, "workload.json")) as f:
+        meta = json.load(f)
+    arrays = {}
+    for path in glob.glob(os.path.join(wdir, "*.npy")):
+        key = os.path.basename(path)[:-4]
+        if not key.startswith("out.") and not key.startswith("theta."):
+            arrays[key] = np.load(path)
+    return meta, arrays
+
+
+def net(meta, arrays, role):
+    """[(W [out, in], b [out], act)] of one network, in order."""
+    layers = meta["generate"] if role == meta["generate_role"] else meta["trunk"]
+    return [
+        (arrays[f"{role}.{i}.weight"], arrays[f"{role}.{i}.bias"], layer["act"])
+        for i, layer in enumerate(layers)
+    ]
+
+
+def workload_dirs(root, names):
+    dirs = sorted(d for d in glob.glob(os.path.join(root, "*")) if os.path.exists(os.path.join(d, "workload.json")))
+    if names:
+        dirs = [d for d in dirs if os.path.basename(d) in names]
+    return dirs
+
+
+# ---------------------------------------------------------------------------------------------
+# ONNX graphs (onnx.helper): what a user exporting these models would hand to ONNX Runtime
+# ---------------------------------------------------------------------------------------------
+def build_onnx(meta, arrays):
+    """Returns {phase: ModelProto} with fixed shapes (tract needs concrete shapes)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    B, m, n, d_y, d_out = meta["batch"], meta["m"], meta["n_points"], meta["d_y"], meta["d_out"]
+    hyper = meta["family"] == "hyper"
+    gen_role = meta["generate_role"]
+    n_gen_out = meta["n_theta"] if hyper else d_out * meta["p"]
+
+    class G:
+        def __init__(self):
+            self.nodes, self.inits, self.k = [], [], 0
+
+        def name(self, base):
+            self.k += 1
+            return f"{base}_{self.k}"
+
+        def const(self, base, value, dtype=np.float32):
+            nm = self.name(base)
+            self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), nm))
+            return nm
+
+        def op(self, op_type, inputs, base, **attrs):
+            out = self.name(base)
+            self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
+            return out
+
+        def act(self, x, act):
+            if act == "relu":
+                return self.op("Relu", [x], "relu")
+            if act == "tanh":
+                return self.op("Tanh", [x], "tanh")
+            assert act == "identity", act
+            return x
+
+    def generate(g, x):
+        # Dense layers as PyTorch's exporter writes nn.Linear: Gemm(x, W, b, transB=1).
+        for i, (w, b, act) in enumerate(net(meta, arrays, gen_role)):
+            wn = g.const(f"{gen_role}.{i}.weight", w)
+            bn = g.const(f"{gen_role}.{i}.bias", b)
+            x = g.act(g.op("Gemm", [x, wn, bn], "gemm", transB=1), act)
+        return x
+
+    def eval_hyper(g, theta, points):
+        # Slice theta (paper layout) into each layer's W [B, out, in] and b [B, 1, out], then a
+        # batched MatMul of the points through the target MLP: [.., n, in] x [B, in, out].
+        off, h = 0, points
+        axes = g.const("axis1", [1], np.int64)
+        for layer in meta["target"]:
+            ni, no = layer["n_in"], layer["n_out"]
+
+            def cut(lo, hi, shape):
+                s = g.op("Slice", [theta, g.const("lo", [lo], np.int64), g.const("hi", [hi], np.int64), axes], "slice")
+                return g.op("Reshape", [s, g.const("shape", shape, np.int64)], "reshape")
+
+            w = cut(off, off + no * ni, [B, no, ni])
+            off += no * ni
+            b = cut(off, off + no, [B, 1, no])
+            off += no
+            wt = g.op("Transpose", [w], "wT", perm=[0, 2, 1])
+            h = g.act(g.op("Add", [g.op("MatMul", [h, wt], "matmul"), b], "add"), layer["act"])
+        return h
+
+    def eval_deeponet(g, coef, points):
+        h = points
+        for i, (w, b, act) in enumerate(net(meta, arrays, "trunk")):
+            wn = g.const(f"trunk.{i}.weight", w)
+            bn = g.const(f"trunk.{i}.bias", b)
+            h = g.act(g.op("Gemm", [h, wn, bn], "gemm", transB=1), act)
+        p = meta["p"]
+        c = g.op("Reshape", [coef, g.const("shape", [B, d_out, p], np.int64)], "reshape")
+        ct = g.op("Transpose", [c], "cT", perm=[0, 2, 1])
+        out = g.op("MatMul", [h, ct], "matmul")  # [n, p] x [B, p, d_out] -> [B, n, d_out]
+        return g.op("Add", [out, g.const("b0", arrays["b0"])], "add")
+
+    evaluate = eval_hyper if hyper else eval_deeponet
+    v_sensors = helper.make_tensor_value_info("sensors", TensorProto.FLOAT, [B, m])
+    v_points = helper.make_tensor_value_info("points", TensorProto.FLOAT, [n, d_y])
+    v_theta = helper.make_tensor_value_info("theta", TensorProto.FLOAT, [B, n_gen_out])
+    v_out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [B, n, d_out])
+
+    def finish(g, result, inputs, output, phase):
+        g.nodes.append(helper.make_node("Identity", [result], [output.name]))
+        graph = helper.make_graph(g.nodes, f"{meta['name']}-{phase}", inputs, [output], g.inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        return model
+
+    graphs = {}
+    g = G()
+    graphs["generate"] = finish(g, generate(g, "sensors"), [v_sensors], v_theta, "generate")
+    g = G()
+    graphs["eval"] = finish(g, evaluate(g, "theta", "points"), [v_theta, v_points], v_out, "eval")
+    g = G()
+    graphs["total"] = finish(g, evaluate(g, generate(g, "sensors"), "points"), [v_sensors, v_points], v_out, "total")
+    return graphs
+
+
+def cmd_onnx(args):
+    import onnx
+
+    for wdir in workload_dirs(args.dir, args.names):
+        meta, arrays = load(wdir)
+        for phase, model in build_onnx(meta, arrays).items():
+            onnx.save(model, os.path.join(wdir, f"{phase}.onnx"))
+        print(f"wrote {wdir}/{{generate,eval,total}}.onnx")
+
+
+# ---------------------------------------------------------------------------------------------
+# timing
+# ---------------------------------------------------------------------------------------------
+def median_us(fn, budget_s, min_iters=5, max_iters=2000):
+    """Median wall time of fn() in microseconds: a warm-up call, then calls until budget_s of
+    measured time (at least min_iters, at most max_iters)."""
+    fn()
+    times, spent = [], 0.0
+    while len(times) < min_iters or (spent < budget_s and len(times) < max_iters):
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        times.append(dt)
+        spent += dt
+    return float(np.median(times)) * 1e6, len(times)
+
+
+def phase_flops(meta, phase):
+    gen = meta["batch"] * meta["flops_generate"]
+    ev = meta["batch"] * meta["n_points"] * meta["flops_per_point"]
+    return {"generate": gen, "eval": ev, "total": gen + ev}[phase]
+
+
+class OrtPeer:
+    def __init__(self, wdir, meta, arrays, threads):
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.sess = {
+            ph: ort.InferenceSession(os.path.join(wdir, f"{ph}.onnx"), so, providers=["CPUExecutionProvider"])
+            for ph in PHASES
+        }
+        self.sensors, self.points = arrays["sensors"], arrays["points"]
+        self.theta = self.sess["generate"].run(None, {"sensors": self.sensors})[0]
+
+    def phase(self, ph):
+        s = self.sess[ph]
+        feeds = {
+            "generate": {"sensors": self.sensors},
+            "eval": {"theta": self.theta, "points": self.points},
+            "total": {"sensors": self.sensors, "points": self.points},
+        }[ph]
+        return lambda: s.run(None, feeds)[0]
+
+
+class NumpyPeer:
+    """The obvious numpy code: x @ W.T + b per layer; the target weights sliced out of theta."""
+
+    def __init__(self, wdir, meta, arrays, threads):
+        self.meta = meta
+        self.gen = net(meta, arrays, meta["generate_role"])
+        self.trunk = net(meta, arrays, "trunk") if meta["family"] == "deeponet" else []
+        self.b0 = arrays.get("b0")
+        self.sensors, self.points = arrays["sensors"], arrays["points"]
+        self.theta = self.generate(self.sensors)
+
+    @staticmethod
+    def act(x, act):
+        if act == "relu":
+            return np.maximum(x, 0, out=x)
+        if act == "tanh":
+            return np.tanh(x, out=x)
+        return x
+
+    def generate(self, x):
+        for w, b, act in self.gen:
+            x = self.act(x @ w.T + b, act)
+        return x
+
+    def evaluate(self, theta, points):
+        meta, B = self.meta, self.meta["batch"]
+        if meta["family"] == "hyper":
+            off, h = 0, points
+            for layer in meta["target"]:
+                ni, no = layer["n_in"], layer["n_out"]
+                w = theta[:, off : off + no * ni].reshape(B, no, ni)
+                off += no * ni
+                b = theta[:, off : off + no].reshape(B, 1, no)
+                off += no
+                h = self.act(h @ w.transpose(0, 2, 1) + b, layer["act"])
+            return h
+        h = points
+        for w, b, act in self.trunk:
+            h = self.act(h @ w.T + b, act)
+        c = theta.reshape(B, meta["d_out"], meta["p"])
+        return h @ c.transpose(0, 2, 1) + self.b0
+
+    def phase(self, ph):
+        return {
+            "generate": lambda: self.generate(self.sensors),
+            "eval": lambda: self.evaluate(self.theta, self.points),
+            "total": lambda: self.evaluate(self.generate(self.sensors), self.points),
+        }[ph]
+
+
+def cmd_run(args):
+    os.makedirs(os.path.join(args.dir, "results"), exist_ok=True)
+    label = f"{args.peer}-t{args.threads}"
+    rows = []
+    for wdir in workload_dirs(args.dir, args.names):
+        meta, arrays = load(wdir)
+        peer = {"ort": OrtPeer, "numpy": NumpyPeer}[args.peer](wdir, meta, arrays, args.threads)
+        for ph in PHASES:
+            fn = peer.phase(ph)
+            med, iters = median_us(fn, args.budget)
+            if ph == "total":
+                np.save(os.path.join(wdir, f"out.{label}.npy"), np.asarray(fn(), dtype=np.float32))
+            rows.append(
+                {
+                    "workload": meta["name"],
+                    "phase": ph,
+                    "peer": args.peer,
+                    "weights": "f32",
+                    "threads": args.threads,
+                    "median_us": med,
+                    "iters": iters,
+                    "flops": phase_flops(meta, ph),
+                    "out": f"out.{label}.npy" if ph == "total" else None,
+                }
+            )
+            print(f"{label:>10} {meta['name']:<20} {ph:<8} {med:12.1f} us  ({iters} runs)", flush=True)
+    with open(os.path.join(args.dir, "results", f"{label}.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# the table
+# ---------------------------------------------------------------------------------------------
+def cmd_table(args):
+    rows = []
+    for path in sorted(glob.glob(os.path.join(args.dir, "results", "*.json"))):
+        with open(path) as f:
+            rows.extend(json.load(f))
+    if not rows:
+        sys.exit(f"no results in {args.dir}/results")
+    order = {}
+    for wdir in workload_dirs(args.dir, None):
+        order[os.path.basename(wdir)] = load(wdir)[0]["order"]
+    peer_rank = {"hdon": 0, "ort": 1, "numpy": 2, "tract": 3}
+    key = lambda r: (order.get(r["workload"], 99), PHASES.index(r["phase"]), r["threads"],
+                     peer_rank.get(r["peer"], 9), r["weights"] != "f32")
+    rows.sort(key=key)
+
+    def base(r):
+        """hdon f32 at the same workload, phase and thread count."""
+        for b in rows:
+            if (b["peer"], b["weights"], b["workload"], b["phase"], b["threads"]) == (
+                    "hdon", "f32", r["workload"], r["phase"], r["threads"]):
+                return b
+        return None
+
+    outs = {}
+
+    def out(r):
+        p = os.path.join(args.dir, r["workload"], r["out"])
+        if p not in outs:
+            outs[p] = np.load(p) if os.path.exists(p) else None
+        return outs[p]
+
+    hdr = f"| {'workload':<18} | {'phase':<8} | {'thr':>3} | {'peer':<11} | {'median us':>11} | {'GFLOP/s':>8} | {'peer/hdon':>9} | {'max abs diff':>12} |"
+    print(hdr)
+    print("|" + "|".join("-" * (len(c)) for c in hdr.split("|")[1:-1]) + "|")
+    for r in rows:
+        b = base(r)
+        ratio = f"{r['median_us'] / b['median_us']:9.2f}" if b else f"{'-':>9}"
+        diff = "-"
+        if r.get("out") and b and b.get("out") and r is not b:
+            a, h = out(r), out(b)
+            if a is not None and h is not None:
+                diff = f"{float(np.max(np.abs(a.reshape(-1) - h.reshape(-1)))):.2e}" if a.size == h.size else "shape!"
+        gflops = r["flops"] / (r["median_us"] * 1e3)
+        name = r["peer"] if r["weights"] == "f32" else f"{r['peer']}-{r['weights']}"
+        print(f"| {r['workload']:<18} | {r['phase']:<8} | {r['threads']:>3} | {name:<11} | {r['median_us']:>11.1f} | {gflops:>8.2f} | {ratio} | {diff:>12} |")
+    print("\npeer/hdon = peer median / hdon f32 median at the same workload, phase and thread count "
+          "(> 1: hdon is faster). max abs diff: the peer's `total` output vs hdon f32's.")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("onnx")
+    a.add_argument("dir")
+    a.add_argument("--names", nargs="*")
+    a = sub.add_parser("run")
+    a.add_argument("dir")
+    a.add_argument("--peer", choices=["ort", "numpy"], required=True)
+    a.add_argument("--threads", type=int, default=1)
+    a.add_argument("--budget", type=float, default=1.0, help="seconds of timed calls per phase")
+    a.add_argument("--names", nargs="*")
+    a = sub.add_parser("table")
+    a.add_argument("dir")
+    args = ap.parse_args()
+    {"onnx": cmd_onnx, "run": cmd_run, "table": cmd_table}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

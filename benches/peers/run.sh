@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs hdon and every peer (ONNX Runtime, numpy, tract) on the workloads of issue 7, on 1 and 2
+# threads, in one go, and prints one table: workload, phase, threads, peer, median us, GFLOP/s,
+# ratio to hdon, max abs difference of the peer's output vs hdon's.
+#
+# usage: benches/peers/run.sh [--quick] [--no-tract] [--out DIR] [--budget SECONDS] [NAME...]
+#   --quick      smoke run (1-2 minutes): workloads S, B, D, burgers-hyper, 0.1 s per figure
+#   --no-tract   skip the tract peer (its first build compiles tract-onnx: several minutes)
+#   --out DIR    where the workload dump, the .onnx graphs, outputs and results go
+#                (default: target/peers); the table is also written to DIR/table.md
+#   --budget S   seconds of timed calls per figure (default 1.0)
+#   NAME...      only these workloads (see `cargo run --release -p hdon-benches --bin workloads -- list`)
+#
+# Needs: a Rust toolchain, python3 with numpy, onnx and onnxruntime
+#   (pip install numpy onnx onnxruntime).
+# Every figure is a median; compare only within one run (ratios), the machine may be shared.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+PEERS="$ROOT/benches/peers"
+OUT="$ROOT/target/peers"
+BUDGET=1.0
+QUICK=0
+TRACT=1
+NAMES=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1; BUDGET=0.1; shift ;;
+    --no-tract) TRACT=0; shift ;;
+    --out) OUT="$2"; shift 2 ;;
+    --budget) BUDGET="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    *) NAMES+=("$1"); shift ;;
+  esac
+done
+if [ "$QUICK" = 1 ] && [ ${#NAMES[@]} -eq 0 ]; then
+  NAMES=(S B D burgers-hyper)
+fi
+PY="${PYTHON:-python3}"
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "checking python: numpy, onnx, onnxruntime"
+if ! "$PY" -c "import numpy, onnx, onnxruntime" 2>/dev/null; then
+  echo "run.sh: $PY lacks numpy/onnx/onnxruntime; run: pip install numpy onnx onnxruntime" >&2
+  exit 1
+fi
+"$PY" -c "import numpy, onnx, onnxruntime as o; print('numpy', numpy.__version__, '| onnx', onnx.__version__, '| onnxruntime', o.__version__)"
+
+step "building hdon (release): workloads, e2e timing"
+(cd "$ROOT" && cargo build --release -q -p hdon-benches --bin workloads --bin e2e)
+BIN="$ROOT/target/release"
+
+TRACT_BIN="$PEERS/tract/target/release/hdon-peer-tract"
+if [ "$TRACT" = 1 ]; then
+  step "building the tract peer (own Cargo.lock and target/; first build takes minutes)"
+  if ! (cd "$PEERS/tract" && cargo build --release -q); then
+    echo "run.sh: the tract peer did not build; continuing without it" >&2
+    TRACT=0
+  fi
+fi
+
+step "exporting workloads to $OUT and building the .onnx graphs"
+rm -rf "$OUT/results"
+mkdir -p "$OUT"
+"$BIN/workloads" export "$OUT" "${NAMES[@]}" >/dev/null
+"$PY" "$PEERS/peers.py" onnx "$OUT" ${NAMES[@]:+--names "${NAMES[@]}"} >/dev/null
+
+for T in 1 2; do
+  step "hdon, $T thread(s)"
+  "$BIN/e2e" "$OUT" --threads "$T" --budget "$BUDGET" ${NAMES[@]:+--names "${NAMES[@]}"}
+  step "onnxruntime, $T thread(s)"
+  "$PY" "$PEERS/peers.py" run "$OUT" --peer ort --threads "$T" --budget "$BUDGET" ${NAMES[@]:+--names "${NAMES[@]}"}
+  step "numpy, $T thread(s)"
+  OPENBLAS_NUM_THREADS=$T OMP_NUM_THREADS=$T MKL_NUM_THREADS=$T \
+    "$PY" "$PEERS/peers.py" run "$OUT" --peer numpy --threads "$T" --budget "$BUDGET" ${NAMES[@]:+--names "${NAMES[@]}"}
+  if [ "$TRACT" = 1 ]; then
+    step "tract, $T thread(s)"
+    "$TRACT_BIN" "$OUT" --threads "$T" --budget "$BUDGET" ${NAMES[@]:+--names "${NAMES[@]}"} ||
+      echo "run.sh: the tract peer failed on $T thread(s); its rows are missing" >&2
+  fi
+done
+
+step "table"
+"$PY" "$PEERS/peers.py" table "$OUT" | tee "$OUT/table.md"

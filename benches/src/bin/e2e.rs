@@ -1,0 +1,106 @@
+//! `e2e`: hdon's side of `benches/peers/run.sh`. Times generate, eval and total for every
+//! workload with f32 and int8 generate-side weights, with the same median rule as the peers, and
+//! writes `DIR/results/hdon-tN.json` plus the `total` outputs `DIR/NAME/out.hdon[-int8]-tN.npy`
+//! that the table compares every peer with.
+//!
+//! ```text
+//! e2e DIR [--threads N] [--budget SECONDS] [--names NAME...]
+//! ```
+//! Threads: 1 runs `Target::eval`; N > 1 runs `Target::eval_par` inside a rayon pool of N
+//! threads (bit-identical to `eval`). Generate of one function has no parallel path (a chain of
+//! GEMVs), so its N-thread figure runs the same code. Workload B (64 functions) runs each
+//! function's generate + eval in turn on 1 thread, and `generate_batch` + per-function eval on N.
+//!
+//! The criterion benches (`cargo bench -p hdon-benches --bench e2e`) measure the same phases with
+//! criterion's statistics; this binary exists so one script can put hdon and the peers in one
+//! table.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use hdon_benches::e2e::{ModelBuf, Phase, Runner, State};
+use hdon_benches::{npy, WeightType, SPECS};
+use serde_json::json;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("e2e: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let usage = "usage: e2e DIR [--threads N] [--budget SECONDS] [--names NAME...]";
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dir = PathBuf::from(args.first().ok_or(usage)?);
+    let (mut threads, mut budget, mut names) = (1usize, 1.0f64, Vec::<String>::new());
+    let mut i = 1;
+    while i < args.len() {
+        let value = |i: usize| args.get(i + 1).ok_or(usage.to_string());
+        match args[i].as_str() {
+            "--threads" => threads = value(i)?.parse().map_err(|e| format!("--threads: {e}"))?,
+            "--budget" => budget = value(i)?.parse().map_err(|e| format!("--budget: {e}"))?,
+            "--names" => {
+                names.extend(args[i + 1..].iter().cloned());
+                i = args.len();
+                continue;
+            }
+            other => return Err(format!("unknown argument {other:?}; {usage}")),
+        }
+        i += 2;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| format!("rayon pool: {e}"))?;
+    let mut rows = Vec::new();
+    for spec in SPECS
+        .iter()
+        .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
+    {
+        let w = spec.build();
+        for weights in [WeightType::F32, WeightType::I8] {
+            let buf = ModelBuf::for_workload(&w, weights)?;
+            let runner = Runner::new(&w, &buf)?;
+            let label = match weights {
+                WeightType::F32 => format!("hdon-t{threads}"),
+                WeightType::I8 => format!("hdon-int8-t{threads}"),
+            };
+            let mut state = runner.state();
+            for phase in Phase::ALL {
+                let (med, iters) =
+                    pool.install(|| runner.time(phase, threads, budget, &mut state))?;
+                let mut out = serde_json::Value::Null;
+                if phase == Phase::Total {
+                    let file = format!("out.{label}.npy");
+                    write_out(&dir.join(spec.name).join(&file), &runner, &state)?;
+                    out = file.into();
+                }
+                println!(
+                    "{label:>14} {:<20} {:<8} {med:12.1} us  ({iters} runs)",
+                    spec.name,
+                    phase.name()
+                );
+                rows.push(json!({
+                    "workload": spec.name, "phase": phase.name(), "peer": "hdon",
+                    "weights": weights.name(), "threads": threads, "median_us": med,
+                    "iters": iters, "flops": runner.flops(phase), "out": out,
+                }));
+            }
+        }
+    }
+    let results = dir.join("results");
+    std::fs::create_dir_all(&results).map_err(|e| format!("{}: {e}", results.display()))?;
+    let path = results.join(format!("hdon-t{threads}.json"));
+    let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write_out(path: &Path, runner: &Runner<'_>, state: &State) -> Result<(), String> {
+    let s = &runner.workload().spec;
+    npy::write_f32(path, &[s.batch, s.n_points, s.d_out], &state.out)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}

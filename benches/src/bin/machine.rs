@@ -1,0 +1,114 @@
+//! `machine`: measures this machine's f32 FMA peak and read bandwidths on 1 and 2 threads, the
+//! ceilings that docs/PERFORMANCE.md compares hdon's throughput with.
+//!
+//! ```text
+//! cargo run --release -p hdon-benches --bin machine [-- --quick] [--dram-mib N]
+//! ```
+//! The loops are the kernels bench's yardsticks (`peak.rs`, included as a module, so both
+//! measure with the same code): 16 independent FMA chains on the widest vectors the CPU has
+//! (AVX-512: 16 lanes, else AVX2: 8), 2 flops per lane per FMA; and a vector sum over a buffer
+//! (a pure read stream). This program adds the buffer sizes for L1 (32 KiB), L2 (1 MiB),
+//! L3 (32 MiB) and DRAM (1 GiB by default), and 2 threads (each thread its own buffer).
+//!
+//! Each figure is the best of repeated timed runs: these are ceilings, and time lost to other
+//! processes on a shared machine only lowers a run's rate. Results go to stdout as a Markdown
+//! table.
+
+#[path = "peak.rs"]
+mod peak;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let dram_mib = args
+        .iter()
+        .position(|a| a == "--dram-mib")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| {
+            v.parse::<usize>()
+                .expect("--dram-mib takes a number of MiB")
+        })
+        .unwrap_or(if quick { 256 } else { 1024 });
+    let reps = if quick { 5 } else { 11 };
+
+    println!("| measurement | 1 thread | 2 threads |");
+    println!("|---|---|---|");
+    match peak::fma_lanes() {
+        0 => println!("| f32 FMA peak | (no AVX2+FMA / AVX-512 on this CPU) | |"),
+        lanes => println!(
+            "| f32 FMA peak, {} lanes (GFLOP/s) | {:.1} | {:.1} |",
+            lanes,
+            peak_gflops(1, reps),
+            peak_gflops(2, reps)
+        ),
+    }
+    for (label, bytes) in [
+        ("L1 (32 KiB)".to_string(), 32usize << 10),
+        ("L2 (1 MiB)".to_string(), 1 << 20),
+        ("L3 (32 MiB)".to_string(), 32 << 20),
+        (format!("DRAM ({dram_mib} MiB)"), dram_mib << 20),
+    ] {
+        let bw1 = read_gbps(1, bytes, reps);
+        let bw2 = read_gbps(2, bytes, reps);
+        println!("| read bandwidth, {label} (GB/s) | {bw1:.1} | {bw2:.1} |");
+    }
+}
+
+/// Best over `reps` of the f32 FMA rate (GFLOP/s) summed over `threads` threads, each running
+/// `peak::fma_peak` enough times to take ~0.1 s.
+fn peak_gflops(threads: usize, reps: usize) -> f64 {
+    const CALLS: u64 = 200;
+    let rates: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t0 = Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(|| {
+                        for _ in 0..CALLS {
+                            black_box(peak::fma_peak());
+                        }
+                    });
+                }
+            });
+            (threads as u64 * CALLS * peak::fma_flops()) as f64 / t0.elapsed().as_secs_f64() / 1e9
+        })
+        .collect();
+    best(&rates)
+}
+
+/// Best over `reps` of the read bandwidth (GB/s, 1e9 bytes) summed over `threads` threads,
+/// each streaming its own `bytes`-long buffer (at least 256 MiB of reads per run).
+fn read_gbps(threads: usize, bytes: usize, reps: usize) -> f64 {
+    let floats = bytes / 4;
+    let passes = (256usize << 20).div_ceil(bytes).max(1);
+    let bufs: Vec<Vec<f32>> = (0..threads)
+        .map(|t| (0..floats).map(|i| (i % 7 + t) as f32).collect())
+        .collect();
+    // Warm up: touch the pages and fill the caches that fit.
+    for b in &bufs {
+        black_box(peak::l2_read(b));
+    }
+    let rates: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t0 = Instant::now();
+            std::thread::scope(|s| {
+                for b in &bufs {
+                    s.spawn(move || {
+                        for _ in 0..passes {
+                            black_box(peak::l2_read(black_box(b)));
+                        }
+                    });
+                }
+            });
+            (threads * passes * floats * 4) as f64 / t0.elapsed().as_secs_f64() / 1e9
+        })
+        .collect();
+    best(&rates)
+}
+
+fn best(v: &[f64]) -> f64 {
+    v.iter().copied().fold(0.0, f64::max)
+}
