@@ -180,6 +180,50 @@ fn bench_gemv_f32<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
+/// f32 70x3466 for 8 input functions at once, on the widest path: `batch` vectors per
+/// `gemv_batch` call (8 = two blocks of 4 sharing a pass over W) against 8 calls of one.
+/// Throughput is weight bytes as if every vector read W (8 x the matrix per iteration).
+fn bench_gemv_batch<M: Measurement>(c: &mut Criterion<M>) {
+    let (rows, cols, n) = (70usize, 3466usize, 8usize);
+    let w = values(rows * cols, 0.05);
+    let m = MatRef {
+        rows,
+        cols,
+        data: WeightData::F32(&w),
+    };
+    let x = values(n * cols, 1.0);
+    let bias = values(rows, 0.1);
+    let mut y = vec![0.0f32; n * rows];
+    let path = paths()[0];
+    let mut g = c.benchmark_group("gemv_batch");
+    g.throughput(Throughput::Bytes((n * m.bytes()) as u64));
+    for per_call in [1usize, 8] {
+        g.bench_function(
+            BenchmarkId::new(
+                format!("{rows}x{cols}_x{n}"),
+                format!("{}_per_call_{per_call}", path.name()),
+            ),
+            |b| {
+                b.iter(|| {
+                    for (xc, yc) in x.chunks(per_call * cols).zip(y.chunks_mut(per_call * rows)) {
+                        gemv_batch_on(
+                            path,
+                            &m,
+                            black_box(xc),
+                            per_call,
+                            Some(&bias),
+                            Activation::Identity,
+                            yc,
+                        )
+                        .unwrap()
+                    }
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
 /// 256 x 16384 in every dtype: int8 reads a quarter of the bytes of f32.
 fn bench_gemv_dtypes<M: Measurement>(c: &mut Criterion<M>) {
     let (rows, cols) = (256usize, 16_384usize);
@@ -232,6 +276,7 @@ fn run<M: Measurement>(c: &mut Criterion<M>) {
     bench_mlp(c);
     bench_gemv_f32(c);
     bench_gemv_dtypes(c);
+    bench_gemv_batch(c);
 }
 
 fn main() {

@@ -120,9 +120,10 @@ pub fn gemv(
 
 /// `Y[b] = act(W X[b] + bias)` for `batch` vectors at once, on the [`active_path`].
 ///
-/// `x`: `[batch, cols]` row-major, `y`: `[batch, rows]` row-major. Each vector is one pass over
-/// W (the vectors are processed one after the other, so a batch costs what `batch` calls of
-/// [`gemv`] cost, minus the call overhead).
+/// `x`: `[batch, cols]` row-major, `y`: `[batch, rows]` row-major. On the SIMD paths, blocks of
+/// 4 vectors share one pass over W (each weight vector loaded once feeds 4 FMAs), the last
+/// `batch % 4` go one at a time; the scalar reference goes one at a time. The summation order
+/// of a vector therefore depends on its position in the batch (results agree to rounding).
 ///
 /// # Errors
 /// [`KernelError::Length`] if a slice does not match `batch`/`rows`/`cols`.

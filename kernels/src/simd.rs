@@ -61,4 +61,26 @@ pub(crate) trait Simd: Copy {
     unsafe fn recip(self, d: Self::V) -> Self::V;
     /// Sum of the lanes.
     unsafe fn reduce_add(self, v: Self::V) -> f32;
+
+    /// The rounding error of `a * b`: `a * b - fl(a * b)`, exact (for products far from
+    /// overflow and underflow). Default: Dekker's splitting with plain multiplies and adds,
+    /// correct whether or not [`Simd::fma`] is fused; the FMA paths override it with one
+    /// fused multiply-add.
+    #[inline(always)]
+    unsafe fn mul_err(self, a: Self::V, b: Self::V, p: Self::V) -> Self::V {
+        // SAFETY: the caller guarantees the path is supported.
+        unsafe {
+            let split = |v: Self::V| {
+                let c = self.mul(v, self.splat(4097.0));
+                let hi = self.sub(c, self.sub(c, v));
+                (hi, self.sub(v, hi))
+            };
+            let (ah, al) = split(a);
+            let (bh, bl) = split(b);
+            let e = self.sub(self.mul(ah, bh), p);
+            let e = self.add(e, self.mul(ah, bl));
+            let e = self.add(e, self.mul(al, bh));
+            self.add(e, self.mul(al, bl))
+        }
+    }
 }

@@ -353,6 +353,34 @@ fn gemv_rows_and_cols_1_to_70_every_dtype() {
     }
 }
 
+/// Batches 1..=9 cover blocks of 4 vectors sharing one pass over W, plus 0..=3 single
+/// vectors after them; shapes cover rows not a multiple of the row block, column tails and
+/// rows shorter than one vector.
+#[test]
+fn gemv_batch_sizes_1_to_9_every_dtype() {
+    let mut rng = Rng(23);
+    for dt in [Dt::F32, Dt::F16, Dt::Bf16, Dt::I8] {
+        for batch in 1..=9 {
+            for (rows, cols) in [
+                (1, 1),
+                (3, 5),
+                (7, 15),
+                (9, 17),
+                (13, 33),
+                (70, 70),
+                (6, 300),
+            ] {
+                let act = if batch % 2 == 0 {
+                    Activation::Tanh
+                } else {
+                    Activation::Identity
+                };
+                check_gemv(&mut rng, dt, rows, cols, batch, act, batch % 3 != 0);
+            }
+        }
+    }
+}
+
 #[test]
 fn gemv_every_dtype_every_activation_and_batches() {
     let mut rng = Rng(19);

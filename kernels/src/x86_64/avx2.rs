@@ -111,4 +111,8 @@ impl Simd for Avx2 {
             _mm_cvtss_f32(s)
         }
     }
+    #[inline(always)]
+    unsafe fn mul_err(self, a: __m256, b: __m256, p: __m256) -> __m256 {
+        unsafe { _mm256_fmsub_ps(a, b, p) }
+    }
 }

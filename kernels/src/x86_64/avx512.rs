@@ -100,4 +100,8 @@ impl Simd for Avx512 {
     unsafe fn reduce_add(self, v: __m512) -> f32 {
         unsafe { _mm512_reduce_add_ps(v) }
     }
+    #[inline(always)]
+    unsafe fn mul_err(self, a: __m512, b: __m512, p: __m512) -> __m512 {
+        unsafe { _mm512_fmsub_ps(a, b, p) }
+    }
 }
