@@ -59,7 +59,9 @@ unsafe fn horner<S: Simd, const N: usize>(s: S, x: S::V, c: &[f32; N]) -> S::V {
 #[inline(always)]
 pub(crate) unsafe fn exp<S: Simd>(s: S, x: S::V) -> S::V {
     unsafe {
-        let x = s.min(s.max(x, s.splat(-87.0)), s.splat(88.0));
+        // Clamp with the constant first: min/max return their second operand when a lane is
+        // NaN, so NaN propagates (NonFinite::Propagate in the runtime relies on it).
+        let x = s.min(s.splat(88.0), s.max(s.splat(-87.0), x));
         let n = s.round(s.mul(x, s.splat(LOG2E)));
         let r = s.fnma(n, s.splat(LN2_HI), x);
         let r = s.fnma(n, s.splat(LN2_LO), r);
@@ -83,7 +85,9 @@ const EXP2_NEG_P: [f32; 6] = [
 #[inline(always)]
 pub(crate) unsafe fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
     unsafe {
-        let x = s.min(s.max(x, s.splat(-10.0)), s.splat(10.0));
+        // Clamp with the constant first: min/max return their second operand when a lane is
+        // NaN, so NaN propagates (NonFinite::Propagate in the runtime relies on it).
+        let x = s.min(s.splat(10.0), s.max(s.splat(-10.0), x));
         // Exact for |t| <= 2^22, ties to even like `round`.
         let k = s.fma(x, s.splat(-2.0 * LOG2E), s.splat(ROUND_MAGIC));
         let m = s.sub(k, s.splat(ROUND_MAGIC)); // m = -n = round(-t)
@@ -173,7 +177,9 @@ unsafe fn gelu<S: Simd>(s: S, x: S::V) -> S::V {
     #[allow(clippy::excessive_precision)]
     const A: (f32, f32) = (0.071_354_813_873_767_85, 2.398_832_465_999_589_7e-9);
     unsafe {
-        let xc = s.min(s.max(x, s.splat(-20.0)), s.splat(20.0));
+        // Clamp with the constant first: min/max return their second operand when a lane is
+        // NaN, so NaN propagates (NonFinite::Propagate in the runtime relies on it).
+        let xc = s.min(s.splat(20.0), s.max(s.splat(-20.0), x));
         let x2 = s.mul(xc, xc);
         let x2l = s.mul_err(xc, xc, x2);
         let x3 = s.mul(x2, xc);
@@ -202,7 +208,8 @@ pub(crate) unsafe fn activate<S: Simd>(s: S, act: Activation, x: S::V) -> S::V {
             Activation::Identity => x,
             Activation::Relu => s.max(x, zero),
             // Exactly one of min/max is zero, so this is `x` or one rounding of `a * x`.
-            Activation::Prelu(a) => s.fma(s.splat(a), s.min(x, zero), s.max(x, zero)),
+            // `min(zero, x)` returns x when x is NaN: a * NaN = NaN, as in the reference.
+            Activation::Prelu(a) => s.fma(s.splat(a), s.min(zero, x), s.max(x, zero)),
             Activation::Tanh => tanh(s, x),
             Activation::Sigmoid => sigmoid(s, x),
             Activation::Sin => sin(s, x),

@@ -159,3 +159,44 @@ fn every_slice_length_matches_elementwise() {
         }
     }
 }
+
+/// NaN in, NaN out, on every path, for every activation that is not piecewise linear (relu and
+/// prelu map NaN to 0 by their definition `x > 0 ? x : a x`, as the reference does). The
+/// runtime's `NonFinite::Propagate` relies on this.
+#[test]
+fn nan_propagates_through_smooth_activations() {
+    for path in supported() {
+        for act in ALL {
+            let x = [
+                f32::NAN,
+                0.5,
+                f32::NAN,
+                -3.0,
+                1.0,
+                f32::NAN,
+                2.0,
+                -1.0,
+                0.25,
+            ];
+            let mut x = [x; 4].concat(); // more than one vector on every path, plus a tail
+            x.push(f32::NAN);
+            activate_on(path, act, &mut x).unwrap();
+            for (k, v) in x.iter().enumerate() {
+                let input_nan = [0usize, 2, 5].contains(&(k % 9)) || k == 36;
+                match act {
+                    Activation::Relu | Activation::Prelu(_) => {
+                        if input_nan {
+                            // relu gives 0, prelu a * NaN = NaN: whatever the reference gives.
+                            let r = ref_activate(act, f32::NAN);
+                            assert!(
+                                *v == r || (v.is_nan() && r.is_nan()),
+                                "{path:?} {act:?}: {v} vs reference {r}"
+                            );
+                        }
+                    }
+                    _ => assert_eq!(v.is_nan(), input_nan, "{path:?} {act:?} lane {k}: {v}"),
+                }
+            }
+        }
+    }
+}

@@ -9,9 +9,11 @@ pub enum NonFinite {
     /// first bad value (the default). Costs one pass over the inputs.
     #[default]
     Reject,
-    /// Compute anyway, no check. Outputs that depend on a non-finite input are unspecified:
-    /// NaN/inf in general, but activations evaluated with saturating SIMD approximations
-    /// (e.g. tanh) may map NaN to a finite value. Other points are unaffected.
+    /// Compute anyway, no check: a NaN flows through the networks like any value, so outputs
+    /// that depend on it are NaN, on every kernel path. The one exception is the activations'
+    /// own definition: relu maps NaN to 0 (`x > 0 ? x : 0`); every other activation, prelu
+    /// included, returns NaN for NaN. Infinities saturate where the activation does (tanh of
+    /// +inf is 1). Other points are unaffected.
     Propagate,
 }
 

@@ -136,15 +136,20 @@ fn nonfinite_propagate_option() {
     let mut pts = vec![0.25f32; 2 * spec.d_y];
     pts[0] = f32::NAN;
     let mut out = vec![0.0f32; 2 * spec.d_out];
-    // No error; the NaN point's output is unspecified (saturating SIMD activations may map
-    // NaN to a finite value), the other point is computed as usual.
+    // No error; the NaN point's outputs are NaN (the small spec's nets are tanh), the other
+    // point is computed as usual.
     t.eval(&pts, &mut out).unwrap();
+    assert!(out[..spec.d_out].iter().all(|v| v.is_nan()), "{out:?}");
     let mut alone = vec![0.0f32; spec.d_out];
     t.eval(&pts[spec.d_y..], &mut alone).unwrap();
     assert_eq!(&out[spec.d_out..], &alone[..], "other points unaffected");
+    // A NaN sensor reaches every coefficient, hence every output.
     let mut sensors = vec![0.1f32; spec.m];
     sensors[0] = f32::NAN;
-    assert!(model.generate(&sensors, &mut ws).is_ok());
+    let mut t = model.generate(&sensors, &mut ws).unwrap();
+    let mut out = vec![0.0f32; 2 * spec.d_out];
+    t.eval(&[0.25f32; 2 * 4][..2 * spec.d_y], &mut out).unwrap();
+    assert!(out.iter().all(|v| v.is_nan()), "{out:?}");
 }
 
 #[test]
