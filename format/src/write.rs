@@ -127,6 +127,36 @@ pub struct MetadataSpec {
     pub pairs: Vec<(String, String)>,
 }
 
+impl From<&crate::Affine<'_>> for AffineSpec {
+    fn from(a: &crate::Affine<'_>) -> Self {
+        Self {
+            mean: a.mean.to_vec(),
+            std: a.std.to_vec(),
+        }
+    }
+}
+
+/// The owned copy of a parsed file's metadata: what a tool that rewrites a file (re-quantize,
+/// re-export) passes back to [`ModelBuilder::set_metadata`] to keep it unchanged.
+impl From<&crate::Metadata<'_>> for MetadataSpec {
+    fn from(m: &crate::Metadata<'_>) -> Self {
+        Self {
+            model_name: m.model_name.into(),
+            sensors: m.sensors.to_vec(),
+            sensor_dim: m.sensor_dim,
+            domain_lower: m.domain_lower.to_vec(),
+            domain_upper: m.domain_upper.to_vec(),
+            sensor_norm: m.sensor_norm.as_ref().map(AffineSpec::from),
+            point_norm: m.point_norm.as_ref().map(AffineSpec::from),
+            output_norm: m.output_norm.as_ref().map(AffineSpec::from),
+            framework: m.framework.into(),
+            dataset: m.dataset.into(),
+            test_rel_l2: m.test_rel_l2,
+            pairs: m.pairs().map(|(k, v)| (k.into(), v.into())).collect(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct TensorEntry {
     name: String,

@@ -68,6 +68,8 @@ fn check(fx: &Fixture, file: &ModelFile<'_>) {
 
     let m = file.metadata();
     let ms = &fx.meta;
+    // The owned copy of parsed metadata is exactly what was written (tools rewrite files so).
+    assert_eq!(&MetadataSpec::from(m), ms);
     assert_eq!(m.model_name, ms.model_name);
     assert_eq!(m.sensors, &ms.sensors[..]);
     assert_eq!(m.sensor_dim, ms.sensor_dim);

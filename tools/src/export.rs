@@ -504,30 +504,7 @@ pub fn requantize(file: &ModelFile<'_>, dtype: WeightDtype) -> Result<Exported> 
         };
         builder.add_tensor(t.name, t.shape, buf);
     }
-    let meta = file.metadata();
-    let affine = |a: &Option<hdon_format::Affine<'_>>| {
-        a.as_ref().map(|a| AffineSpec {
-            mean: a.mean.to_vec(),
-            std: a.std.to_vec(),
-        })
-    };
-    builder.set_metadata(MetadataSpec {
-        model_name: meta.model_name.to_string(),
-        sensors: meta.sensors.to_vec(),
-        sensor_dim: meta.sensor_dim,
-        domain_lower: meta.domain_lower.to_vec(),
-        domain_upper: meta.domain_upper.to_vec(),
-        sensor_norm: affine(&meta.sensor_norm),
-        point_norm: affine(&meta.point_norm),
-        output_norm: affine(&meta.output_norm),
-        framework: meta.framework.to_string(),
-        dataset: meta.dataset.to_string(),
-        test_rel_l2: meta.test_rel_l2,
-        pairs: meta
-            .pairs()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    });
+    builder.set_metadata(MetadataSpec::from(file.metadata()));
     let (bytes, workspace) = finish(&mut builder)?;
     Ok(Exported {
         bytes,
