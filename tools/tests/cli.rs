@@ -675,3 +675,21 @@ fn demo_exports_trained_checkpoints_when_there_is_no_hdon_file() {
     assert!(out.contains("exported 1 trained checkpoints"), "{out}");
     assert!(out.contains("identity/hyper"), "{out}");
 }
+
+/// An exported file is as readable as any file the user creates (not the private 0600 of a
+/// temporary file), and re-exporting over a file keeps that file's permissions.
+#[cfg(unix)]
+#[test]
+fn export_gives_the_output_normal_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // What open(2) with 0o666 gives under this process's umask.
+    let plain = dir.path().join("plain");
+    std::fs::File::create(&plain).unwrap();
+    let out = export_fixture(dir.path(), "hyper", &[]);
+    assert_eq!(mode(&out), mode(&plain));
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o640)).unwrap();
+    export_fixture(dir.path(), "hyper", &[]);
+    assert_eq!(mode(&out), 0o640);
+}

@@ -13,17 +13,35 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed and
 /// synced, then renamed over `path`. A failure never leaves a partial file at `path`.
+///
+/// The file gets the permissions a plain `File::create` would give it: those of the file it
+/// replaces, else `0o666` minus the umask (a temporary file alone would be private, `0o600`).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".hdon-tmp-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".hdon-tmp-");
+    #[cfg(unix)]
+    let replaced = std::fs::metadata(path).ok().map(|m| m.permissions());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The mode is passed to open(2), which applies the umask.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("cannot write {}", tmp.path().display()))?;
+    #[cfg(unix)]
+    if let Some(p) = replaced {
+        tmp.as_file()
+            .set_permissions(p)
+            .with_context(|| format!("cannot set permissions of {}", tmp.path().display()))?;
+    }
     tmp.as_file()
         .sync_all()
         .with_context(|| format!("cannot sync {}", tmp.path().display()))?;
