@@ -49,6 +49,8 @@ for d in dirs:
     if str(m["seed"]) in models[key]["seeds"]:
         sys.exit(f"{key}: seed {m['seed']} twice ({d} and {models[key]['seeds'][str(m['seed'])]['dir']})")
     models[key]["seeds"][str(m["seed"])] = seed
+    models[key]["paper_params"] = m.get("paper_params")
+    models[key]["paper_test_rel_l2"] = m.get("paper_test_rel_l2")
 for key, v in models.items():
     s = v["seeds"]
     v["n_seeds"] = len(s)
@@ -67,4 +69,23 @@ for key, v in res["models"].items():
     per = " ".join(f"s{k}={x['f32']['rel_l2_mean']:.4f}" for k, x in sorted(v["seeds"].items()))
     print(f"{key:30s} f32 {f['mean_over_seeds']:.4f}{sd(f)}  int8 {i['mean_over_seeds']:.4f}{sd(i)}"
           f"  ({v['n_seeds']} seeds: {per})")
+# The docs/REPRODUCTION.md tables.
+fams = ["deeponet", "shift", "flex", "nomad", "hyper", "chunked_hyper"]
+for prob in ["identity", "differentiation", "burgers", "advection"]:
+    print(f"\n### {prob}\n| model | params (paper) | paper rel L2 (5 runs) | ours, hdon verify f32 "
+          "(mean +- std over seeds) | int8 | seeds: f32 per seed | steps | min / run |\n"
+          "|---|---|---|---|---|---|---|---|")
+    for fam in fams:
+        v = res["models"].get(f"{prob}/{fam}")
+        if v is None:
+            continue
+        s0 = next(iter(v["seeds"].values()))
+        pp, pe = v["paper_params"], v["paper_test_rel_l2"]
+        name = fam + (f" ({s0['activation']})" if s0["activation"] != "tanh" else "")
+        per = ", ".join(f"{x['f32']['rel_l2_mean']:.4f}" for _, x in sorted(v["seeds"].items()))
+        print(f"| {name} | {s0['params']:,}{f' ({pp // 1000}K)' if pp else ''} | "
+              f"{f'{pe[0]} +- {pe[1]}' if pe else '-'} | {v['f32']['mean_over_seeds']:.4f}{sd(v['f32'])} | "
+              f"{v['int8']['mean_over_seeds']:.4f}{sd(v['int8'])} | {v['n_seeds']}: {per} | "
+              f"{'/'.join(sorted({str(x['steps']) for x in v['seeds'].values()}))} | "
+              f"{v['minutes_per_run']:.1f} |")
 PY
