@@ -5,7 +5,9 @@
 # RUNS/seed*/<problem>/<family>/ that has a metrics.json (tools/train/train_seeds.sh writes them);
 # the seed is read from metrics.json. Exports whose verify report is newer than the checkpoint
 # are reused from OUT_DIR.
-# Std over seeds is the sample std (ddof = 1); with one seed it is null.
+# Std over seeds is the sample std (ddof = 1); with one seed it is null. check_max_rel is the
+# export's deviation from the JAX outputs in test.npz (f32 check at --rtol 2e-5, as
+# models/export.sh; check_passed false when it was exceeded: the model is measured anyway).
 # Usage: tools/train/verify_seeds.sh [OUT_DIR]
 #        env: HDON = path of the hdon binary, RUNS (default tools/train/runs)
 set -euo pipefail
@@ -44,7 +46,8 @@ for d in dirs:
         c = re.search(r"max rel error ([0-9.eE+-]+)", log)
         seed[dt] = {"functions": int(pf.size), "rel_l2_mean": round(float(pf.mean()), 6),
                     "rel_l2_std": round(float(pf.std()), 6), "rel_l2_max": round(float(pf.max()), 6),
-                    "check_max_rel": float(c.group(1)) if c else None}
+                    "check_max_rel": float(c.group(1)) if c else None,
+                    "check_passed": "check failed" not in log}
     key = f"{m['problem']}/{m['family']}"
     if str(m["seed"]) in models[key]["seeds"]:
         sys.exit(f"{key}: seed {m['seed']} twice ({d} and {models[key]['seeds'][str(m['seed'])]['dir']})")
