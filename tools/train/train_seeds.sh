@@ -4,9 +4,13 @@
 # lr_final, batch, loss, activation, data seed, size), into OUT/<problem>/<family>/.
 # Runs are ordered cheapest first by the shipped run's wall time, chunked_hyper last, so that an
 # interrupted session leaves as many models as possible with their extra seed. Resumable: a run
-# whose metrics.json exists is skipped. Measure the results with tools/train/verify_models.sh.
+# whose metrics.json exists is skipped, and so is one that another live runner has claimed (file
+# `running` with its pid), so two runners may share OUT. Measure the results with
+# tools/train/verify_seeds.sh.
 # Usage: tools/train/train_seeds.sh SEED [OUT]   (default OUT: tools/train/runs/seed$SEED)
-#        env: JOBS (parallel runs, default 2), ONLY (space-separated problem/family filter)
+#        env: JOBS (parallel runs, default 2), ONLY (space-separated problem/family filter),
+#             DEADLINE (a `date -d` time, e.g. 02:48 UTC: a run is not started when the shipped
+#             run's wall time would take it past DEADLINE)
 # One XLA thread per run, nice 19: the machine is shared.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -33,22 +37,30 @@ for f in sorted(Path("models").glob("*/*/metrics.json")):
             "--data-seed", m["data_seed"], "--size", m["size"],
             "--activation", m.get("activation") or "tanh"]
     runs.append((m["family"] == "chunked_hyper", m["wall_time_s"], args))
-for _, _, args in sorted(runs, key=lambda r: (r[0], r[1])):
-    print(" ".join(str(a) for a in args))
+for _, wall, args in sorted(runs, key=lambda r: (r[0], r[1])):
+    print(round(wall), " ".join(str(a) for a in args))
 PY
 }
 
-run_one() {  # problem family train-args...
-  local p=$1 f=$2; shift 2
+run_one() {  # expected-seconds problem family train-args...
+  local wall=$1 p=$2 f=$3; shift 3
   local d="$out/$p/$f"
   [ -f "$d/metrics.json" ] && return 0
+  if [ -f "$d/running" ] && kill -0 "$(cat "$d/running")" 2>/dev/null; then return 0; fi
+  if [ -n "$DEADLINE" ] && [ $(($(date +%s) + wall)) -gt "$(date -d "$DEADLINE" +%s)" ]; then
+    echo "$(date -u +%H:%M:%S) skip  $p/$f: ~${wall}s would pass $DEADLINE" >&2
+    return 0
+  fi
   mkdir -p "$d"
+  echo $$ > "$d/running"
   echo "$(date -u +%H:%M:%S) start $p/$f" >&2
   nice -n 19 python3 -m hdon_train train --problem "$p" --model "$f" --out "$d" \
     --log-every 1000 "$@" > "$d/train.log" 2>&1
+  rm -f "$d/running"
   echo "$(date -u +%H:%M:%S) done  $p/$f: $(tail -1 "$d/train.log")" >&2
 }
 export -f run_one
 export out
+export DEADLINE=${DEADLINE:-}
 
 jobs_list | xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _
