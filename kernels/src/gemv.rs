@@ -158,6 +158,27 @@ pub fn gemv_batch_on(
     if w.rows == 0 || batch == 0 {
         return Ok(());
     }
+    if let WeightData::I8 { values, scales } = w.data {
+        if w.cols <= crate::QMAX_COLS {
+            let (rows, cols) = (w.rows, w.cols);
+            match path {
+                Path::Scalar | Path::Portable => crate::qgemv::gemv_batch_generic(
+                    path, values, scales, rows, cols, x, batch, bias, act, y,
+                ),
+                #[cfg(target_arch = "x86_64")]
+                Path::Avx2 => crate::x86_64::avx2_qgemv_batch(
+                    values, scales, rows, cols, x, batch, bias, act, y,
+                ),
+                #[cfg(target_arch = "x86_64")]
+                Path::Avx512 => crate::x86_64::avx512_qgemv_batch(
+                    values, scales, rows, cols, x, batch, bias, act, y,
+                ),
+                #[cfg(not(target_arch = "x86_64"))]
+                Path::Avx2 | Path::Avx512 => unreachable!("is_supported is false off x86-64"),
+            }
+            return Ok(());
+        }
+    }
     match path {
         Path::Scalar => reference::gemv_batch_unchecked(w, x, batch, bias, act, y),
         Path::Portable => crate::portable::gemv_batch(w, x, batch, bias, act, y),

@@ -77,6 +77,7 @@ mod error;
 mod gemv;
 mod mlp;
 mod portable;
+mod qgemv;
 pub mod reference;
 mod simd;
 mod theta;
@@ -92,4 +93,5 @@ pub use gemv::{gemv, gemv_batch, gemv_batch_on, MatRef, WeightData};
 pub use mlp::{
     mlp_eval, mlp_eval_on, mlp_scratch_len, Layer, MAX_IN, MAX_LAYERS, MAX_TILE, MAX_WIDTH,
 };
+pub use qgemv::{q_range, QMAX_COLS};
 pub use theta::{theta_len, theta_permutation};
