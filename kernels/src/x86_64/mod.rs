@@ -8,6 +8,7 @@
 mod avx2;
 mod avx512;
 mod qdot;
+mod rowsum;
 
 pub(crate) use qdot::{avx2_qgemv_batch, avx512_qgemv_batch};
 
