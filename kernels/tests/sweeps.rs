@@ -410,16 +410,26 @@ fn gemv_i8_special_inputs() {
                     assert!(y[..rows].iter().all(|v| v.is_nan()), "{path:?} {bad} in x");
                     assert_eq!(
                         y[rows..].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                        clean[rows..].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        clean[rows..]
+                            .iter()
+                            .map(|v| v.to_bits())
+                            .collect::<Vec<_>>(),
                         "{path:?} other vectors"
                     );
                 }
                 // Tiny and subnormal inputs: finite, proportional to the input.
                 for tiny in [1e-20f32, 1e-33, 1e-40, f32::from_bits(1)] {
-                    let x: Vec<f32> = rng.vec(batch * cols, 1.0).iter().map(|v| v * tiny).collect();
+                    let x: Vec<f32> = rng
+                        .vec(batch * cols, 1.0)
+                        .iter()
+                        .map(|v| v * tiny)
+                        .collect();
                     let mut y = vec![0.0f32; batch * rows];
                     gemv_batch_on(path, &m, &x, batch, None, Activation::Identity, &mut y).unwrap();
-                    assert!(y.iter().all(|v| v.is_finite()), "{path:?} tiny {tiny:e}: {y:?}");
+                    assert!(
+                        y.iter().all(|v| v.is_finite()),
+                        "{path:?} tiny {tiny:e}: {y:?}"
+                    );
                     if tiny >= 1e-33 {
                         let big: Vec<f32> = x.iter().map(|v| v / tiny).collect();
                         let mut yb = vec![0.0f32; batch * rows];
@@ -427,7 +437,10 @@ fn gemv_i8_special_inputs() {
                             .unwrap();
                         for (s, l) in y.iter().zip(&yb) {
                             let tol = 1e-3 * (l.abs() + 1e-2);
-                            assert!((s / tiny - l).abs() <= tol, "{path:?} tiny {tiny:e}: {s} vs {l}");
+                            assert!(
+                                (s / tiny - l).abs() <= tol,
+                                "{path:?} tiny {tiny:e}: {s} vs {l}"
+                            );
                         }
                     }
                 }
@@ -539,7 +552,15 @@ fn gemv_batch_bit_identical_to_single_vectors() {
     let mut paths = fast_paths();
     paths.push(Path::Scalar);
     for dt in [Dt::F32, Dt::F16, Dt::Bf16, Dt::I8] {
-        for (rows, cols) in [(1, 1), (3, 5), (7, 15), (17, 33), (70, 70), (100, 100), (6, 1100)] {
+        for (rows, cols) in [
+            (1, 1),
+            (3, 5),
+            (7, 15),
+            (17, 33),
+            (70, 70),
+            (100, 100),
+            (6, 1100),
+        ] {
             let w = Weights::new(&mut rng, rows, cols);
             let m = w.mat(dt, rows, cols);
             let b = rng.vec(rows, 1.0);

@@ -65,9 +65,7 @@ impl<'a> Model<'a> {
         if per > 0 && batch > 1 && self.batches_generate() {
             ws.par_chunks_mut(per * GEN_GROUP)
                 .zip(sensors.par_chunks(m * GEN_GROUP))
-                .try_for_each_init(vec::Vec::new, |tmp, (w, s)| {
-                    self.generate_group(s, w, tmp)
-                })?;
+                .try_for_each_init(vec::Vec::new, |tmp, (w, s)| self.generate_group(s, w, tmp))?;
         } else if per > 0 {
             ws.par_chunks_mut(per)
                 .zip(sensors.par_chunks(m))

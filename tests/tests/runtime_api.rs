@@ -200,7 +200,12 @@ fn generate_batch_is_bit_identical_to_generate() {
     // 5 functions: one group (a block of 4 through gemv_batch + 1 alone); 13: a group of 8
     // and one of 5. f32 and int8 generate-side weights.
     for (fam, weights, batch) in FAMILIES.iter().flat_map(|&f| {
-        [(f, WeightType::F32, 5), (f, WeightType::I8, 5), (f, WeightType::F32, 13), (f, WeightType::I8, 13)]
+        [
+            (f, WeightType::F32, 5),
+            (f, WeightType::I8, 5),
+            (f, WeightType::F32, 13),
+            (f, WeightType::I8, 13),
+        ]
     }) {
         let mut spec = Spec::small(fam);
         spec.weights = weights;

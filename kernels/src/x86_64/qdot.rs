@@ -99,8 +99,9 @@ impl<const VNNI: bool> QRows for Zmm<VNNI> {
                 let mut acc = [_mm512_setzero_si512(); 16];
                 let mut c = 0;
                 while c + 32 <= cols {
-                    let xv: [__m512i; B] =
-                        core::array::from_fn(|b| _mm512_loadu_si512(xs[b].q.as_ptr().add(c).cast()));
+                    let xv: [__m512i; B] = core::array::from_fn(|b| {
+                        _mm512_loadu_si512(xs[b].q.as_ptr().add(c).cast())
+                    });
                     for k in 0..r_blk {
                         let w = _mm512_cvtepi8_epi16(_mm256_loadu_si256(wr[k].add(c).cast()));
                         for b in 0..B {
@@ -111,8 +112,9 @@ impl<const VNNI: bool> QRows for Zmm<VNNI> {
                 }
                 if c < cols {
                     let mask: __mmask32 = (1u32 << (cols - c)) - 1;
-                    let xv: [__m512i; B] =
-                        core::array::from_fn(|b| _mm512_loadu_si512(xs[b].q.as_ptr().add(c).cast()));
+                    let xv: [__m512i; B] = core::array::from_fn(|b| {
+                        _mm512_loadu_si512(xs[b].q.as_ptr().add(c).cast())
+                    });
                     for k in 0..r_blk {
                         let w = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mask, wr[k].add(c)));
                         for b in 0..B {
@@ -182,8 +184,9 @@ impl QRows for Ymm {
                 let mut acc = [_mm256_setzero_si256(); 8];
                 let mut c = 0;
                 while c + 16 <= cols {
-                    let xv: [__m256i; B] =
-                        core::array::from_fn(|b| _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast()));
+                    let xv: [__m256i; B] = core::array::from_fn(|b| {
+                        _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast())
+                    });
                     for k in 0..r_blk {
                         let w = _mm256_cvtepi8_epi16(_mm_loadu_si128(wr[k].add(c).cast()));
                         for b in 0..B {
@@ -195,8 +198,9 @@ impl QRows for Ymm {
                 }
                 if c < cols {
                     let t = cols - c;
-                    let xv: [__m256i; B] =
-                        core::array::from_fn(|b| _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast()));
+                    let xv: [__m256i; B] = core::array::from_fn(|b| {
+                        _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast())
+                    });
                     for k in 0..r_blk {
                         let mut wb = [0i8; 16];
                         core::ptr::copy_nonoverlapping(wr[k].add(c), wb.as_mut_ptr(), t);
@@ -400,7 +404,15 @@ mod tests {
         if Path::Avx2.is_supported() {
             entries.push(("avx2", entry_avx2));
         }
-        let shapes = [(1, 1), (16, 32), (17, 33), (5, 15), (40, 100), (3, 1000), (2, QMAX_COLS)];
+        let shapes = [
+            (1, 1),
+            (16, 32),
+            (17, 33),
+            (5, 15),
+            (40, 100),
+            (3, 1000),
+            (2, QMAX_COLS),
+        ];
         for (rows, cols) in shapes {
             for batch in [1, 3, 4, 9] {
                 let values: Vec<i8> = (0..rows * cols).map(|_| next() as i8).collect();
@@ -427,7 +439,19 @@ mod tests {
                 for (name, e) in &entries {
                     let mut y = vec![f32::NAN; batch * rows];
                     // SAFETY: the entry's features were detected above; lengths match.
-                    unsafe { e(&values, &scales, rows, cols, &x, batch, Some(&bias), a, &mut y) };
+                    unsafe {
+                        e(
+                            &values,
+                            &scales,
+                            rows,
+                            cols,
+                            &x,
+                            batch,
+                            Some(&bias),
+                            a,
+                            &mut y,
+                        )
+                    };
                     assert_eq!(y, want, "{name} {args:?}");
                 }
             }
