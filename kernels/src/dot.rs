@@ -99,16 +99,27 @@ unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
     debug_assert!(R * B <= l && n >= 1 && w.len() >= (r0 + n) * cols);
     debug_assert!(xs.iter().all(|x| x.len() == cols));
     let wp = w.as_ptr();
-    let xp: [*const f32; B] = core::array::from_fn(|b| xs[b].as_ptr());
+    // Explicit loops, not `core::array::from_fn`: its closure may stay out of line, compiled
+    // without the path's target features, which turns every vector load into a call.
+    let mut xp = [core::ptr::null::<f32>(); B];
+    for b in 0..B {
+        xp[b] = xs[b].as_ptr();
+    }
     // SAFETY: row pointers point at existing rows (rows past `n` repeat the last real one);
     // every load reads LANES elements inside a row (c + LANES <= cols), an `x`, or a stack
     // buffer.
     unsafe {
         let mut acc = [s.splat(0.0); 16];
-        let wr: [*const E; R] = core::array::from_fn(|k| wp.add((r0 + k.min(n - 1)) * cols));
+        let mut wr = [wp; R];
+        for (k, p) in wr.iter_mut().enumerate() {
+            *p = wp.add((r0 + k.min(n - 1)) * cols);
+        }
+        let mut xv = [s.splat(0.0); B];
         let mut c = 0;
         while c + l <= cols {
-            let xv: [S::V; B] = core::array::from_fn(|b| s.load(xp[b].add(c)));
+            for b in 0..B {
+                xv[b] = s.load(xp[b].add(c));
+            }
             for k in 0..R {
                 let wv = E::load(s, wr[k].add(c));
                 for b in 0..B {
@@ -121,7 +132,9 @@ unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
             if cols >= l {
                 // The row's last full vector (ends exactly at the row end), against `x`'s last
                 // vector with the lanes already summed set to zero.
-                let xv: [S::V; B] = core::array::from_fn(|b| s.load(x_tails[b].as_ptr()));
+                for b in 0..B {
+                    xv[b] = s.load(x_tails[b].as_ptr());
+                }
                 for k in 0..R {
                     let wv = E::load(s, wr[k].add(cols - l));
                     for b in 0..B {
@@ -131,11 +144,11 @@ unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
             } else {
                 // Rows shorter than one vector: zero-padded stack copies.
                 let t = cols - c;
-                let xv: [S::V; B] = core::array::from_fn(|b| {
+                for b in 0..B {
                     let mut xb = [0.0f32; crate::MAX_TILE];
                     xb[..t].copy_from_slice(&xs[b][c..]);
-                    s.load(xb.as_ptr())
-                });
+                    xv[b] = s.load(xb.as_ptr());
+                }
                 for k in 0..R {
                     let mut wb = [E::ZERO; crate::MAX_TILE];
                     let row = (r0 + k.min(n - 1)) * cols;

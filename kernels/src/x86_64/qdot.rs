@@ -47,21 +47,32 @@ unsafe fn reduce16(v: &[__m512i; 16]) -> __m512i {
     // SAFETY: AVX-512F.
     unsafe {
         // Per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3].
-        let t: [__m512i; 8] = core::array::from_fn(|i| {
-            let (a, b) = (v[2 * i], v[2 * i + 1]);
-            _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b))
-        });
+        let mut t = [_mm512_setzero_si512(); 8];
+        for (i, o) in t.iter_mut().enumerate() {
+            *o = {
+                let (a, b) = (v[2 * i], v[2 * i + 1]);
+                _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b))
+            };
+        }
         // Per 128-bit lane: the partial sums of rows 4i..4i+4, in order.
-        let u: [__m512i; 4] = core::array::from_fn(|i| {
-            let (c, d) = (t[2 * i], t[2 * i + 1]);
-            _mm512_add_epi32(_mm512_unpacklo_epi64(c, d), _mm512_unpackhi_epi64(c, d))
-        });
-        let half = |a: __m512i, b: __m512i| {
-            _mm512_add_epi32(
-                _mm512_shuffle_i32x4::<0b10_00_10_00>(a, b),
-                _mm512_shuffle_i32x4::<0b11_01_11_01>(a, b),
-            )
-        };
+        let mut u = [_mm512_setzero_si512(); 4];
+        for (i, o) in u.iter_mut().enumerate() {
+            *o = {
+                let (c, d) = (t[2 * i], t[2 * i + 1]);
+                _mm512_add_epi32(_mm512_unpacklo_epi64(c, d), _mm512_unpackhi_epi64(c, d))
+            };
+        }
+        /// Sums 128-bit blocks pairwise: `[a0+a1, a2+a3, b0+b1, b2+b3]`.
+        #[inline(always)]
+        unsafe fn half(a: __m512i, b: __m512i) -> __m512i {
+            // SAFETY: AVX-512F (the caller's contract).
+            unsafe {
+                _mm512_add_epi32(
+                    _mm512_shuffle_i32x4::<0b10_00_10_00>(a, b),
+                    _mm512_shuffle_i32x4::<0b11_01_11_01>(a, b),
+                )
+            }
+        }
         half(half(u[0], u[1]), half(u[2], u[3]))
     }
 }
@@ -99,9 +110,10 @@ impl<const VNNI: bool> QRows for Zmm<VNNI> {
                 let mut acc = [_mm512_setzero_si512(); 16];
                 let mut c = 0;
                 while c + 32 <= cols {
-                    let xv: [__m512i; B] = core::array::from_fn(|b| {
-                        _mm512_loadu_si512(xs[b].q.as_ptr().add(c).cast())
-                    });
+                    let mut xv = [_mm512_setzero_si512(); B];
+                    for b in 0..B {
+                        xv[b] = _mm512_loadu_si512(xs[b].q.as_ptr().add(c).cast());
+                    }
                     for k in 0..r_blk {
                         let w = _mm512_cvtepi8_epi16(_mm256_loadu_si256(wr[k].add(c).cast()));
                         for b in 0..B {
@@ -112,9 +124,10 @@ impl<const VNNI: bool> QRows for Zmm<VNNI> {
                 }
                 if c < cols {
                     let mask: __mmask32 = (1u32 << (cols - c)) - 1;
-                    let xv: [__m512i; B] = core::array::from_fn(|b| {
-                        _mm512_loadu_si512(xs[b].q.as_ptr().add(c).cast())
-                    });
+                    let mut xv = [_mm512_setzero_si512(); B];
+                    for b in 0..B {
+                        xv[b] = _mm512_loadu_si512(xs[b].q.as_ptr().add(c).cast());
+                    }
                     for k in 0..r_blk {
                         let w = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mask, wr[k].add(c)));
                         for b in 0..B {
@@ -184,9 +197,10 @@ impl QRows for Ymm {
                 let mut acc = [_mm256_setzero_si256(); 8];
                 let mut c = 0;
                 while c + 16 <= cols {
-                    let xv: [__m256i; B] = core::array::from_fn(|b| {
-                        _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast())
-                    });
+                    let mut xv = [_mm256_setzero_si256(); B];
+                    for b in 0..B {
+                        xv[b] = _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast());
+                    }
                     for k in 0..r_blk {
                         let w = _mm256_cvtepi8_epi16(_mm_loadu_si128(wr[k].add(c).cast()));
                         for b in 0..B {
@@ -198,9 +212,10 @@ impl QRows for Ymm {
                 }
                 if c < cols {
                     let t = cols - c;
-                    let xv: [__m256i; B] = core::array::from_fn(|b| {
-                        _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast())
-                    });
+                    let mut xv = [_mm256_setzero_si256(); B];
+                    for b in 0..B {
+                        xv[b] = _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast());
+                    }
                     for k in 0..r_blk {
                         let mut wb = [0i8; 16];
                         core::ptr::copy_nonoverlapping(wr[k].add(c), wb.as_mut_ptr(), t);

@@ -18,24 +18,35 @@ impl RowSums for Avx512 {
         // SAFETY: AVX-512F (the caller's contract).
         unsafe {
             // Per 128-bit block: [a0+a2, b0+b2, a1+a3, b1+b3].
-            let t: [__m512; 8] = core::array::from_fn(|i| {
-                let (a, b) = (v[2 * i], v[2 * i + 1]);
-                _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b))
-            });
+            let mut t = [_mm512_setzero_ps(); 8];
+            for (i, o) in t.iter_mut().enumerate() {
+                *o = {
+                    let (a, b) = (v[2 * i], v[2 * i + 1]);
+                    _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b))
+                };
+            }
             // Per 128-bit block: the block's sums of rows 4i..4i+4, in order.
-            let u: [__m512; 4] = core::array::from_fn(|i| {
-                let (c, d) = (_mm512_castps_pd(t[2 * i]), _mm512_castps_pd(t[2 * i + 1]));
-                _mm512_add_ps(
-                    _mm512_castpd_ps(_mm512_unpacklo_pd(c, d)),
-                    _mm512_castpd_ps(_mm512_unpackhi_pd(c, d)),
-                )
-            });
-            let half = |a: __m512, b: __m512| {
-                _mm512_add_ps(
-                    _mm512_shuffle_f32x4::<0b10_00_10_00>(a, b),
-                    _mm512_shuffle_f32x4::<0b11_01_11_01>(a, b),
-                )
-            };
+            let mut u = [_mm512_setzero_ps(); 4];
+            for (i, o) in u.iter_mut().enumerate() {
+                *o = {
+                    let (c, d) = (_mm512_castps_pd(t[2 * i]), _mm512_castps_pd(t[2 * i + 1]));
+                    _mm512_add_ps(
+                        _mm512_castpd_ps(_mm512_unpacklo_pd(c, d)),
+                        _mm512_castpd_ps(_mm512_unpackhi_pd(c, d)),
+                    )
+                };
+            }
+            /// Sums 128-bit blocks pairwise: `[a0+a1, a2+a3, b0+b1, b2+b3]`.
+            #[inline(always)]
+            unsafe fn half(a: __m512, b: __m512) -> __m512 {
+                // SAFETY: AVX-512F (the caller's contract).
+                unsafe {
+                    _mm512_add_ps(
+                        _mm512_shuffle_f32x4::<0b10_00_10_00>(a, b),
+                        _mm512_shuffle_f32x4::<0b11_01_11_01>(a, b),
+                    )
+                }
+            }
             let mut out = [0.0f32; 16];
             _mm512_storeu_ps(out.as_mut_ptr(), half(half(u[0], u[1]), half(u[2], u[3])));
             out
