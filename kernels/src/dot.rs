@@ -51,80 +51,116 @@ impl Elem for i8 {
     }
 }
 
-/// Dot products of rows `r0..r0 + R` of `w` (`[rows, cols]`) with `x` (`[cols]`), each row
-/// with `U` partial sums (so `R * U` independent FMA chains), tail through padded stack
-/// vectors.
+/// Reduces row accumulators together: lane `j` of the result is the sum of the lanes of
+/// `acc[j]`, for `j < LANES` (the rest of `acc` is ignored). Each accumulator's lanes are
+/// added in the same fixed tree whatever its index and whatever the other accumulators hold,
+/// so a row's sum does not depend on which rows or vectors share the block (this makes
+/// `gemv_batch` bit-identical to `gemv` for every vector). The default is one
+/// [`Simd::reduce_add`] per accumulator; the x86 paths override it with a transpose-and-add
+/// tree (`x86_64/rowsum.rs`): 15 adds and 30 shuffles for 16 rows instead of 16 horizontal
+/// reductions.
+pub(crate) trait RowSums: Simd {
+    /// # Safety
+    /// As [`Simd`]: the path is supported.
+    #[inline(always)]
+    unsafe fn row_sums(self, acc: &[Self::V; 16]) -> [f32; 16] {
+        let mut out = [0.0f32; 16];
+        for (o, a) in out.iter_mut().zip(acc).take(Self::LANES) {
+            // SAFETY: forwarded contract.
+            *o = unsafe { self.reduce_add(*a) };
+        }
+        out
+    }
+}
+
+impl RowSums for crate::portable::Portable {}
+
+/// Dot products of rows `r0 + min(k, n - 1)`, `k < R`, of `w` (`[rows, cols]`) with `B`
+/// vectors `xs` (`[cols]` each): one accumulator per (row, vector) at index `k * B + b`
+/// (`R * B <= LANES`), one FMA chain each over the columns in order, the column tail through
+/// `x_tails` (see [`x_tail`]) or zero-padded stack copies, then [`RowSums::row_sums`]. The
+/// order of operations for one (row, vector) is therefore the same for any `R`, `B` and
+/// position in the block. Returns `sums[k * B + b]`.
 ///
 /// # Safety
-/// Path of `s` supported; `w.len() >= (r0 + R) * cols`, `x.len() == cols`; `x_tail` from
-/// [`x_tail`].
+/// Path of `s` supported; `1 <= n`, rows `r0..r0 + n` exist in `w`; every `xs[b].len() ==
+/// cols`.
 #[inline(always)]
-unsafe fn rows<S: Simd, E: Elem, const R: usize, const U: usize>(
+unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
     s: S,
     w: &[E],
     cols: usize,
     r0: usize,
-    x: &[f32],
-    x_tail: &[f32; crate::MAX_TILE],
-) -> [f32; R] {
+    n: usize,
+    xs: [&[f32]; B],
+    x_tails: &[[f32; crate::MAX_TILE]; B],
+) -> [f32; 16] {
     let l = S::LANES;
-    debug_assert!(w.len() >= (r0 + R) * cols && x.len() == cols);
+    debug_assert!(R * B <= l && n >= 1 && w.len() >= (r0 + n) * cols);
+    debug_assert!(xs.iter().all(|x| x.len() == cols));
     let wp = w.as_ptr();
-    let xp = x.as_ptr();
-    // SAFETY: every load below reads LANES elements inside the row / `x` (c + LANES <= cols)
-    // or inside the stack buffers.
+    // Explicit loops, not `core::array::from_fn`: its closure may stay out of line, compiled
+    // without the path's target features, which turns every vector load into a call.
+    let mut xp = [core::ptr::null::<f32>(); B];
+    for b in 0..B {
+        xp[b] = xs[b].as_ptr();
+    }
+    // SAFETY: row pointers point at existing rows (rows past `n` repeat the last real one);
+    // every load reads LANES elements inside a row (c + LANES <= cols), an `x`, or a stack
+    // buffer.
     unsafe {
-        let mut acc = [[s.splat(0.0); U]; R];
-        // One pointer per row, indexed by the column: no per-step address arithmetic.
-        let wr: [*const E; R] = core::array::from_fn(|r| wp.add((r0 + r) * cols));
-        let mut c = 0;
-        while c + U * l <= cols {
-            for u in 0..U {
-                let xv = s.load(xp.add(c + u * l));
-                for r in 0..R {
-                    acc[r][u] = s.fma(E::load(s, wr[r].add(c + u * l)), xv, acc[r][u]);
-                }
-            }
-            c += U * l;
+        let mut acc = [s.splat(0.0); 16];
+        let mut wr = [wp; R];
+        for (k, p) in wr.iter_mut().enumerate() {
+            *p = wp.add((r0 + k.min(n - 1)) * cols);
         }
+        let mut xv = [s.splat(0.0); B];
+        let mut c = 0;
         while c + l <= cols {
-            let xv = s.load(xp.add(c));
-            for r in 0..R {
-                acc[r][0] = s.fma(E::load(s, wr[r].add(c)), xv, acc[r][0]);
+            for b in 0..B {
+                xv[b] = s.load(xp[b].add(c));
+            }
+            for k in 0..R {
+                let wv = E::load(s, wr[k].add(c));
+                for b in 0..B {
+                    acc[k * B + b] = s.fma(wv, xv[b], acc[k * B + b]);
+                }
             }
             c += l;
         }
         if c < cols {
             if cols >= l {
-                // Tail: the row's last full vector (ends exactly at the row end), against `x`'s
-                // last vector with the lanes already summed set to zero (`x_tail`).
-                let xv = s.load(x_tail.as_ptr());
-                for r in 0..R {
-                    acc[r][0] = s.fma(E::load(s, wr[r].add(cols - l)), xv, acc[r][0]);
+                // The row's last full vector (ends exactly at the row end), against `x`'s last
+                // vector with the lanes already summed set to zero.
+                for b in 0..B {
+                    xv[b] = s.load(x_tails[b].as_ptr());
+                }
+                for k in 0..R {
+                    let wv = E::load(s, wr[k].add(cols - l));
+                    for b in 0..B {
+                        acc[k * B + b] = s.fma(wv, xv[b], acc[k * B + b]);
+                    }
                 }
             } else {
                 // Rows shorter than one vector: zero-padded stack copies.
                 let t = cols - c;
-                let mut xb = [0.0f32; crate::MAX_TILE];
-                xb[..t].copy_from_slice(&x[c..]);
-                let xv = s.load(xb.as_ptr());
-                for r in 0..R {
+                for b in 0..B {
+                    let mut xb = [0.0f32; crate::MAX_TILE];
+                    xb[..t].copy_from_slice(&xs[b][c..]);
+                    xv[b] = s.load(xb.as_ptr());
+                }
+                for k in 0..R {
                     let mut wb = [E::ZERO; crate::MAX_TILE];
-                    let row = (r0 + r) * cols;
+                    let row = (r0 + k.min(n - 1)) * cols;
                     wb[..t].copy_from_slice(&w[row + c..row + cols]);
-                    acc[r][0] = s.fma(E::load(s, wb.as_ptr()), xv, acc[r][0]);
+                    let wv = E::load(s, wb.as_ptr());
+                    for b in 0..B {
+                        acc[k * B + b] = s.fma(wv, xv[b], acc[k * B + b]);
+                    }
                 }
             }
         }
-        let mut out = [0.0f32; R];
-        for r in 0..R {
-            let mut v = acc[r][0];
-            for u in 1..U {
-                v = s.add(v, acc[r][u]);
-            }
-            out[r] = s.reduce_add(v);
-        }
-        out
+        s.row_sums(&acc)
     }
 }
 
@@ -140,10 +176,10 @@ fn x_tail(x: &[f32], lanes: usize) -> [f32; crate::MAX_TILE] {
     b
 }
 
-/// `y[r] = dot(w[r], x) * scale[r]` for all rows (scale 1 without `scales`).
+/// `y[r] = dot(w[r], x) * scale[r]` for all rows (scale 1 without `scales`): LANES rows per
+/// block (LANES independent FMA chains sharing each load of `x`), 4 for a short last block.
 #[inline(always)]
-#[allow(clippy::int_plus_one)] // `r + R <= rows` reads as "R more rows fit"
-unsafe fn gemv_raw<S: Simd, E: Elem>(
+unsafe fn gemv_raw<S: RowSums, E: Elem>(
     s: S,
     w: &[E],
     scales: Option<&[f32]>,
@@ -152,96 +188,32 @@ unsafe fn gemv_raw<S: Simd, E: Elem>(
     y: &mut [f32],
 ) {
     let rows_n = y.len();
-    let xt = x_tail(x, S::LANES);
+    let xt = [x_tail(x, S::LANES)];
     let mut r = 0;
-    macro_rules! block {
-        ($R:literal, $U:literal) => {
-            while r + $R <= rows_n {
-                // SAFETY: rows r..r+R exist; the path is supported (caller).
-                let d = unsafe { rows::<S, E, $R, $U>(s, w, cols, r, x, &xt) };
-                for k in 0..$R {
-                    y[r + k] = d[k] * scales.map_or(1.0, |sc| sc[r + k]);
-                }
-                r += $R;
+    while r < rows_n {
+        let n = (rows_n - r).min(S::LANES);
+        // SAFETY: rows r..r + n exist; the path is supported (caller).
+        let d = unsafe {
+            if n <= 4 {
+                block::<S, E, 4, 1>(s, w, cols, r, n, [x], &xt)
+            } else if S::LANES == 16 {
+                block::<S, E, 16, 1>(s, w, cols, r, n, [x], &xt)
+            } else {
+                block::<S, E, 8, 1>(s, w, cols, r, n, [x], &xt)
             }
         };
-    }
-    block!(8, 1);
-    block!(4, 2);
-    block!(2, 4);
-    block!(1, 8);
-}
-
-/// Dot products of rows `r0..r0 + R` of `w` with `B` vectors `xs` at once: each weight vector
-/// is loaded once and feeds `B` FMAs (`R * B` independent chains), so a block of vectors costs
-/// one pass over these rows. Same tails as [`rows`].
-///
-/// # Safety
-/// As [`rows`], for every `xs[b]` / `x_tails[b]`.
-#[inline(always)]
-unsafe fn rows_multi<S: Simd, E: Elem, const R: usize, const B: usize>(
-    s: S,
-    w: &[E],
-    cols: usize,
-    r0: usize,
-    xs: [&[f32]; B],
-    x_tails: &[[f32; crate::MAX_TILE]; B],
-) -> [[f32; R]; B] {
-    let l = S::LANES;
-    debug_assert!(w.len() >= (r0 + R) * cols && xs.iter().all(|x| x.len() == cols));
-    let wp = w.as_ptr();
-    let xp: [*const f32; B] = core::array::from_fn(|b| xs[b].as_ptr());
-    // SAFETY: as in `rows`: every load reads LANES elements inside a row, an `x`, or a stack
-    // buffer.
-    unsafe {
-        let mut acc = [[s.splat(0.0); B]; R];
-        let wr: [*const E; R] = core::array::from_fn(|r| wp.add((r0 + r) * cols));
-        let mut c = 0;
-        while c + l <= cols {
-            let xv: [S::V; B] = core::array::from_fn(|b| s.load(xp[b].add(c)));
-            for r in 0..R {
-                let wv = E::load(s, wr[r].add(c));
-                for b in 0..B {
-                    acc[r][b] = s.fma(wv, xv[b], acc[r][b]);
-                }
-            }
-            c += l;
+        for k in 0..n {
+            y[r + k] = d[k] * scales.map_or(1.0, |sc| sc[r + k]);
         }
-        if c < cols {
-            if cols >= l {
-                let xv: [S::V; B] = core::array::from_fn(|b| s.load(x_tails[b].as_ptr()));
-                for r in 0..R {
-                    let wv = E::load(s, wr[r].add(cols - l));
-                    for b in 0..B {
-                        acc[r][b] = s.fma(wv, xv[b], acc[r][b]);
-                    }
-                }
-            } else {
-                let t = cols - c;
-                let xv: [S::V; B] = core::array::from_fn(|b| {
-                    let mut xb = [0.0f32; crate::MAX_TILE];
-                    xb[..t].copy_from_slice(&xs[b][c..]);
-                    s.load(xb.as_ptr())
-                });
-                for r in 0..R {
-                    let mut wb = [E::ZERO; crate::MAX_TILE];
-                    let row = (r0 + r) * cols;
-                    wb[..t].copy_from_slice(&w[row + c..row + cols]);
-                    let wv = E::load(s, wb.as_ptr());
-                    for b in 0..B {
-                        acc[r][b] = s.fma(wv, xv[b], acc[r][b]);
-                    }
-                }
-            }
-        }
-        core::array::from_fn(|b| core::array::from_fn(|r| s.reduce_add(acc[r][b])))
+        r += n;
     }
 }
 
-/// `Y[b][r] = dot(w[r], X[b]) * scale[r]` for `B` vectors, each row read once for all of them.
+/// `Y[b][r] = dot(w[r], X[b]) * scale[r]` for `B` = 4 vectors, each row read once for all of
+/// them: LANES / 4 rows per block (LANES accumulators). Bit-identical to [`gemv_raw`] per
+/// vector (see [`block`]).
 #[inline(always)]
-#[allow(clippy::int_plus_one)]
-unsafe fn gemv_raw_multi<S: Simd, E: Elem, const B: usize>(
+unsafe fn gemv_raw_multi<S: RowSums, E: Elem, const B: usize>(
     s: S,
     w: &[E],
     scales: Option<&[f32]>,
@@ -251,27 +223,25 @@ unsafe fn gemv_raw_multi<S: Simd, E: Elem, const B: usize>(
 ) {
     let rows_n = ys[0].len();
     let xt: [[f32; crate::MAX_TILE]; B] = core::array::from_fn(|b| x_tail(xs[b], S::LANES));
+    let rb = S::LANES / B;
     let mut r = 0;
-    macro_rules! block {
-        ($R:literal) => {
-            while r + $R <= rows_n {
-                // SAFETY: rows r..r+R exist; the path is supported (caller).
-                let d = unsafe { rows_multi::<S, E, $R, B>(s, w, cols, r, xs, &xt) };
-                for b in 0..B {
-                    for k in 0..$R {
-                        ys[b][r + k] = d[b][k] * scales.map_or(1.0, |sc| sc[r + k]);
-                    }
-                }
-                r += $R;
+    while r < rows_n {
+        let n = (rows_n - r).min(rb);
+        // SAFETY: rows r..r + n exist; the path is supported (caller); R * B <= LANES.
+        let d = unsafe {
+            if rb >= 4 {
+                block::<S, E, 4, B>(s, w, cols, r, n, xs, &xt)
+            } else {
+                block::<S, E, 2, B>(s, w, cols, r, n, xs, &xt)
             }
         };
+        for b in 0..B {
+            for k in 0..n {
+                ys[b][r + k] = d[k * B + b] * scales.map_or(1.0, |sc| sc[r + k]);
+            }
+        }
+        r += n;
     }
-    // R * B accumulators: 16 of the 32 zmm registers, 8 of the 16 ymm.
-    if S::REGISTERS >= 32 {
-        block!(4);
-    }
-    block!(2);
-    block!(1);
 }
 
 /// Vectors per pass over W in [`gemv_batch`].
@@ -283,7 +253,7 @@ const BATCH_BLOCK: usize = 4;
 /// # Safety
 /// Path of `s` supported; lengths validated by `gemv::validate_gemv`.
 #[inline(always)]
-pub(crate) unsafe fn gemv_batch<S: Simd>(
+pub(crate) unsafe fn gemv_batch<S: RowSums>(
     s: S,
     w: &MatRef<'_>,
     x: &[f32],

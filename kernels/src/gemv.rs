@@ -15,6 +15,15 @@ pub enum WeightData<'a> {
     Bf16(&'a [bf16]),
     /// Symmetric per-row int8: `w[o, i] = scales[o] * values[o * cols + i]`, values in
     /// [-127, 127] (`-128` is accepted and means -128 * scale).
+    ///
+    /// Numerics (W8A16): for `cols <= `[`crate::QMAX_COLS`] the GEMV quantizes each input
+    /// vector to i16 (`x_scale = max|x| / Q`, `Q = `[`crate::q_range`]`(cols)`, 32767 up to
+    /// 512 columns), sums `values * x_q` exactly in i32 and returns
+    /// `f32(sum) * (scales[o] * x_scale) + bias[o]`: bit-identical on every path. The input
+    /// rounding adds at most `sum_i |w[o, i]| * x_scale / 2` to an output, about 250 times
+    /// less than the weight rounding. A NaN or infinity in `x` makes that vector's outputs
+    /// NaN; an all-zero `x` gives the bias. Wider matrices convert the weights to f32 in
+    /// registers and keep `x` in f32.
     I8 {
         /// `rows * cols` quantized values.
         values: &'a [i8],
@@ -102,9 +111,11 @@ fn validate_gemv(
 
 /// `y = act(W x + bias)` for one vector, on the [`active_path`].
 ///
-/// `x`: `[cols]`, `bias`: `[rows]` (none = zeros), `y`: `[rows]`. For int8,
-/// `y[o] = act(scales[o] * sum_i values[o, i] * x[i] + bias[o])`. Summation order differs
-/// between paths (SIMD partial sums), so paths agree to rounding, not bit for bit.
+/// `x`: `[cols]`, `bias`: `[rows]` (none = zeros), `y`: `[rows]`. For f32/f16/bf16 the
+/// summation order differs between paths (SIMD partial sums), so paths agree to rounding, not
+/// bit for bit. For int8 with `cols <= `[`crate::QMAX_COLS`] (W8A16, see [`WeightData::I8`]),
+/// `y[o] = act(f32(sum_i values[o, i] * x_q[i]) * (scales[o] * x_scale) + bias[o])` with the
+/// integer sum exact, so the pre-activation is bit-identical on every path.
 ///
 /// # Errors
 /// [`KernelError::Length`] if a slice does not match `rows`/`cols`.
@@ -121,9 +132,10 @@ pub fn gemv(
 /// `Y[b] = act(W X[b] + bias)` for `batch` vectors at once, on the [`active_path`].
 ///
 /// `x`: `[batch, cols]` row-major, `y`: `[batch, rows]` row-major. On the SIMD paths, blocks of
-/// 4 vectors share one pass over W (each weight vector loaded once feeds 4 FMAs), the last
-/// `batch % 4` go one at a time; the scalar reference goes one at a time. The summation order
-/// of a vector therefore depends on its position in the batch (results agree to rounding).
+/// 4 vectors share one pass over W (each weight vector loaded once feeds 4 FMAs or integer
+/// dot products), the last `batch % 4` go one at a time; the scalar reference goes one at a
+/// time. Each vector keeps its own order of operations, so every vector's result is
+/// bit-identical to [`gemv`] on it with the same path.
 ///
 /// # Errors
 /// [`KernelError::Length`] if a slice does not match `batch`/`rows`/`cols`.
@@ -157,6 +169,27 @@ pub fn gemv_batch_on(
     }
     if w.rows == 0 || batch == 0 {
         return Ok(());
+    }
+    if let WeightData::I8 { values, scales } = w.data {
+        if w.cols <= crate::QMAX_COLS {
+            let (rows, cols) = (w.rows, w.cols);
+            match path {
+                Path::Scalar | Path::Portable => crate::qgemv::gemv_batch_generic(
+                    path, values, scales, rows, cols, x, batch, bias, act, y,
+                ),
+                #[cfg(target_arch = "x86_64")]
+                Path::Avx2 => crate::x86_64::avx2_qgemv_batch(
+                    values, scales, rows, cols, x, batch, bias, act, y,
+                ),
+                #[cfg(target_arch = "x86_64")]
+                Path::Avx512 => crate::x86_64::avx512_qgemv_batch(
+                    values, scales, rows, cols, x, batch, bias, act, y,
+                ),
+                #[cfg(not(target_arch = "x86_64"))]
+                Path::Avx2 | Path::Avx512 => unreachable!("is_supported is false off x86-64"),
+            }
+            return Ok(());
+        }
     }
     match path {
         Path::Scalar => reference::gemv_batch_unchecked(w, x, batch, bias, act, y),

@@ -31,9 +31,23 @@
 //!
 //! **Dense weights (generate side).** [`MatRef`] is `[rows, cols]` = `[out, in]` row-major
 //! with the elements in f32, f16, bf16 or int8 (symmetric, one f32 scale per row,
-//! `w = scale[o] * q[o, i]`). The GEMV is memory-bound, so the 16-bit and 8-bit forms are
-//! widened to f32 in registers as they are loaded; no f32 copy of a matrix is ever made.
-//! Eight rows are summed at once (eight independent FMA chains sharing each load of `x`).
+//! `w = scale[o] * q[o, i]`). The 16-bit forms are widened to f32 in registers as they are
+//! loaded; no f32 copy of a matrix is ever made. 16 rows (AVX-512; 8 on AVX2 and portable)
+//! are summed at once, one FMA chain per row sharing each load of `x`, and their accumulators
+//! are reduced together by a transpose-and-add tree (no horizontal reduction per row).
+//! `gemv_batch` runs blocks of 4 vectors per pass over W with the same per-vector order of
+//! operations, so it is bit-identical to `gemv` per vector.
+//!
+//! **int8 is W8A16** (for `cols <= `[`QMAX_COLS`]): each input vector is quantized once per
+//! call to i16 (`x_scale = max|x| / `[`q_range`]`(cols)`, 32767 up to 512 columns, so the i32
+//! sums cannot overflow), the int8 weights are widened to i16 in registers and the dot
+//! products are exact i32 sums (AVX512-VNNI `vpdpwssd`, else `vpmaddwd` + `vpaddd`; plain
+//! integer loops on portable and scalar); then `y[o] = act(f32(sum) * (scales[o] * x_scale) +
+//! b[o])`. The pre-activation is therefore bit-identical on every path. The input rounding
+//! adds at most `x_scale / 2 = max|x| / 65534` per element (relative to `max|x|`), about 250
+//! times less than the int8 weight rounding (`max|w| / 254`). A NaN or infinity in `x` makes
+//! every output of that vector NaN; an all-zero `x` gives exactly the bias. Wider int8
+//! matrices convert the weights to f32 in registers and keep `x` in f32.
 //!
 //! # Paths
 //!
@@ -77,6 +91,7 @@ mod error;
 mod gemv;
 mod mlp;
 mod portable;
+mod qgemv;
 pub mod reference;
 mod simd;
 mod theta;
@@ -92,4 +107,5 @@ pub use gemv::{gemv, gemv_batch, gemv_batch_on, MatRef, WeightData};
 pub use mlp::{
     mlp_eval, mlp_eval_on, mlp_scratch_len, Layer, MAX_IN, MAX_LAYERS, MAX_TILE, MAX_WIDTH,
 };
+pub use qgemv::{q_range, QMAX_COLS};
 pub use theta::{theta_len, theta_permutation};

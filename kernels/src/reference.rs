@@ -150,6 +150,23 @@ pub(crate) fn gemv_batch_unchecked(
     act: Activation,
     y: &mut [f32],
 ) {
+    if let WeightData::I8 { values, scales } = w.data {
+        if w.cols <= crate::QMAX_COLS {
+            // W8A16: x quantized per vector, exact integer sums (see `qgemv`).
+            return crate::qgemv::gemv_batch_generic(
+                crate::Path::Scalar,
+                values,
+                scales,
+                w.rows,
+                w.cols,
+                x,
+                batch,
+                bias,
+                act,
+                y,
+            );
+        }
+    }
     for b in 0..batch {
         let xb = &x[b * w.cols..(b + 1) * w.cols];
         for r in 0..w.rows {

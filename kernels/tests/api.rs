@@ -29,6 +29,21 @@ fn gemv_hand_example_every_dtype() {
             cols: 3,
             data,
         };
+        // int8 runs W8A16: x is quantized to x_q = round(x / x_scale) with
+        // x_scale = max|x| / 32767 = 2 / 32767, so x_q = [16384, -32767, 8192] (16383.5 rounds
+        // to even); the integer sums are 2*16384 - 4*32767 + 6*8192 = -49148 and
+        // -2*16384 - 32767 + 8*8192 = 1, and y = f32(sum) * (0.5 * x_scale) + b.
+        let want = match data {
+            WeightData::I8 { .. } => {
+                let xs = 2.0f32 / 32767.0;
+                let y = [-49148.0f32 * (0.5 * xs) + 0.25, 1.0f32 * (0.5 * xs) - 1.0];
+                for (a, e) in y.iter().zip(&want) {
+                    assert!((a - e).abs() <= 1e-4, "{a} vs {e}");
+                }
+                y
+            }
+            _ => want,
+        };
         for path in Path::ALL.into_iter().filter(|p| p.is_supported()) {
             let mut y = [0.0f32; 2];
             gemv_batch_on(path, &m, &x, 1, Some(&b), Activation::Identity, &mut y).unwrap();

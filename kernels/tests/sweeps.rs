@@ -298,6 +298,9 @@ fn check_gemv(
     let bias = bias.then_some(&b[..]);
     let mut want = vec![0.0f32; batch * rows];
     reference::gemv_batch(&m, &x, batch, bias, act, &mut want).unwrap();
+    if matches!(dt, Dt::I8) && cols <= QMAX_COLS {
+        return check_gemv_i8(&w, &m, &x, batch, bias, act, &want);
+    }
     for path in fast_paths() {
         let mut got = vec![f32::NAN; batch * rows];
         gemv_batch_on(path, &m, &x, batch, bias, act, &mut got).unwrap();
@@ -317,6 +320,142 @@ fn check_gemv(
                 );
             }
         }
+    }
+}
+
+/// int8 (W8A16): the integer sums are exact, so every path's pre-activation equals the
+/// reference bit for bit, and the output equals the path's own activation of it (exact
+/// activations: the reference output itself). The reference is held against the f64 product
+/// of the dequantized weights and the unquantized `x`, within the activation quantization
+/// error `sum_i |w_i| x_scale / 2` plus f32 rounding.
+fn check_gemv_i8(
+    w: &Weights,
+    m: &MatRef<'_>,
+    x: &[f32],
+    batch: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    want: &[f32],
+) {
+    let (rows, cols) = (m.rows, m.cols);
+    let mut pre = vec![0.0f32; batch * rows];
+    reference::gemv_batch(m, x, batch, bias, Activation::Identity, &mut pre).unwrap();
+    for bi in 0..batch {
+        let xb = &x[bi * cols..(bi + 1) * cols];
+        let amax = xb.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+        let x_scale = f64::from(amax) / f64::from(q_range(cols));
+        for r in 0..rows {
+            let mut exact = bias.map_or(0.0, |b| f64::from(b[r]));
+            let mut l1 = 0.0f64;
+            for c in 0..cols {
+                let wv = f64::from(w.q[r * cols + c]) * f64::from(w.scales[r]);
+                exact += wv * f64::from(xb[c]);
+                l1 += wv.abs();
+            }
+            let p = f64::from(pre[bi * rows + r]);
+            let tol = l1 * x_scale * 0.5 * 1.001 + 4.0 * f64::from(f32::EPSILON) * (p.abs() + l1);
+            assert!(
+                (p - exact).abs() <= tol + 1e-30,
+                "reference I8 {rows}x{cols} y[{bi},{r}]: {p} vs exact {exact} (tol {tol:e})"
+            );
+        }
+    }
+    for path in fast_paths() {
+        let mut got = vec![f32::NAN; batch * rows];
+        gemv_batch_on(path, m, x, batch, bias, act, &mut got).unwrap();
+        let mut expect = pre.clone();
+        activate_on(path, act, &mut expect).unwrap();
+        for (i, (g, e)) in got.iter().zip(&expect).enumerate() {
+            assert_eq!(
+                g.to_bits(),
+                e.to_bits(),
+                "{path:?} I8 {rows}x{cols} batch={batch} {act:?} y[{i}]: {g} vs {e}"
+            );
+        }
+        if EXACT.contains(&act) {
+            assert_eq!(got, want, "{path:?} I8 {rows}x{cols} {act:?} vs reference");
+        }
+    }
+}
+
+#[test]
+fn gemv_i8_special_inputs() {
+    let mut rng = Rng(29);
+    for (rows, cols) in [(5, 3), (17, 40), (33, 100)] {
+        let w = Weights::new(&mut rng, rows, cols);
+        let m = w.mat(Dt::I8, rows, cols);
+        let b = rng.vec(rows, 1.0);
+        let mut paths = fast_paths();
+        paths.push(Path::Scalar);
+        for path in paths {
+            for batch in [1, 5] {
+                let run = |x: &[f32]| {
+                    let mut y = vec![0.0f32; batch * rows];
+                    gemv_batch_on(path, &m, x, batch, Some(&b), Activation::Identity, &mut y)
+                        .unwrap();
+                    y
+                };
+                // All zeros: exactly the bias.
+                let y = run(&vec![0.0; batch * cols]);
+                for yb in y.chunks(rows) {
+                    assert_eq!(yb, &b[..], "{path:?} zeros");
+                }
+                // A NaN or an infinity in one vector: that vector's outputs are all NaN, the
+                // others are untouched.
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut x = rng.vec(batch * cols, 1.0);
+                    let clean = run(&x);
+                    x[cols - 1] = bad;
+                    let y = run(&x);
+                    assert!(y[..rows].iter().all(|v| v.is_nan()), "{path:?} {bad} in x");
+                    assert_eq!(
+                        y[rows..].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        clean[rows..]
+                            .iter()
+                            .map(|v| v.to_bits())
+                            .collect::<Vec<_>>(),
+                        "{path:?} other vectors"
+                    );
+                }
+                // Tiny and subnormal inputs: finite, proportional to the input.
+                for tiny in [1e-20f32, 1e-33, 1e-40, f32::from_bits(1)] {
+                    let x: Vec<f32> = rng
+                        .vec(batch * cols, 1.0)
+                        .iter()
+                        .map(|v| v * tiny)
+                        .collect();
+                    let mut y = vec![0.0f32; batch * rows];
+                    gemv_batch_on(path, &m, &x, batch, None, Activation::Identity, &mut y).unwrap();
+                    assert!(
+                        y.iter().all(|v| v.is_finite()),
+                        "{path:?} tiny {tiny:e}: {y:?}"
+                    );
+                    if tiny >= 1e-33 {
+                        let big: Vec<f32> = x.iter().map(|v| v / tiny).collect();
+                        let mut yb = vec![0.0f32; batch * rows];
+                        gemv_batch_on(path, &m, &big, batch, None, Activation::Identity, &mut yb)
+                            .unwrap();
+                        for (s, l) in y.iter().zip(&yb) {
+                            let tol = 1e-3 * (l.abs() + 1e-2);
+                            assert!(
+                                (s / tiny - l).abs() <= tol,
+                                "{path:?} tiny {tiny:e}: {s} vs {l}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// int8 matrices wider than `QMAX_COLS` keep the f32 path (weights converted in registers).
+#[test]
+fn gemv_i8_wider_than_qmax_cols() {
+    let mut rng = Rng(31);
+    for cols in [QMAX_COLS, QMAX_COLS + 1, 1500] {
+        check_gemv(&mut rng, Dt::I8, 3, cols, 2, Activation::Identity, true);
+        check_gemv(&mut rng, Dt::I8, 9, cols, 5, Activation::Tanh, true);
     }
 }
 
@@ -401,5 +540,48 @@ fn gemv_every_dtype_every_activation_and_batches() {
         }
         check_gemv(&mut rng, dt, 100, 921, 2, Activation::Identity, true);
         check_gemv(&mut rng, dt, 3, 0, 1, Activation::Tanh, true);
+    }
+}
+
+/// `gemv_batch` equals one `gemv` per vector bit for bit on every path and dtype, whatever the
+/// vector's position in the batch (blocks of 4 share a pass over W but keep each vector's
+/// order of operations; the runtime's batched generate relies on it).
+#[test]
+fn gemv_batch_bit_identical_to_single_vectors() {
+    let mut rng = Rng(37);
+    let mut paths = fast_paths();
+    paths.push(Path::Scalar);
+    for dt in [Dt::F32, Dt::F16, Dt::Bf16, Dt::I8] {
+        for (rows, cols) in [
+            (1, 1),
+            (3, 5),
+            (7, 15),
+            (17, 33),
+            (70, 70),
+            (100, 100),
+            (6, 1100),
+        ] {
+            let w = Weights::new(&mut rng, rows, cols);
+            let m = w.mat(dt, rows, cols);
+            let b = rng.vec(rows, 1.0);
+            for batch in [1, 4, 5, 9] {
+                let x = rng.vec(batch * cols, 1.0);
+                for &path in &paths {
+                    let act = Activation::Tanh;
+                    let mut yb = vec![0.0f32; batch * rows];
+                    gemv_batch_on(path, &m, &x, batch, Some(&b), act, &mut yb).unwrap();
+                    for bi in 0..batch {
+                        let mut y1 = vec![0.0f32; rows];
+                        let xb = &x[bi * cols..(bi + 1) * cols];
+                        gemv_batch_on(path, &m, xb, 1, Some(&b), act, &mut y1).unwrap();
+                        assert_eq!(
+                            &yb[bi * rows..(bi + 1) * rows],
+                            &y1[..],
+                            "{path:?} {dt:?} {rows}x{cols} batch={batch} vector {bi}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -211,24 +211,8 @@ impl<'a> Model<'a> {
         let aux_b = carve.take(g.aux_b)?;
 
         // Sensor normalization, applied once; every generate-side net reads `u`.
-        for (i, (dst, &v)) in u.iter_mut().zip(sensors).enumerate() {
-            *dst = match &self.sensor_norm {
-                Some(n) => {
-                    let (mean, std) = n.at(i);
-                    (v - mean) / std
-                }
-                None => v,
-            };
-        }
-        let point = |i: usize| -> (f32, f32) {
-            match &self.point_norm {
-                Some(n) => {
-                    let (mean, std) = n.at(i);
-                    (1.0 / std, -mean / std)
-                }
-                None => (1.0, 0.0),
-            }
-        };
+        self.normalize_sensors(sensors, u);
+        let point = |i: usize| self.point_affine(i);
         let first = plan.target[0];
         let row_first = first.n_in + 1;
         let main = &self.nets[NET_MAIN];
@@ -323,6 +307,81 @@ impl<'a> Model<'a> {
                 scatter_theta(self, stage, state)?;
                 self.fold_theta(state, point)?;
             }
+        }
+        Ok(())
+    }
+
+    /// `u[i] = (sensors[i] - mean_i) / std_i` (or a copy without sensor normalization).
+    fn normalize_sensors(&self, sensors: &[f32], u: &mut [f32]) {
+        for (i, (dst, &v)) in u.iter_mut().zip(sensors).enumerate() {
+            *dst = match &self.sensor_norm {
+                Some(n) => {
+                    let (mean, std) = n.at(i);
+                    (v - mean) / std
+                }
+                None => v,
+            };
+        }
+    }
+
+    /// Point normalization of input `i` as an affine map `z = a y + d`: `(a, d)`.
+    fn point_affine(&self, i: usize) -> (f32, f32) {
+        match &self.point_norm {
+            Some(n) => {
+                let (mean, std) = n.at(i);
+                (1.0 / std, -mean / std)
+            }
+            None => (1.0, 0.0),
+        }
+    }
+
+    /// Whether [`Model::generate_group`] batches this model's generate (HyperDeepONet: the
+    /// whole generate is the hypernetwork, so a group of functions is one `gemv_batch` per
+    /// layer).
+    #[cfg(feature = "std")]
+    pub(crate) fn batches_generate(&self) -> bool {
+        self.plan.family == Family::HyperDeepONet
+    }
+
+    /// The generate of `g = sensors.len() / m` functions at once (only when
+    /// [`Model::batches_generate`]): the hypernetwork runs on all `g` normalized sensor vectors
+    /// with `gemv_batch` (each weight matrix read once per block of 4 functions), into `tmp`;
+    /// each theta is then copied into its function's state (`ws` holds `g` consecutive blocks of
+    /// `per_function` f32) and folded as in the serial generate. `gemv_batch` is bit-identical to
+    /// `gemv` per vector, so every function's state is bit-identical to a serial `generate`.
+    /// `sensors` was checked by the caller.
+    #[cfg(feature = "std")]
+    pub(crate) fn generate_group(
+        &self,
+        sensors: &[f32],
+        ws: &mut [f32],
+        tmp: &mut std::vec::Vec<f32>,
+    ) -> Result<(), Error> {
+        let plan = &self.plan;
+        let (m, per) = (plan.m, plan.per_function);
+        if m == 0 || per == 0 || !self.batches_generate() {
+            return Err(internal("generate group"));
+        }
+        let g = sensors.len() / m;
+        let main = &self.nets[NET_MAIN];
+        let n_theta = main.layer(main.len - 1)?.w.rows;
+        let hidden = plan.gen.ping.max(plan.gen.pong);
+        tmp.clear();
+        tmp.resize(g * (m + 2 * hidden + n_theta), 0.0);
+        let (u, rest) = tmp.split_at_mut(g * m);
+        let (ping, rest) = rest.split_at_mut(g * hidden);
+        let (pong, thetas) = rest.split_at_mut(g * hidden);
+        for (dst, src) in u.chunks_exact_mut(m).zip(sensors.chunks_exact(m)) {
+            self.normalize_sensors(src, dst);
+        }
+        forward(main, 0, u, g, ping, pong, thetas)?;
+        for (w, theta) in ws.chunks_exact_mut(per).zip(thetas.chunks_exact(n_theta)) {
+            let state = w
+                .get_mut(..plan.state_len)
+                .and_then(|st| st.get_mut(..n_theta))
+                .ok_or(internal("state"))?;
+            state.copy_from_slice(theta);
+            self.fold_theta(&mut w[..plan.state_len], |i| self.point_affine(i))?;
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! Feature `std`: rayon helpers for services. Results are bit-identical to the serial path:
-//! `generate_batch` runs the serial `generate` code on each function, and `eval_par` splits
+//! `generate_batch` runs the serial `generate` code on each function (HyperDeepONet: the same
+//! layers through `gemv_batch`, which is bit-identical to `gemv` per vector), and `eval_par` splits
 //! points at multiples of 64 (a multiple of every kernel tile width, `MAX_TILE` = 32), so each
 //! point is computed by the same tile code as in a serial `eval`.
 
@@ -9,6 +10,10 @@ use rayon::prelude::*;
 
 use crate::model::Model;
 use crate::{Error, Target};
+
+/// Input functions per task of a batched generate (HyperDeepONet): their hypernetwork runs
+/// as one `gemv_batch` per layer, each weight matrix read once per 4 functions.
+const GEN_GROUP: usize = 8;
 
 /// Points per parallel task are a multiple of this.
 const PAR_ALIGN: usize = 64;
@@ -26,7 +31,10 @@ impl<'a> Model<'a> {
     /// Runs [`Model::generate`] for `batch = sensors.len() / m` input functions in parallel
     /// (rayon). `sensors`: `[batch, m]` row-major; `workspace`: at least
     /// [`Model::workspace_len`]`(batch)` f32. Each function's result is bit-identical to a
-    /// serial `generate` on the same sensors.
+    /// serial `generate` on the same sensors. HyperDeepONet models run groups of 8 functions
+    /// through the hypernetwork together (`gemv_batch`: each weight matrix read once per 4
+    /// functions), with one small heap buffer per rayon task for the group's activations;
+    /// other families run the serial code per function.
     ///
     /// # Errors
     /// As [`Model::generate`]; [`Error::SensorCount`] if `sensors.len()` is not a multiple of
@@ -54,7 +62,11 @@ impl<'a> Model<'a> {
             .get_mut(..needed)
             .ok_or(Error::WorkspaceTooShort { needed, found })?;
         self.check_sensors(sensors, batch)?;
-        if per > 0 {
+        if per > 0 && batch > 1 && self.batches_generate() {
+            ws.par_chunks_mut(per * GEN_GROUP)
+                .zip(sensors.par_chunks(m * GEN_GROUP))
+                .try_for_each_init(vec::Vec::new, |tmp, (w, s)| self.generate_group(s, w, tmp))?;
+        } else if per > 0 {
             ws.par_chunks_mut(per)
                 .zip(sensors.par_chunks(m))
                 .try_for_each(|(w, s)| {

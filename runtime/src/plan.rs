@@ -22,7 +22,8 @@
 //! chunks in paper order `[n_chunks, chunk_size]`, `wu` = `W_u u` `[h_1]`, `tmp` `[n_chunks]`.
 //!
 //! `workspace_len(batch) = batch * per_function`: a batch is `batch` independent copies, so
-//! `generate_batch` can run the very same serial code on each (bit-identical by construction).
+//! `generate_batch` can run the very same serial code on each (bit-identical by construction;
+//! HyperDeepONet runs groups of functions through `gemv_batch`, bit-identical per vector).
 
 use hdon_format::{Architecture, Family, Role};
 use hdon_kernels::{mlp_scratch_len, Activation as KAct, Layer as KLayer, MAX_LAYERS, MAX_WIDTH};

@@ -1,5 +1,6 @@
 //! Every family: runtime generate + eval against the independent f64 reference
-//! (`hdon_tests::reference`) on random models, within 1e-5 relative L2 per function.
+//! (`hdon_tests::reference`) on random models, within 1e-5 relative L2 per function (1e-3
+//! with int8 generate-side weights, see `TOL_I8`).
 
 use hdon_runtime::{Model, Target};
 use hdon_tests::build::to_hdon;
@@ -16,6 +17,14 @@ const FAMILIES: [&str; 6] = [
     "chunked_hyper",
 ];
 const TOL: f64 = 1e-5;
+/// int8 generate-side layers run W8A16: the reference sees the dequantized int8 weights
+/// exactly, but the runtime also rounds each layer's input to 16 bits (`x_scale = max|x| /
+/// 32767`, error <= max|x| / 65534 per element) and the reference does not model that. Through
+/// the generate layers and then the target net of these small random models it measured up to
+/// 1.6e-4 relative L2 (it was below 1e-5 before W8A16; small outputs amplify it), hence 1e-3:
+/// an indexing or scale bug is O(1). The kernels' sweeps hold the int8 GEMV itself to the
+/// exact f64 product within the proven input-rounding bound.
+const TOL_I8: f64 = 1e-3;
 
 /// Point counts: empty, one, odd, around the kernels' tile widths, more than a tile.
 const NS: [usize; 6] = [0, 1, 7, 31, 33, 70];
@@ -46,9 +55,14 @@ fn check(spec: &Spec, funcs: usize) {
             let got = eval_all(&mut target, &points, spec.d_out);
             let want = pm.eval(&sensors, &points);
             let err = rel_l2(&got, &want);
+            let tol = if spec.weights == WeightType::I8 {
+                TOL_I8
+            } else {
+                TOL
+            };
             assert!(
-                err <= TOL,
-                "{} fn {f} n {n}: rel L2 {err:e} > {TOL:e} ({spec:?})",
+                err <= tol,
+                "{} fn {f} n {n}: rel L2 {err:e} > {tol:e} ({spec:?})",
                 spec.family
             );
         }

@@ -4,7 +4,7 @@
 use hdon_format::AlignedBytes;
 use hdon_runtime::{workspace_len_for, Error, Model, NonFinite, Options};
 use hdon_tests::build::{builder, to_hdon};
-use hdon_tests::random::{random_model, Rng, Spec};
+use hdon_tests::random::{random_model, Rng, Spec, WeightType};
 
 const FAMILIES: [&str; 6] = [
     "deeponet",
@@ -197,12 +197,21 @@ fn eval_par_is_bit_identical_to_eval() {
 
 #[test]
 fn generate_batch_is_bit_identical_to_generate() {
-    for fam in FAMILIES {
-        let spec = Spec::small(fam);
+    // 5 functions: one group (a block of 4 through gemv_batch + 1 alone); 13: a group of 8
+    // and one of 5. f32 and int8 generate-side weights.
+    for (fam, weights, batch) in FAMILIES.iter().flat_map(|&f| {
+        [
+            (f, WeightType::F32, 5),
+            (f, WeightType::I8, 5),
+            (f, WeightType::F32, 13),
+            (f, WeightType::I8, 13),
+        ]
+    }) {
+        let mut spec = Spec::small(fam);
+        spec.weights = weights;
         let bytes = file(&spec);
         let model = Model::from_bytes(&bytes).unwrap();
         let mut rng = Rng(9);
-        let batch = 5;
         let sensors = rng.vec_f32(batch * spec.m, -1.0, 1.0);
         let pts = rng.vec_f32(40 * spec.d_y, -1.0, 1.0);
         let mut ws_batch = vec![0.0f32; model.workspace_len(batch)];
@@ -223,7 +232,7 @@ fn generate_batch_is_bit_identical_to_generate() {
                     .iter()
                     .zip(&batched)
                     .all(|(x, y)| x.to_bits() == y.to_bits()),
-                "{fam} function {i}"
+                "{fam} {weights:?} batch {batch} function {i}"
             );
         }
         assert_eq!(
