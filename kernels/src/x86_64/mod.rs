@@ -87,7 +87,7 @@ mod avx512_entries {
     use super::*;
     entries!(
         Avx512,
-        "avx512f",
+        "avx512f,avx512dq",
         avx512_gemv_batch,
         avx512_mlp_eval,
         avx512_activate_slice
