@@ -7,7 +7,7 @@
 //! weight feeds two FMAs), with bias and activation applied before the store.
 
 use crate::simd::Simd;
-use crate::vector_math::activate;
+use crate::vector_math::{activate, tanh_n};
 use crate::{Activation, Layer, MAX_TILE};
 
 /// Registers per tile row.
@@ -51,9 +51,19 @@ unsafe fn rows<S: Simd, const R: usize>(
                 }
             }
         }
-        for r in 0..R {
-            for v in 0..NV {
-                s.store(hout.add(r * t + v * l), activate(s, act, acc[r][v]));
+        if act == Activation::Tanh && R % 2 == 0 {
+            for r in (0..R).step_by(2) {
+                let mut x = [acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1]];
+                tanh_n(s, &mut x);
+                for (k, xv) in x.into_iter().enumerate() {
+                    s.store(hout.add((r + k / NV) * t + (k % NV) * l), xv);
+                }
+            }
+        } else {
+            for r in 0..R {
+                for v in 0..NV {
+                    s.store(hout.add(r * t + v * l), activate(s, act, acc[r][v]));
+                }
             }
         }
     }

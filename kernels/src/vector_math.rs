@@ -111,6 +111,46 @@ pub(crate) unsafe fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
     }
 }
 
+/// [`tanh`] of `N` registers, each step done for all of them before the next (the same
+/// operations, so the same values): `N` independent chains in program order, which lets the
+/// out-of-order core keep both vector ports busy without a window spanning whole chains.
+#[inline(always)]
+pub(crate) unsafe fn tanh_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
+    unsafe {
+        let two = s.splat(2.0);
+        let mut f = *x;
+        let mut n = *x;
+        for k in 0..N {
+            let mut v = s.max(s.splat(-10.0), x[k]);
+            if !S::EXP2_SATURATES {
+                v = s.min(s.splat(10.0), v);
+            }
+            x[k] = s.mul(v, s.splat(-2.0 * LOG2E));
+        }
+        for k in 0..N {
+            (f[k], n[k]) = s.exp2_split(x[k]);
+        }
+        let mut p = [s.splat(EXP2_P2[5]); N];
+        for c in (0..5).rev() {
+            for k in 0..N {
+                p[k] = s.fma(p[k], f[k], s.splat(EXP2_P2[c]));
+            }
+        }
+        for k in 0..N {
+            p[k] = s.scale2(p[k], n[k]);
+        }
+        for k in 0..N {
+            f[k] = s.recip_estimate(s.fma(p[k], s.splat(0.5), s.splat(1.0)));
+        }
+        for k in 0..N {
+            n[k] = s.fnma(f[k], p[k], s.fnma(f[k], two, two));
+        }
+        for k in 0..N {
+            x[k] = s.fma(f[k], n[k], s.fma(f[k], two, s.splat(-1.0)));
+        }
+    }
+}
+
 /// `1 / (1 + e^-x)`.
 #[inline(always)]
 pub(crate) unsafe fn sigmoid<S: Simd>(s: S, x: S::V) -> S::V {
