@@ -69,6 +69,44 @@ pub(crate) unsafe fn exp<S: Simd>(s: S, x: S::V) -> S::V {
     }
 }
 
+/// `1.5 * 2^23`: adding and subtracting it rounds an f32 of magnitude <= 2^22 to an integer.
+const ROUND_MAGIC: f32 = 12_582_912.0;
+
+/// `2^-f` on [-0.5, 0.5], degree-5 near-minimax (relative error 7.5e-8 in exact arithmetic):
+/// the polynomial of [`tanh_nearest`]. Fitted coefficients, not rounded constants.
+#[allow(clippy::approx_constant, clippy::excessive_precision)]
+const EXP2_NEG_P: [f32; 6] = [
+    1.000_000_1,
+    -0.693_147,
+    0.240_221_2,
+    -0.055_507_13,
+    0.009_675_541,
+    -0.001_327_647_2,
+];
+
+/// Tanh on the paths without saturating `exp2_split`/`scale2` and with an accurate
+/// [`Simd::recip`] (AVX2, portable): `2 / (1 + E) - 1`, `E = e^(-2x) = 2^(-t)`, `t = 2 x
+/// log2(e)`, `x` clamped to [-10, 10]. `-n = round(-t)` comes out of one FMA with the 1.5 *
+/// 2^23 rounding trick, `f = t - n` out of a second, so `E = 2^(-f) 2^(-n)`; the reciprocal is
+/// the path's refined one. Cheaper there than [`tanh`]'s split (AVX2 has no `vreduceps`, and
+/// its `recip` is already refined, so a second Newton step would be wasted); worst error
+/// ~1.9e-7 (the rounding of `1 + E` near |tanh| = 1).
+#[inline(always)]
+unsafe fn tanh_nearest<S: Simd>(s: S, x: S::V) -> S::V {
+    unsafe {
+        // Clamp with the constant first: min/max return their second operand when a lane is
+        // NaN, so NaN propagates (NonFinite::Propagate in the runtime relies on it).
+        let x = s.min(s.splat(10.0), s.max(s.splat(-10.0), x));
+        // Exact for |t| <= 2^22, ties to even like `round`.
+        let k = s.fma(x, s.splat(-2.0 * LOG2E), s.splat(ROUND_MAGIC));
+        let m = s.sub(k, s.splat(ROUND_MAGIC)); // m = -n = round(-t)
+        let f = s.fma(x, s.splat(2.0 * LOG2E), m); // f = t - n
+        let e = s.scale2(horner(s, f, &EXP2_NEG_P), m);
+        let r = s.recip(s.add(e, s.splat(1.0)));
+        s.fma(s.splat(2.0), r, s.splat(-1.0))
+    }
+}
+
 /// [`EXP2_P`] times 2 (exact): `2 * 2^f`.
 const EXP2_P2: [f32; 6] = [
     2.0 * EXP2_P[0],
@@ -81,8 +119,9 @@ const EXP2_P2: [f32; 6] = [
 
 /// `tanh x = 2 r - 1`, `r = 1 / d`, `d = 1 + E`, `E = e^(-2x) = 2^u`, `u = -2 x log2(e)`.
 ///
-/// `x` is clamped below at -10 (|tanh| rounds to 1 from |x| ~ 9; `E` stays finite) and, unless
-/// the path's `exp2_split`/`scale2` saturate ([`Simd::EXP2_SATURATES`], AVX-512), above at 10.
+/// On the paths whose `exp2_split`/`scale2` saturate ([`Simd::EXP2_SATURATES`], AVX-512);
+/// the others use [`tanh_nearest`]. `x` is clamped below at -10 (|tanh| rounds to 1 from
+/// |x| ~ 9; `E` stays finite); large positive `x` and +inf give `E = 0`, tanh = 1.
 /// `2^u = 2^f 2^n` ([`Simd::exp2_split`], `f` in [0, 1]); the polynomial gives `E2 = 2 E`
 /// directly ([`EXP2_P2`]). No division: `r0` estimates `1 / d` ([`Simd::recip_estimate`]),
 /// and one Newton step is fused into the result with its residual taken against the
@@ -94,12 +133,12 @@ const EXP2_P2: [f32; 6] = [
 #[inline(always)]
 pub(crate) unsafe fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
     unsafe {
-        // Clamp with the constant first: min/max return their second operand when a lane is
-        // NaN, so NaN propagates (NonFinite::Propagate in the runtime relies on it).
-        let mut x = s.max(s.splat(-10.0), x);
         if !S::EXP2_SATURATES {
-            x = s.min(s.splat(10.0), x);
+            return tanh_nearest(s, x);
         }
+        // Clamp with the constant first: max returns its second operand when a lane is NaN,
+        // so NaN propagates (NonFinite::Propagate in the runtime relies on it).
+        let x = s.max(s.splat(-10.0), x);
         let u = s.mul(x, s.splat(-2.0 * LOG2E));
         let (f, n) = s.exp2_split(u);
         let e2 = s.scale2(horner(s, f, &EXP2_P2), n);
@@ -117,15 +156,17 @@ pub(crate) unsafe fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
 #[inline(always)]
 pub(crate) unsafe fn tanh_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
     unsafe {
+        if !S::EXP2_SATURATES {
+            for v in x.iter_mut() {
+                *v = tanh_nearest(s, *v);
+            }
+            return;
+        }
         let two = s.splat(2.0);
         let mut f = *x;
         let mut n = *x;
         for k in 0..N {
-            let mut v = s.max(s.splat(-10.0), x[k]);
-            if !S::EXP2_SATURATES {
-                v = s.min(s.splat(10.0), v);
-            }
-            x[k] = s.mul(v, s.splat(-2.0 * LOG2E));
+            x[k] = s.mul(s.max(s.splat(-10.0), x[k]), s.splat(-2.0 * LOG2E));
         }
         for k in 0..N {
             (f[k], n[k]) = s.exp2_split(x[k]);
