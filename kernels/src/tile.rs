@@ -4,7 +4,8 @@
 //! AVX2 and portable). Its activations live in two scratch buffers `[width, T]` (row `i` =
 //! input `i` of every point of the tile); each layer reads one and writes the other, `R`
 //! output rows at a time (`2 R` independent accumulators hide the FMA latency; each broadcast
-//! weight feeds two FMAs), with bias and activation applied before the store.
+//! weight feeds two FMAs), with bias and activation applied before the store (tanh on two
+//! rows = four registers at a time, step by step: `vector_math::tanh_n`).
 
 use crate::simd::Simd;
 use crate::vector_math::{activate, tanh_n};
@@ -51,7 +52,7 @@ unsafe fn rows<S: Simd, const R: usize>(
                 }
             }
         }
-        if act == Activation::Tanh && R % 2 == 0 {
+        if act == Activation::Tanh && R.is_multiple_of(2) {
             for r in (0..R).step_by(2) {
                 let mut x = [acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1]];
                 tanh_n(s, &mut x);
