@@ -15,7 +15,7 @@ pub enum Path {
     Portable,
     /// x86-64 `core::arch` AVX2 + FMA + F16C (8 lanes).
     Avx2,
-    /// x86-64 `core::arch` AVX-512F (16 lanes).
+    /// x86-64 `core::arch` AVX-512F + AVX-512DQ (16 lanes).
     Avx512,
 }
 
@@ -46,7 +46,7 @@ impl Path {
         match self {
             Path::Scalar | Path::Portable => true,
             Path::Avx2 => has_avx2_fma(),
-            Path::Avx512 => has_avx512f(),
+            Path::Avx512 => has_avx512(),
         }
     }
 
@@ -86,15 +86,16 @@ fn has_avx2_fma() -> bool {
 }
 
 #[cfg(all(target_arch = "x86_64", feature = "std"))]
-fn has_avx512f() -> bool {
-    std::is_x86_feature_detected!("avx512f")
+fn has_avx512() -> bool {
+    // DQ for `vreduceps` (tanh); every AVX-512 CPU but Xeon Phi has it.
+    std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq")
 }
 #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
-fn has_avx512f() -> bool {
-    cfg!(target_feature = "avx512f")
+fn has_avx512() -> bool {
+    cfg!(target_feature = "avx512f") && cfg!(target_feature = "avx512dq")
 }
 #[cfg(not(target_arch = "x86_64"))]
-fn has_avx512f() -> bool {
+fn has_avx512() -> bool {
     false
 }
 
@@ -103,7 +104,7 @@ static ACTIVE: AtomicU8 = AtomicU8::new(0);
 
 /// The fastest path this CPU supports.
 pub fn best_path() -> Path {
-    if has_avx512f() {
+    if has_avx512() {
         Path::Avx512
     } else if has_avx2_fma() {
         Path::Avx2

@@ -52,7 +52,7 @@
 //! # Paths
 //!
 //! Every kernel exists as [`Path::Scalar`] (the [`reference`]), [`Path::Portable`] (`wide`),
-//! and on x86-64 [`Path::Avx2`] (AVX2+FMA) and [`Path::Avx512`] (AVX-512F). [`active_path`]
+//! and on x86-64 [`Path::Avx2`] (AVX2+FMA) and [`Path::Avx512`] (AVX-512F+DQ). [`active_path`]
 //! picks the best supported one once (run-time detection with `std`,
 //! `cfg!(target_feature)` without) and caches it; `HDON_KERNEL=scalar|portable|avx2|avx512`
 //! (with `std`) or [`force_path`] override it, and the `*_on` functions take a path
@@ -68,15 +68,18 @@
 //! | activation | bound held by `tests/activations.rs` | worst measured (avx512 / avx2 / portable) |
 //! |---|---|---|
 //! | identity, relu, prelu | exact (bit-equal to the reference) | exact |
-//! | tanh | 2e-7 absolute over [-20, 20] | 1.86e-7 / 1.85e-7 / 1.90e-7 |
+//! | tanh | 2e-7 absolute over [-20, 20] | 9.5e-8 / 1.85e-7 / 1.90e-7 |
 //! | sigmoid | 2e-7 absolute over [-20, 20] | 8.9e-8 |
 //! | sin | 1e-6 relative over [-100, 100] where `|f| >= 1e-6`, else 1e-11 absolute | 1.6e-7 |
 //! | silu | 1e-6 relative over [-20, 20] where `|f| >= 1e-6`, else 1e-11 absolute | 1.8e-7 |
 //! | softplus | as silu | 2.8e-7 |
 //! | gelu | as silu | 2.0e-7 |
 //!
-//! Tanh's worst case (near |tanh| = 1) is the rounding of `1 + e^(-2x)` plus that of the
-//! result, about 2 ulp of 1. Gelu's argument `z = 2 sqrt(2/pi) (x + 0.044715 x^3)` reaches ~14
+//! Tanh (`2 / (1 + e^(-2x)) - 1`): on AVX-512, 15 vector operations (`vreduceps`/`vscalefps`
+//! split, `vrcp14ps` + one Newton step whose residual is taken against the unrounded
+//! `1 + e^(-2x)`, so that sum's rounding does not reach the result); AVX2 and portable keep the
+//! round-to-nearest split and their refined reciprocal, whose worst case (near |tanh| = 1) is
+//! the rounding of `1 + e^(-2x)` plus that of the result, about 2 ulp of 1. Gelu's argument `z = 2 sqrt(2/pi) (x + 0.044715 x^3)` reaches ~14
 //! in magnitude where `|gelu| >= 1e-6`, where one f32 rounding of `z` (~5e-7) would move
 //! `sigmoid(z)` by as much relative; `z` is therefore carried as two f32 (see `vector_math`).
 #![no_std]

@@ -54,7 +54,8 @@ pub(crate) trait Simd: Copy {
     unsafe fn abs(self, a: Self::V) -> Self::V;
     /// Round to the nearest integer, ties to even (as f32).
     unsafe fn round(self, a: Self::V) -> Self::V;
-    /// `p * 2^n` for integral-valued `n` in [-126, 127].
+    /// `p * 2^n` for integral-valued `n` in [-126, 127] (AVX-512: `p * 2^floor(n)` for any
+    /// `n`, saturating; [`Simd::exp2_split`] relies on it there).
     unsafe fn scale2(self, p: Self::V, n: Self::V) -> Self::V;
     /// `1 / d` to within 2^-23 relative for normal `d` of magnitude below 2^126; no division
     /// instruction on the x86 paths (estimate + Newton steps).
@@ -82,5 +83,33 @@ pub(crate) trait Simd: Copy {
             let e = self.add(e, self.mul(al, bh));
             self.add(e, self.mul(al, bl))
         }
+    }
+
+    /// Whether [`Simd::exp2_split`] and [`Simd::scale2`] take any `u`, infinities included,
+    /// and saturate (`2^u` = 0 below -150, +inf above 128) instead of requiring |u| <= 126.
+    /// Lets [`crate::vector_math`] drop a clamp on the AVX-512 path.
+    const EXP2_SATURATES: bool = false;
+
+    /// Splits `u` for `2^u = 2^f * 2^floor`: returns `(f, n)` with `f` in [0, 1] (up to one
+    /// rounding) and `scale2(p, n) = p * 2^(u - f)` exactly. `|u| <= 126` unless
+    /// [`Simd::EXP2_SATURATES`]. Default: `n = round(u - 1/2)` (integral, `u - 1 <= n <= u`),
+    /// `f = u - n` (exact). The AVX-512 path returns `f = u - floor(u)` (one `vreduceps`) and
+    /// `n = u` itself, which its `scale2` (`vscalefps`, which floors `n`) takes as is.
+    #[inline(always)]
+    unsafe fn exp2_split(self, u: Self::V) -> (Self::V, Self::V) {
+        // SAFETY: the caller guarantees the path is supported.
+        unsafe {
+            let n = self.round(self.sub(u, self.splat(0.5)));
+            (self.sub(u, n), n)
+        }
+    }
+
+    /// `1 / d` to within 2^-14 relative for normal `d` of magnitude below 2^126 (a starting
+    /// point for one Newton step the caller fuses into its own arithmetic). Default:
+    /// [`Simd::recip`] (more accurate than needed); AVX-512: one `vrcp14ps`.
+    #[inline(always)]
+    unsafe fn recip_estimate(self, d: Self::V) -> Self::V {
+        // SAFETY: the caller guarantees the path is supported.
+        unsafe { self.recip(d) }
     }
 }

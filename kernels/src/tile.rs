@@ -4,11 +4,12 @@
 //! AVX2 and portable). Its activations live in two scratch buffers `[width, T]` (row `i` =
 //! input `i` of every point of the tile); each layer reads one and writes the other, `R`
 //! output rows at a time (`2 R` independent accumulators hide the FMA latency; each broadcast
-//! weight feeds two FMAs), with bias and activation applied before the store.
+//! weight feeds two FMAs), with bias and activation applied before the store (tanh on two
+//! rows = four registers at a time, step by step: `vector_math::tanh_n`).
 
 use crate::simd::Simd;
-use crate::vector_math::activate;
-use crate::{Activation, Layer};
+use crate::vector_math::{activate, tanh_n};
+use crate::{Activation, Layer, MAX_TILE};
 
 /// Registers per tile row.
 const NV: usize = 2;
@@ -51,9 +52,19 @@ unsafe fn rows<S: Simd, const R: usize>(
                 }
             }
         }
-        for r in 0..R {
-            for v in 0..NV {
-                s.store(hout.add(r * t + v * l), activate(s, act, acc[r][v]));
+        if act == Activation::Tanh && R.is_multiple_of(2) {
+            for r in (0..R).step_by(2) {
+                let mut x = [acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1]];
+                tanh_n(s, &mut x);
+                for (k, xv) in x.into_iter().enumerate() {
+                    s.store(hout.add((r + k / NV) * t + (k % NV) * l), xv);
+                }
+            }
+        } else {
+            for r in 0..R {
+                for v in 0..NV {
+                    s.store(hout.add(r * t + v * l), activate(s, act, acc[r][v]));
+                }
             }
         }
     }
@@ -97,7 +108,62 @@ unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [
     }
 }
 
+/// Widest point dimension whose tiles are transposed one tile ahead into a stack buffer.
+const SMALL_IN: usize = 4;
+
+/// Transposes one tile's points `[m, d_in]` into rows `[d_in, t]` of `dst` (structure of
+/// arrays), zero-padding lanes `m..t`.
+#[inline(always)]
+fn transpose_in(pts: &[f32], d_in: usize, t: usize, dst: &mut [f32]) {
+    if pts.len() < d_in * t {
+        dst[..d_in * t].fill(0.0);
+    }
+    for (lane, p) in pts.chunks_exact(d_in).enumerate() {
+        for (i, &v) in p.iter().enumerate() {
+            dst[i * t + lane] = v;
+        }
+    }
+}
+
+/// Layers `1..` of one tile (layer 0 already wrote `b`), then the `m` real outputs to `y`.
+///
+/// # Safety
+/// As [`mlp_eval`]; `a` and `b` hold `widest * T` f32.
+#[inline(always)]
+unsafe fn finish_tile<S: Simd>(
+    s: S,
+    layers: &[Layer<'_>],
+    a: &mut [f32],
+    b: &mut [f32],
+    y: &mut [f32],
+) {
+    let l = NV * S::LANES;
+    let d_out = layers[layers.len() - 1].n_out;
+    let m = y.len() / d_out;
+    let (mut hin, mut hout) = (b, a);
+    for layer in &layers[1..] {
+        // SAFETY: both buffers hold widest * T f32; layers validated by the caller.
+        unsafe { layer_tile(s, layer, hin, hout) };
+        core::mem::swap(&mut hin, &mut hout);
+    }
+    // Transpose back; with one output the tile row is the output block itself.
+    if d_out == 1 {
+        y.copy_from_slice(&hin[..m]);
+    } else {
+        for (lane, yp) in y.chunks_exact_mut(d_out).enumerate() {
+            for (o, v) in yp.iter_mut().enumerate() {
+                *v = hin[o * l + lane];
+            }
+        }
+    }
+}
+
 /// Evaluates the MLP for all points, tile by tile.
+///
+/// With `d_in <= SMALL_IN` (every d_y of the families), tile `j + 1` is transposed into a
+/// stack buffer before tile `j` is evaluated: the vector loads of the first layer then never
+/// wait for the scalar stores of the transposition to retire (a store-forwarding stall that
+/// would otherwise serialize consecutive tiles).
 ///
 /// # Safety
 /// The path of `s` is supported and the arguments passed `mlp::validate_mlp` (chain, params
@@ -123,31 +189,35 @@ pub(crate) unsafe fn mlp_eval<S: Simd>(
     let skip = scratch.as_ptr().align_offset(64).min(16);
     let (a, b) = scratch[skip..].split_at_mut(l * widest);
     let b = &mut b[..l * widest];
-    for (pts, y) in points.chunks(l * d_in).zip(out.chunks_mut(l * d_out)) {
-        let m = pts.len() / d_in;
-        // Transpose the tile's points into rows (structure of arrays); pad with zeros.
-        if m < l {
-            a[..d_in * l].fill(0.0);
-        }
-        for (lane, p) in pts.chunks_exact(d_in).enumerate() {
-            for (i, &v) in p.iter().enumerate() {
-                a[i * l + lane] = v;
+    let tiles = points.chunks(l * d_in).zip(out.chunks_mut(l * d_out));
+    if d_in <= SMALL_IN {
+        let mut x = [[0.0f32; SMALL_IN * MAX_TILE]; 2];
+        transpose_in(&points[..(l * d_in).min(points.len())], d_in, l, &mut x[0]);
+        for (j, (_, y)) in tiles.enumerate() {
+            let (cur, next) = x.split_at_mut(1);
+            let (cur, next) = if j % 2 == 0 {
+                (&mut cur[0], &mut next[0])
+            } else {
+                (&mut next[0], &mut cur[0])
+            };
+            let start = (j + 1) * l * d_in;
+            if start < points.len() {
+                let end = (start + l * d_in).min(points.len());
+                transpose_in(&points[start..end], d_in, l, next);
+            }
+            // SAFETY: `cur` holds d_in * T f32, `b` widest * T; layers validated by the caller.
+            unsafe {
+                layer_tile(s, &layers[0], cur, b);
+                finish_tile(s, layers, a, b, y);
             }
         }
-        let (mut hin, mut hout) = (&mut *a, &mut *b);
-        for layer in layers {
+    } else {
+        for (pts, y) in tiles {
+            transpose_in(pts, d_in, l, a);
             // SAFETY: both buffers hold widest * T f32; layers validated by the caller.
-            unsafe { layer_tile(s, layer, hin, hout) };
-            core::mem::swap(&mut hin, &mut hout);
-        }
-        // Transpose back; with one output the tile row is the output block itself.
-        if d_out == 1 {
-            y.copy_from_slice(&hin[..m]);
-        } else {
-            for (lane, yp) in y.chunks_exact_mut(d_out).enumerate() {
-                for (o, v) in yp.iter_mut().enumerate() {
-                    *v = hin[o * l + lane];
-                }
+            unsafe {
+                layer_tile(s, &layers[0], a, b);
+                finish_tile(s, layers, a, b, y);
             }
         }
     }

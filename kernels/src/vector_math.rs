@@ -7,23 +7,21 @@ use crate::simd::Simd;
 use crate::Activation;
 
 const LOG2E: f32 = core::f32::consts::LOG2_E;
-/// `1.5 * 2^23`: adding and subtracting it rounds an f32 of magnitude <= 2^22 to an integer.
-const ROUND_MAGIC: f32 = 12_582_912.0;
 /// ln 2 split for Cody-Waite reduction (Cephes): `LN2_HI` has 11 significant bits, so
 /// `n * LN2_HI` is exact for |n| < 2^13.
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
 
-/// `2^f` on [-0.5, 0.5], degree-5 near-minimax (relative error 7.5e-8 in exact arithmetic).
-/// Fitted coefficients, not rounded constants: `0.693147` is not meant to be ln 2.
+/// `2^f` on [0, 1], degree-5 minimax for relative error (7.5e-8 in exact arithmetic, 1.5e-7
+/// evaluated in f32). Fitted coefficients (Remez), not rounded constants.
 #[allow(clippy::approx_constant, clippy::excessive_precision)]
 const EXP2_P: [f32; 6] = [
-    1.000_000_1,
-    0.693_147,
-    0.240_221_2,
-    0.055_507_13,
-    0.009_675_541,
-    0.001_327_647_2,
+    0.999_999_94,
+    0.693_153_08,
+    0.240_153_61,
+    0.055_826_318,
+    0.008_989_339_7,
+    0.001_877_576_7,
 ];
 
 /// `e^x` for |x| <= ln2/2 minus 1 - x, divided by x^2 (Cephes expf).
@@ -71,19 +69,30 @@ pub(crate) unsafe fn exp<S: Simd>(s: S, x: S::V) -> S::V {
     }
 }
 
-/// `2^-f` on [-0.5, 0.5]: [`EXP2_P`] with the odd coefficients negated.
+/// `1.5 * 2^23`: adding and subtracting it rounds an f32 of magnitude <= 2^22 to an integer.
+const ROUND_MAGIC: f32 = 12_582_912.0;
+
+/// `2^-f` on [-0.5, 0.5], degree-5 near-minimax (relative error 7.5e-8 in exact arithmetic):
+/// the polynomial of [`tanh_nearest`]. Fitted coefficients, not rounded constants.
+#[allow(clippy::approx_constant, clippy::excessive_precision)]
 const EXP2_NEG_P: [f32; 6] = [
-    EXP2_P[0], -EXP2_P[1], EXP2_P[2], -EXP2_P[3], EXP2_P[4], -EXP2_P[5],
+    1.000_000_1,
+    -0.693_147,
+    0.240_221_2,
+    -0.055_507_13,
+    0.009_675_541,
+    -0.001_327_647_2,
 ];
 
-/// `tanh x = 2 / (1 + E) - 1` with `E = e^(-2x) = 2^(-t)`, `t = 2 x log2(e)`, `x` clamped to
-/// [-10, 10] (|tanh| rounds to 1 from |x| ~ 9). The hot activation: 16 vector operations on
-/// AVX-512 (clamp 2, reduction 3, polynomial 5, scalef 1, `1 + E` 1, reciprocal 3, final 1),
-/// no division. `-n = round(-t)` comes out of one FMA with the 1.5 * 2^23 rounding trick,
-/// `f = t - n` out of a second (one rounding), so `E = 2^(-f) 2^(-n)`. The bound is
-/// absolute, so the cancellation in `2 r - 1` near 0 costs nothing (error <= 1 ulp of 1).
+/// Tanh on the paths without saturating `exp2_split`/`scale2` and with an accurate
+/// [`Simd::recip`] (AVX2, portable): `2 / (1 + E) - 1`, `E = e^(-2x) = 2^(-t)`, `t = 2 x
+/// log2(e)`, `x` clamped to [-10, 10]. `-n = round(-t)` comes out of one FMA with the 1.5 *
+/// 2^23 rounding trick, `f = t - n` out of a second, so `E = 2^(-f) 2^(-n)`; the reciprocal is
+/// the path's refined one. Cheaper there than [`tanh`]'s split (AVX2 has no `vreduceps`, and
+/// its `recip` is already refined, so a second Newton step would be wasted); worst error
+/// ~1.9e-7 (the rounding of `1 + E` near |tanh| = 1).
 #[inline(always)]
-pub(crate) unsafe fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
+unsafe fn tanh_nearest<S: Simd>(s: S, x: S::V) -> S::V {
     unsafe {
         // Clamp with the constant first: min/max return their second operand when a lane is
         // NaN, so NaN propagates (NonFinite::Propagate in the runtime relies on it).
@@ -95,6 +104,91 @@ pub(crate) unsafe fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
         let e = s.scale2(horner(s, f, &EXP2_NEG_P), m);
         let r = s.recip(s.add(e, s.splat(1.0)));
         s.fma(s.splat(2.0), r, s.splat(-1.0))
+    }
+}
+
+/// [`EXP2_P`] times 2 (exact): `2 * 2^f`.
+const EXP2_P2: [f32; 6] = [
+    2.0 * EXP2_P[0],
+    2.0 * EXP2_P[1],
+    2.0 * EXP2_P[2],
+    2.0 * EXP2_P[3],
+    2.0 * EXP2_P[4],
+    2.0 * EXP2_P[5],
+];
+
+/// `tanh x = 2 r - 1`, `r = 1 / d`, `d = 1 + E`, `E = e^(-2x) = 2^u`, `u = -2 x log2(e)`.
+///
+/// On the paths whose `exp2_split`/`scale2` saturate ([`Simd::EXP2_SATURATES`], AVX-512);
+/// the others use [`tanh_nearest`]. `x` is clamped below at -10 (|tanh| rounds to 1 from
+/// |x| ~ 9; `E` stays finite); large positive `x` and +inf give `E = 0`, tanh = 1.
+/// `2^u = 2^f 2^n` ([`Simd::exp2_split`], `f` in [0, 1]); the polynomial gives `E2 = 2 E`
+/// directly ([`EXP2_P2`]). No division: `r0` estimates `1 / d` ([`Simd::recip_estimate`]),
+/// and one Newton step is fused into the result with its residual taken against the
+/// *unrounded* `1 + E`: `e2 = 2 (1 - r0 (1 + E)) = (2 - 2 r0) - r0 E2`, `tanh = (2 r0 - 1) +
+/// r0 e2`. So the rounding of `d` (which alone would cost up to 2^-23 absolute near
+/// |tanh| = 1) only affects the estimate. 15 vector operations on AVX-512 (clamp 1, `u` 1,
+/// split 1, polynomial 5, scalef 1, `d` 1, estimate 1, Newton and result 4). The bound is
+/// absolute, so the cancellation near 0 costs nothing.
+#[inline(always)]
+pub(crate) unsafe fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
+    unsafe {
+        if !S::EXP2_SATURATES {
+            return tanh_nearest(s, x);
+        }
+        // Clamp with the constant first: max returns its second operand when a lane is NaN,
+        // so NaN propagates (NonFinite::Propagate in the runtime relies on it).
+        let x = s.max(s.splat(-10.0), x);
+        let u = s.mul(x, s.splat(-2.0 * LOG2E));
+        let (f, n) = s.exp2_split(u);
+        let e2 = s.scale2(horner(s, f, &EXP2_P2), n);
+        let r0 = s.recip_estimate(s.fma(e2, s.splat(0.5), s.splat(1.0)));
+        // 2 - 2 r0 and 2 r0 - 1 are exact for r0 in [0.5, 1] (Sterbenz).
+        let two = s.splat(2.0);
+        let res = s.fnma(r0, e2, s.fnma(r0, two, two));
+        s.fma(r0, res, s.fma(r0, two, s.splat(-1.0)))
+    }
+}
+
+/// [`tanh`] of `N` registers, each step done for all of them before the next (the same
+/// operations, so the same values): `N` independent chains in program order, which lets the
+/// out-of-order core keep both vector ports busy without a window spanning whole chains.
+#[inline(always)]
+pub(crate) unsafe fn tanh_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
+    unsafe {
+        if !S::EXP2_SATURATES {
+            for v in x.iter_mut() {
+                *v = tanh_nearest(s, *v);
+            }
+            return;
+        }
+        let two = s.splat(2.0);
+        let mut f = *x;
+        let mut n = *x;
+        for k in 0..N {
+            x[k] = s.mul(s.max(s.splat(-10.0), x[k]), s.splat(-2.0 * LOG2E));
+        }
+        for k in 0..N {
+            (f[k], n[k]) = s.exp2_split(x[k]);
+        }
+        let mut p = [s.splat(EXP2_P2[5]); N];
+        for c in (0..5).rev() {
+            for k in 0..N {
+                p[k] = s.fma(p[k], f[k], s.splat(EXP2_P2[c]));
+            }
+        }
+        for k in 0..N {
+            p[k] = s.scale2(p[k], n[k]);
+        }
+        for k in 0..N {
+            f[k] = s.recip_estimate(s.fma(p[k], s.splat(0.5), s.splat(1.0)));
+        }
+        for k in 0..N {
+            n[k] = s.fnma(f[k], p[k], s.fnma(f[k], two, two));
+        }
+        for k in 0..N {
+            x[k] = s.fma(f[k], n[k], s.fma(f[k], two, s.splat(-1.0)));
+        }
     }
 }
 

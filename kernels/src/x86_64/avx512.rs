@@ -1,7 +1,7 @@
-//! AVX-512F kernels: 16 f32 lanes in `zmm` registers.
+//! AVX-512F + AVX-512DQ kernels: 16 f32 lanes in `zmm` registers.
 //!
 //! Every method is a thin `unsafe` wrapper over one or two `core::arch` intrinsics; the
-//! contract is the one of [`Simd`]: AVX-512F present, pointers valid for 16 elements.
+//! contract is the one of [`Simd`]: AVX-512F and AVX-512DQ present, pointers valid for 16 elements.
 
 use core::arch::x86_64::*;
 
@@ -9,7 +9,7 @@ use half::{bf16, f16};
 
 use crate::simd::Simd;
 
-/// Token for the AVX-512F instruction set.
+/// Token for the AVX-512F (+ DQ: `vreduceps`) instruction set.
 #[derive(Clone, Copy)]
 pub(crate) struct Avx512;
 
@@ -103,5 +103,22 @@ impl Simd for Avx512 {
     #[inline(always)]
     unsafe fn mul_err(self, a: __m512, b: __m512, p: __m512) -> __m512 {
         unsafe { _mm512_fmsub_ps(a, b, p) }
+    }
+
+    // vreduceps(-inf or +inf) = +0 and vscalefps(p, -inf) = 0, vscalefps(p, +inf) = inf:
+    // no range condition on `u`.
+    const EXP2_SATURATES: bool = true;
+
+    #[inline(always)]
+    unsafe fn exp2_split(self, u: __m512) -> (__m512, __m512) {
+        // imm 0x09: keep 0 fraction bits, round down, suppress precision exceptions:
+        // f = u - floor(u) in [0, 1) (rounded to f32 when u is a tiny negative number).
+        // `scale2` (vscalefps) floors `u` itself.
+        unsafe { (_mm512_reduce_ps::<0x09>(u), u) }
+    }
+    #[inline(always)]
+    unsafe fn recip_estimate(self, d: __m512) -> __m512 {
+        // Relative error below 2^-14.
+        unsafe { _mm512_rcp14_ps(d) }
     }
 }

@@ -91,7 +91,7 @@ mod avx512_entries {
     use super::*;
     entries!(
         Avx512,
-        "avx512f",
+        "avx512f,avx512dq",
         avx512_gemv_batch,
         avx512_mlp_eval,
         avx512_activate_slice
@@ -110,3 +110,61 @@ mod avx2_entries {
 
 pub(crate) use avx2_entries::{avx2_activate_slice, avx2_gemv_batch, avx2_mlp_eval};
 pub(crate) use avx512_entries::{avx512_activate_slice, avx512_gemv_batch, avx512_mlp_eval};
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::{vec, vec::Vec};
+
+    use super::{Avx2, Avx512};
+    use crate::portable::Portable;
+    use crate::simd::Simd;
+    use crate::vector_math::{tanh, tanh_n};
+    use crate::Path;
+
+    /// `tanh_n` (the tile kernel's batched tanh) equals `tanh` (the one the activation tests
+    /// measure) bit for bit, NaN included.
+    fn tanh_n_is_tanh<S: Simd>(s: S) {
+        let l = S::LANES;
+        let mut xs: Vec<f32> = (0..4 * l * 300)
+            .map(|i| (i as f32 - 600.0 * l as f32) * 0.0173)
+            .collect();
+        xs.extend([
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            1e-30,
+            -1e30,
+        ]);
+        xs.resize(xs.len().next_multiple_of(4 * l), 0.5);
+        let (mut one, mut four) = (vec![0.0f32; xs.len()], vec![0.0f32; xs.len()]);
+        for (k, c) in xs.chunks_exact(4 * l).enumerate() {
+            // SAFETY: the path is supported (callers check); chunks hold 4 * LANES f32.
+            unsafe {
+                let mut v: [S::V; 4] = core::array::from_fn(|j| s.load(c.as_ptr().add(j * l)));
+                for (j, x) in v.iter().enumerate() {
+                    s.store(one.as_mut_ptr().add(k * 4 * l + j * l), tanh(s, *x));
+                }
+                tanh_n(s, &mut v);
+                for (j, x) in v.into_iter().enumerate() {
+                    s.store(four.as_mut_ptr().add(k * 4 * l + j * l), x);
+                }
+            }
+        }
+        for ((x, a), b) in xs.iter().zip(&one).zip(&four) {
+            assert_eq!(a.to_bits(), b.to_bits(), "x = {x}: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn tanh_n_equals_tanh_on_every_path() {
+        tanh_n_is_tanh(Portable);
+        if Path::Avx2.is_supported() {
+            tanh_n_is_tanh(Avx2);
+        }
+        if Path::Avx512.is_supported() {
+            tanh_n_is_tanh(Avx512);
+        }
+    }
+}
