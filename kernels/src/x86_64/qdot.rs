@@ -269,12 +269,22 @@ macro_rules! q_entry {
 
 q_entry!(
     entry_vnni,
-    "avx512f,avx512bw,avx512vl,avx512vnni",
+    "avx512f,avx512dq,avx512bw,avx512vl,avx512vnni",
     Zmm::<true>,
     Avx512
 );
-q_entry!(entry_bw, "avx512f,avx512bw,avx512vl", Zmm::<false>, Avx512);
-q_entry!(entry_avx2_on512, "avx512f,avx2,fma,f16c", Ymm, Avx512);
+q_entry!(
+    entry_bw,
+    "avx512f,avx512dq,avx512bw,avx512vl",
+    Zmm::<false>,
+    Avx512
+);
+q_entry!(
+    entry_avx2_on512,
+    "avx512f,avx512dq,avx2,fma,f16c",
+    Ymm,
+    Avx512
+);
 q_entry!(entry_avx2, "avx2,fma,f16c", Ymm, Avx2);
 
 #[cfg(feature = "std")]
@@ -329,7 +339,7 @@ pub(crate) fn avx512_qgemv_batch(
     y: &mut [f32],
 ) {
     debug_assert!(crate::Path::Avx512.is_supported() && cols <= QBUF);
-    // SAFETY: each entry is called only when its features were detected (the AVX-512F part
+    // SAFETY: each entry is called only when its features were detected (the AVX-512F/DQ part
     // by the caller); the rest of the contract is the caller's.
     unsafe {
         match avx512_int_kernel() {
