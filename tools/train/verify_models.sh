@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Export every trained model under models/<problem>/<family>/ with `hdon export` (f32 and int8,
-# --check against the JAX outputs in test.npz) into OUT_DIR and measure it with `hdon verify`
+# --check against reference-f64.npz, see export_verify.sh) into OUT_DIR and measure it with `hdon verify`
 # against the ground truth; writes models/hdon_verify.json (mean, std, max relative L2).
 # Usage: tools/train/verify_models.sh [OUT_DIR]     env: HDON = path of the hdon binary
 # (the shipped seed 0 only; tools/train/verify_seeds.sh measures every seed)

@@ -1,4 +1,4 @@
-"""python -m hdon_train {train, fixtures, params} -- see docs/TRAINING.md."""
+"""python -m hdon_train {train, reference, fixtures, params, summarize} -- see docs/TRAINING.md."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def main(argv=None) -> int:
                    choices=["tanh", "relu", "prelu", "sigmoid", "sin", "gelu", "silu", "softplus"],
                    help="hidden activation of every network (default tanh, as the paper's tables)")
 
+    r = sub.add_parser("reference", help="float64 evaluation of a run's checkpoint on its test set "
+                       "-> DIR/reference-f64.npz (the tight reference for hdon export --check)")
+    r.add_argument("dir", type=Path, nargs="+", help="run directories (model.toml, checkpoint, test.npz)")
+
     f = sub.add_parser("fixtures", help="write the golden fixtures for all six families")
     f.add_argument("--out", type=Path, default=Path("tests/fixtures"))
     f.add_argument("--only", nargs="*", help="fixture names (default: all)")
@@ -51,6 +55,11 @@ def main(argv=None) -> int:
         run(a.problem, a.model, a.seed, a.out, steps=a.steps, size=a.size, lr=a.lr,
             lr_final=a.lr_final, batch=a.batch, loss=a.loss, data_seed=a.data_seed,
             log_every=a.log_every, activation=a.activation, log=lambda s: print(s, flush=True))
+    elif a.cmd == "reference":
+        from .reference import write_reference
+
+        for d in a.dir:
+            write_reference(d, log=lambda s: print(s, flush=True))
     elif a.cmd == "fixtures":
         from .fixtures import make_all
 
