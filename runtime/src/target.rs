@@ -54,6 +54,25 @@ impl<'w> Target<'w> {
 
     /// Checks `points`/`out` and returns the point count `n`.
     pub(crate) fn check(&self, points: &[f32], out: &[f32]) -> Result<usize, Error> {
+        let n = self.check_shapes(points, out)?;
+        self.check_finite(points, 0)?;
+        Ok(n)
+    }
+
+    /// With [`NonFinite::Reject`]: the first NaN or infinite value of `points` as
+    /// [`Error::NonFinitePoint`], its index offset by `base` (the slice's start in the caller's
+    /// points).
+    pub(crate) fn check_finite(&self, points: &[f32], base: usize) -> Result<(), Error> {
+        if self.nonfinite == NonFinite::Reject {
+            if let Some(i) = points.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NonFinitePoint { index: base + i });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the lengths of `points`/`out` (not their values); returns the point count `n`.
+    pub(crate) fn check_shapes(&self, points: &[f32], out: &[f32]) -> Result<usize, Error> {
         if self.d_y == 0 || !points.len().is_multiple_of(self.d_y) {
             return Err(Error::PointDim {
                 d_y: self.d_y,
@@ -67,11 +86,6 @@ impl<'w> Target<'w> {
                 needed,
                 found: out.len(),
             });
-        }
-        if self.nonfinite == NonFinite::Reject {
-            if let Some(index) = points.iter().position(|v| !v.is_finite()) {
-                return Err(Error::NonFinitePoint { index });
-            }
         }
         Ok(n)
     }

@@ -196,6 +196,54 @@ fn eval_par_is_bit_identical_to_eval() {
 }
 
 #[test]
+fn eval_par_reports_the_first_non_finite_point_like_eval() {
+    // The scan runs inside the parallel tasks: bad values in several tasks' ranges must still
+    // give the index of the first, as the serial `eval` does.
+    let spec = Spec::small("hyper");
+    let bytes = file(&spec);
+    let model = Model::from_bytes(&bytes).unwrap();
+    let mut rng = Rng(6);
+    let mut ws = vec![0.0f32; model.workspace_len(1)];
+    let sensors = rng.vec_f32(spec.m, -1.0, 1.0);
+    let mut t = model.generate(&sensors, &mut ws).unwrap();
+    let n = 5000;
+    let len = n * spec.d_y;
+    let clean = rng.vec_f32(len, -1.0, 1.0);
+    let mut out = vec![0.0f32; n * spec.d_out];
+    // 8 threads: 32 tasks of 192 points (on 2 cores too), so the tasks of later bad values
+    // often fail before the first one's (scheduling varies from run to run: each case runs 50
+    // times).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(8)
+        .build()
+        .unwrap();
+    for bad in [
+        vec![7],
+        vec![len - 1],
+        vec![190, len - 1],
+        vec![len / 2, 9, len - 3],
+        vec![2500, 3000, 4000],
+        // The last point of the left half and the first of the right: the right half's first
+        // task starts on a stealing thread while the left half's tasks still run in order.
+        vec![len / 2 - 1, len / 2 + 1],
+        vec![len / 4 - 1, len / 4 + 1, len / 2 + 1],
+    ] {
+        let mut pts = clean.clone();
+        for &i in &bad {
+            pts[i] = if i % 2 == 0 { f32::NAN } else { f32::INFINITY };
+        }
+        let serial = t.eval(&pts, &mut out).err();
+        let first = *bad.iter().min().unwrap();
+        assert_eq!(serial, Some(Error::NonFinitePoint { index: first }));
+        for _ in 0..50 {
+            let par = pool.install(|| t.eval_par(&pts, &mut out).err());
+            assert_eq!(par, serial, "bad {bad:?}");
+        }
+    }
+    pool.install(|| t.eval_par(&clean, &mut out)).unwrap();
+}
+
+#[test]
 fn generate_batch_is_bit_identical_to_generate() {
     // 5 functions: one group (a block of 4 through gemv_batch + 1 alone); 13: a group of 8
     // and one of 5. f32 and int8 generate-side weights.
