@@ -5,7 +5,9 @@
 //! input `i` of every point of the tile); each layer reads one and writes the other, `R`
 //! output rows at a time (`2 R` independent accumulators hide the FMA latency; each broadcast
 //! weight feeds two FMAs), with bias and activation applied before the store (tanh on two
-//! rows = four registers at a time, step by step: `vector_math::tanh_n`).
+//! rows = four registers at a time, step by step: `vector_math::tanh_n`). `R` is 8 on AVX-512
+//! (4 on AVX2 and portable); widths that would leave 1-3 rows over are split into blocks of
+//! 4-8 rows of nearly equal size instead.
 
 use crate::simd::Simd;
 use crate::vector_math::{activate, tanh_n};
@@ -52,12 +54,19 @@ unsafe fn rows<S: Simd, const R: usize>(
                 }
             }
         }
-        if act == Activation::Tanh && R.is_multiple_of(2) {
-            for r in (0..R).step_by(2) {
+        if act == Activation::Tanh {
+            for r in (0..R - 1).step_by(2) {
                 let mut x = [acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1]];
                 tanh_n(s, &mut x);
                 for (k, xv) in x.into_iter().enumerate() {
                     s.store(hout.add((r + k / NV) * t + (k % NV) * l), xv);
+                }
+            }
+            if R % 2 == 1 {
+                let mut x = acc[R - 1];
+                tanh_n(s, &mut x);
+                for (v, xv) in x.into_iter().enumerate() {
+                    s.store(hout.add((R - 1) * t + v * l), xv);
                 }
             }
         } else {
@@ -88,6 +97,27 @@ unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [
     // SAFETY: rows o..o+R exist (o + R <= n_out) and the buffers are long enough (above).
     unsafe {
         // 8 rows = 16 accumulators fit the 32 zmm registers; AVX2's 16 ymm take 4 rows.
+        if S::REGISTERS >= 32 && n_out > 8 && matches!(n_out % 8, 1..=3 | 5..=7) {
+            // Blocks of 8 would leave 1-3 rows (or 5-7 after a block of 4) whose few
+            // accumulators cannot hide the FMA latency: spread the rows evenly over
+            // ceil(n_out / 8) blocks instead (33 = 7+7+7+6+6, 20 stays 8+8+4). Each row is
+            // still computed by the same steps, so the results are the same bits.
+            let blocks = n_out.div_ceil(8);
+            for k in 0..blocks {
+                let r = n_out / blocks + usize::from(k < n_out % blocks);
+                let (pr, hr) = (p.add(o * (n_in + 1)), ho.add(o * t));
+                match r {
+                    4 => rows::<S, 4>(s, pr, n_in, act, hi, hr),
+                    5 => rows::<S, 5>(s, pr, n_in, act, hi, hr),
+                    6 => rows::<S, 6>(s, pr, n_in, act, hi, hr),
+                    7 => rows::<S, 7>(s, pr, n_in, act, hi, hr),
+                    _ => rows::<S, 8>(s, pr, n_in, act, hi, hr),
+                }
+                o += r;
+            }
+            debug_assert_eq!(o, n_out);
+            return;
+        }
         if S::REGISTERS >= 32 {
             while o + 8 <= n_out {
                 rows::<S, 8>(s, p.add(o * (n_in + 1)), n_in, act, hi, ho.add(o * t));
