@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Export every trained model under models/<problem>/<family>/ with `hdon export` (f32 and int8,
-# --check against reference-f64.npz, see export_verify.sh) into OUT_DIR and measure it with `hdon verify`
-# against the ground truth; writes models/hdon_verify.json (mean, std, max relative L2).
+# --check against reference-f64.npz, see export_verify.sh) into OUT_DIR and measure it with
+# `hdon verify` against the ground truth; writes models/hdon_verify.json (mean, std, max relative L2).
 # Usage: tools/train/verify_models.sh [OUT_DIR]     env: HDON = path of the hdon binary
-# (the shipped seed 0 only; tools/train/verify_seeds.sh measures every seed)
+# (the shipped runs only; tools/train/verify_seeds.sh measures every seed)
 # int8 exports use --rtol 1 so that the measurement is always made; the export check's own
 # tolerance for int8 (5e-2) is reported in the JSON as check_max_rel.
 set -euo pipefail
@@ -36,5 +36,5 @@ for f in sorted(out.glob("*.verify.json")):
 Path("models/hdon_verify.json").write_text(json.dumps(res, indent=1, sort_keys=True) + "\n")
 for k, v in res["models"].items():
     print(f"{k:32s} rel L2 {v['rel_l2_mean']:.4f} +- {v['rel_l2_std']:.4f} (max {v['rel_l2_max']:.3f}); "
-          f"vs JAX outputs {v['check_max_rel']}")
+          f"export check vs float64 {v['check_max_rel']}")
 PY

@@ -44,15 +44,15 @@ def table(root: Path) -> str:
 
 def runs_table(root: Path) -> str:
     """One row per run: how it was trained and what it measured (models/README.md)."""
-    lines = ["| model | params | activation | steps | batch | lr | wall time (s) | train rel L2 | "
-             "test rel L2 (mean +- std, max) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | params | activation | seed | steps | batch | lr | wall time (s) | train rel L2 | "
+             "test rel L2 (mean +- std, max) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for f in sorted(Path(root).rglob("metrics.json"),
                     key=lambda f: (ORDER.index(f.parent.parent.name) if f.parent.parent.name in ORDER else 99,
                                    FAMS.index(f.parent.name) if f.parent.name in FAMS else 99)):
         m = json.loads(f.read_text())
         lines.append(
             f"| {f.parent.relative_to(root)} | {m['params']:,} | {m.get('activation', 'tanh')} | "
-            f"{m['steps']} | {m['batch']} | {m['lr']:g} -> {m['lr_final']:g} | "
+            f"{m['seed']} | {m['steps']} | {m['batch']} | {m['lr']:g} -> {m['lr_final']:g} | "
             f"{m['wall_time_s']:.0f} | {m['train_rel_l2']:.4f} | "
             f"{m['test_rel_l2']:.4f} +- {m['test_rel_l2_std']:.4f}, {m['test_rel_l2_max']:.3f} |")
     return "\n".join(lines)
