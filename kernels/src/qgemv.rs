@@ -31,9 +31,15 @@ use crate::{Activation, Path};
 /// lives in a stack buffer of this many i16 (plus padding).
 pub const QMAX_COLS: usize = 1024;
 
-/// Quantized-`x` buffer length: [`QMAX_COLS`] rounded up to the widest integer vector (32
-/// i16), zero past `cols` so full-width loads at the row tail read zeros.
+/// Quantized-`x` buffer length: [`QMAX_COLS`] (a multiple of the widest integer vector, 32
+/// i16). The kernels read `x_q` in whole vectors up to `cols` rounded up to 32; those reads
+/// past `cols` meet zero weights (masked or zero-padded), and [`quantize`] zeroes them too.
 pub(crate) const QBUF: usize = QMAX_COLS;
+
+/// `x_q` entries a kernel may read for `cols` columns: `cols` rounded up to 32 i16.
+pub(crate) fn q_read_len(cols: usize) -> usize {
+    cols.next_multiple_of(32).min(QBUF)
+}
 
 /// The activation range `Q` for `cols` columns: the largest value `<= 32767` with
 /// `128 * cols * Q <= i32::MAX`, so `sum_i |values[o, i] * x_q[i]|` fits in i32 (int8 values
@@ -46,7 +52,7 @@ pub fn q_range(cols: usize) -> i32 {
 /// One input vector quantized to i16 (see the module docs).
 #[derive(Clone)]
 pub(crate) struct QVec {
-    /// `x_q`, zero from `cols` to the end.
+    /// `x_q`, zero from `cols` to [`q_read_len`]`(cols)` (and beyond, in a fresh buffer).
     pub q: [i16; QBUF],
     /// `x ~= x_scale * x_q`; 0 for an all-zero `x`, NaN if `x` has a NaN or infinity.
     pub scale: f32,
@@ -93,7 +99,9 @@ pub(crate) fn quantize(x: &[f32], out: &mut QVec) {
         }
         out.scale = (amax * pre) / range * post;
     }
-    q[cols..].fill(0);
+    // Only the part a kernel reads: zeroing all of QBUF (2 KiB) per call cost more than
+    // quantizing a 100-wide vector.
+    q[cols..q_read_len(cols)].fill(0);
 }
 
 /// The integer row sums `s_o` of one block of rows for `B` quantized vectors (`B` = 1 or 4),
@@ -215,7 +223,9 @@ pub(crate) unsafe fn gemv_batch_with<K: QRows>(
     y: &mut [f32],
 ) {
     let mut b = 0;
-    if K::BLOCK4 {
+    // The four buffers of a block (8 KiB to zero) only when there is a block: a single
+    // vector (every generate of one function) uses one buffer below.
+    if K::BLOCK4 && batch >= 4 {
         let mut qs: [QVec; 4] = core::array::from_fn(|_| QVec {
             q: [0; QBUF],
             scale: 0.0,
@@ -300,5 +310,32 @@ pub(crate) fn gemv_batch_generic(
         unsafe { gemv_batch_with(PortableRows, values, scales, rows, cols, x, batch, bias, y) };
         // SAFETY: the portable path runs everywhere.
         unsafe { activate_slice(crate::portable::Portable, act, y) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantize_zeroes_what_the_kernels_read_past_cols() {
+        // A reused buffer: a wide vector first, then narrower ones; every entry a kernel reads
+        // past `cols` (up to the next multiple of 32) must be zero again.
+        let mut qv = QVec {
+            q: [0; QBUF],
+            scale: 0.0,
+        };
+        let wide: [f32; 200] = core::array::from_fn(|i| 1.0 + i as f32);
+        quantize(&wide, &mut qv);
+        assert!(qv.q[..200].iter().all(|&v| v != 0));
+        for cols in [1usize, 31, 32, 33, 100, 150] {
+            quantize(&wide[..cols], &mut qv);
+            let end = q_read_len(cols);
+            assert_eq!(end % 32, 0);
+            assert!(end >= cols && end - cols < 32, "cols {cols}");
+            assert!(qv.q[..cols].iter().all(|&v| v != 0), "cols {cols}");
+            assert!(qv.q[cols..end].iter().all(|&v| v == 0), "cols {cols}");
+        }
+        assert_eq!(q_read_len(QMAX_COLS), QBUF);
     }
 }

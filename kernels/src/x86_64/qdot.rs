@@ -5,8 +5,9 @@
 //!
 //! Every function here is a small `unsafe` wrapper over intrinsics; the contract is
 //! [`QRows::rows`]: the CPU supports the token's features, the rows exist, and
-//! `cols <= QMAX_COLS` (the quantized vector buffers are `QBUF` i16, zero past `cols`, so
-//! full-width loads of `x_q` at the row tail stay inside them). Weight rows are never read
+//! `cols <= QMAX_COLS` (the quantized vector buffers are `QBUF` i16, zero from `cols` to the
+//! next multiple of 32, so full-width loads of `x_q` at the row tail stay inside them and read
+//! zeros). Weight rows are never read
 //! past their end: the zmm kernels use masked (fault-suppressing) loads for the tail, the ymm
 //! kernels a zero-padded stack copy.
 
