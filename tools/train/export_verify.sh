@@ -16,7 +16,8 @@ HDON=${HDON:-hdon}
 ref="$d/reference-f64.npz"
 python3 -m hdon_train reference "$d" > /dev/null
 # If the f32 check fails, the log keeps the failure (a line "check failed") and the model is
-# exported again with --rtol 1 so that it is still measured; callers report the check's outcome.
+# exported again with --rtol 1e9 so that it is still measured (int8 deviations can exceed 1 on
+# models whose generated target weights are sensitive); callers report the check's outcome.
 export_one() {  # dtype rtol
   "$HDON" export --spec "$d/model.toml" --weights "$d/checkpoint.safetensors" --dtype "$1" \
     --rtol "$2" --check "$ref" -o "$p-$1.hdon"
@@ -24,8 +25,8 @@ export_one() {  # dtype rtol
 for dt in f32 int8; do
   rtol=2e-5; [ "$dt" = int8 ] && rtol=1
   if ! export_one "$dt" "$rtol" > "$p-$dt.export.log" 2>&1; then
-    echo "check failed at --rtol $rtol; exported again with --rtol 1 to measure it" >> "$p-$dt.export.log"
-    export_one "$dt" 1 >> "$p-$dt.export.log" 2>&1
+    echo "check failed at --rtol $rtol; exported again with --rtol 1e9 to measure it" >> "$p-$dt.export.log"
+    export_one "$dt" 1e9 >> "$p-$dt.export.log" 2>&1
   fi
   "$HDON" verify --json --data "$d/test.npz" "$p-$dt.hdon" > "$p-$dt.verify.json"
 done

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # More seeds of the shipped models: re-trains every models/<problem>/<family>/ with another init
-# seed and the SAME settings as the shipped (seed 0) run, read from its metrics.json (steps, lr,
-# lr_final, batch, loss, activation, data seed, size), into OUT/<problem>/<family>/.
+# seed and the SAME settings as the shipped run, read from its metrics.json (steps, lr,
+# lr_final, batch, loss, activation, data seed, size), into OUT/<problem>/<family>/. (The shipped
+# identity and differentiation HyperDeepONets are 60,000-step runs, so their new seeds are too;
+# verify_seeds.sh puts them in the "@60000" rows. ONLY selects models.)
 # Runs are ordered cheapest first by the shipped run's wall time, chunked_hyper last, so that an
 # interrupted session leaves as many models as possible with their extra seed. Resumable: a run
 # whose metrics.json exists is skipped, and so is one that another live runner has claimed (file
