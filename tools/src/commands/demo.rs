@@ -305,13 +305,21 @@ pub fn run(a: Args) -> Result<()> {
             "build": super::BUILD, "models": rows, "plot": a.plot.display().to_string() }),
         );
     }
+    // The problem column is as wide as its longest name (shipped files are named
+    // <problem>/<family>/model-<dtype>), so the columns stay aligned.
+    let w = rows
+        .iter()
+        .map(|r| r["problem"].as_str().unwrap_or("").len())
+        .max()
+        .unwrap_or(0)
+        .max(26);
     println!(
-        "{:<26} {:<14} {:>9} {:<6} {:>12} {:>14} {:>18}",
+        "{:<w$} {:<14} {:>9} {:<6} {:>12} {:>14} {:>18}",
         "problem", "family", "params", "dtype", "rel L2", "generate us", "eval us/1k pts"
     );
     for r in &rows {
         println!(
-            "{:<26} {:<14} {:>9} {:<6} {:>12.4e} {:>14.2} {:>18.2}",
+            "{:<w$} {:<14} {:>9} {:<6} {:>12.4e} {:>14.2} {:>18.2}",
             r["problem"].as_str().unwrap_or(""),
             r["family"].as_str().unwrap_or(""),
             r["params"].as_u64().unwrap_or(0),
