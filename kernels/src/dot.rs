@@ -75,6 +75,42 @@ pub(crate) trait RowSums: Simd {
 
 impl RowSums for crate::portable::Portable {}
 
+/// Pointers to rows `r0 + min(k, n - 1)` of a `[rows, cols]` matrix at `base`, for `k < m`
+/// (entries `m..N` repeat the last). A full block (`n >= m`) takes one pointer add per row;
+/// the per-row clamp and multiply are only paid by a short last block (they cost as much as
+/// the dot products of a 100-column block).
+///
+/// # Safety
+/// Rows `r0..r0 + min(n, m)` exist; `1 <= n`, `m <= N`.
+#[inline(always)]
+pub(crate) unsafe fn row_ptrs<T, const N: usize>(
+    base: *const T,
+    r0: usize,
+    n: usize,
+    m: usize,
+    cols: usize,
+) -> [*const T; N] {
+    debug_assert!(n >= 1 && m <= N);
+    // SAFETY: every pointer is the start of an existing row (the caller's contract).
+    unsafe {
+        let mut p = base.add(r0 * cols);
+        let mut wr = [p; N];
+        if n >= m {
+            for (k, q) in wr.iter_mut().enumerate().take(m) {
+                *q = p;
+                if k + 1 < m {
+                    p = p.add(cols);
+                }
+            }
+        } else {
+            for (k, q) in wr.iter_mut().enumerate().take(m) {
+                *q = base.add((r0 + k.min(n - 1)) * cols);
+            }
+        }
+        wr
+    }
+}
+
 /// Dot products of rows `r0 + min(k, n - 1)`, `k < R`, of `w` (`[rows, cols]`) with `B`
 /// vectors `xs` (`[cols]` each): one accumulator per (row, vector) at index `k * B + b`
 /// (`R * B <= LANES`), one FMA chain each over the columns in order, the column tail through
@@ -110,10 +146,7 @@ unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
     // buffer.
     unsafe {
         let mut acc = [s.splat(0.0); 16];
-        let mut wr = [wp; R];
-        for (k, p) in wr.iter_mut().enumerate() {
-            *p = wp.add((r0 + k.min(n - 1)) * cols);
-        }
+        let wr: [*const E; R] = row_ptrs(wp, r0, n, R, cols);
         let mut xv = [s.splat(0.0); B];
         let mut c = 0;
         while c + l <= cols {

@@ -40,9 +40,10 @@
 //!
 //! **int8 is W8A16** (for `cols <= `[`QMAX_COLS`]): each input vector is quantized once per
 //! call to i16 (`x_scale = max|x| / `[`q_range`]`(cols)`, 32767 up to 512 columns, so the i32
-//! sums cannot overflow), the int8 weights are widened to i16 in registers and the dot
-//! products are exact i32 sums (AVX512-VNNI `vpdpwssd`, else `vpmaddwd` + `vpaddd`; plain
-//! integer loops on portable and scalar); then `y[o] = act(f32(sum) * (scales[o] * x_scale) +
+//! sums cannot overflow) and the dot products are exact i32 sums: with AVX512-VNNI and VBMI
+//! the int8 weights are used as stored against the two byte planes of `x_q` (`vpdpbusd`),
+//! otherwise they are widened to i16 in registers (`vpdpwssd`, or `vpmaddwd` + `vpaddd`);
+//! plain integer loops on portable and scalar. Then `y[o] = act(f32(sum) * (scales[o] * x_scale) +
 //! b[o])`. The pre-activation is therefore bit-identical on every path. The input rounding
 //! adds at most `x_scale / 2 = max|x| / 65534` per element (relative to `max|x|`), about 250
 //! times less than the int8 weight rounding (`max|w| / 254`). A NaN or infinity in `x` makes

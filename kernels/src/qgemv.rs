@@ -24,6 +24,8 @@
 //! Wider matrices (`cols > QMAX_COLS`) keep the f32 path (weights converted to f32 in
 //! registers, `x` in f32), see `dot.rs`.
 
+use core::mem::MaybeUninit;
+
 use crate::vector_math::activate_slice;
 use crate::{Activation, Path};
 
@@ -31,14 +33,15 @@ use crate::{Activation, Path};
 /// lives in a stack buffer of this many i16 (plus padding).
 pub const QMAX_COLS: usize = 1024;
 
-/// Quantized-`x` buffer length: [`QMAX_COLS`] (a multiple of the widest integer vector, 32
-/// i16). The kernels read `x_q` in whole vectors up to `cols` rounded up to 32; those reads
-/// past `cols` meet zero weights (masked or zero-padded), and [`quantize`] zeroes them too.
+/// Quantized-`x` buffer length: [`QMAX_COLS`] (a multiple of the widest integer step, 64
+/// columns). The kernels read `x_q` in whole steps up to `cols` rounded up to 32 (i16 lanes)
+/// or 64 (byte lanes); [`quantize`] zeroes those entries past `cols`, so whatever weight
+/// bytes they meet (masked zeros, or the next row's bytes) add nothing.
 pub(crate) const QBUF: usize = QMAX_COLS;
 
-/// `x_q` entries a kernel may read for `cols` columns: `cols` rounded up to 32 i16.
+/// `x_q` entries a kernel may read for `cols` columns: `cols` rounded up to 64.
 pub(crate) fn q_read_len(cols: usize) -> usize {
-    cols.next_multiple_of(32).min(QBUF)
+    cols.next_multiple_of(64).min(QBUF)
 }
 
 /// The activation range `Q` for `cols` columns: the largest value `<= 32767` with
@@ -56,6 +59,30 @@ pub(crate) struct QVec {
     pub q: [i16; QBUF],
     /// `x ~= x_scale * x_q`; 0 for an all-zero `x`, NaN if `x` has a NaN or infinity.
     pub scale: f32,
+    /// Every `x_q[i] >= 0` (ReLU outputs): the byte kernel's cheaper variant applies.
+    pub nonneg: bool,
+    /// `sum_i (x_q[i] >> 8)` (arithmetic shift): the byte kernel's correction term.
+    pub hsum: i32,
+    /// The low bytes of `x_q` (`x_q & 255`), written by [`QRows::prepare`] for the kernels on
+    /// bytes up to [`q_read_len`]`(cols)` and only read there, through raw pointers (left
+    /// uninitialized: zeroing 2 KiB per vector showed up in batched generate).
+    pub lo: [MaybeUninit<u8>; QBUF],
+    /// The high bytes of `x_q` (`x_q >> 8`, two's complement), as `lo`.
+    pub hi: [MaybeUninit<u8>; QBUF],
+}
+
+impl QVec {
+    /// An all-zero vector (the state [`quantize`] expects of a fresh buffer).
+    pub(crate) fn new() -> Self {
+        QVec {
+            q: [0; QBUF],
+            scale: 0.0,
+            nonneg: true,
+            hsum: 0,
+            lo: [MaybeUninit::uninit(); QBUF],
+            hi: [MaybeUninit::uninit(); QBUF],
+        }
+    }
 }
 
 /// 2^100 and 2^-100 (exact).
@@ -102,6 +129,13 @@ pub(crate) fn quantize(x: &[f32], out: &mut QVec) {
     // Only the part a kernel reads: zeroing all of QBUF (2 KiB) per call cost more than
     // quantizing a 100-wide vector.
     q[cols..q_read_len(cols)].fill(0);
+    let (mut min, mut hsum) = (0i16, 0i32);
+    for &v in &q[..cols] {
+        min = min.min(v);
+        hsum += i32::from(v >> 8);
+    }
+    out.nonneg = min >= 0;
+    out.hsum = hsum;
 }
 
 /// The integer row sums `s_o` of one block of rows for `B` quantized vectors (`B` = 1 or 4),
@@ -111,6 +145,12 @@ pub(crate) trait QRows: Copy {
     /// Whether [`gemv_batch_with`] runs blocks of 4 vectors through `rows::<4>` (one pass
     /// over W per block) or every vector alone (one quantized vector on the stack).
     const BLOCK4: bool;
+
+    /// Called once per quantized vector before its `rows::<1>` calls (the byte kernel splits
+    /// `x_q` into its byte planes here; blocks of 4 vectors do not call it); nothing by
+    /// default.
+    #[inline(always)]
+    fn prepare(self, _qv: &mut QVec, _cols: usize) {}
 
     /// `sums[b][k]` = row `r0 + k` of `values` (`[rows, cols]`) dotted with `xs[b].q`, for
     /// `k < n <= 16`.
@@ -226,10 +266,7 @@ pub(crate) unsafe fn gemv_batch_with<K: QRows>(
     // The four buffers of a block (8 KiB to zero) only when there is a block: a single
     // vector (every generate of one function) uses one buffer below.
     if K::BLOCK4 && batch >= 4 {
-        let mut qs: [QVec; 4] = core::array::from_fn(|_| QVec {
-            q: [0; QBUF],
-            scale: 0.0,
-        });
+        let mut qs: [QVec; 4] = core::array::from_fn(|_| QVec::new());
         while b + 4 <= batch {
             for (j, qv) in qs.iter_mut().enumerate() {
                 quantize(&x[(b + j) * cols..(b + j + 1) * cols], qv);
@@ -250,12 +287,13 @@ pub(crate) unsafe fn gemv_batch_with<K: QRows>(
             b += 4;
         }
     }
-    let mut qv = QVec {
-        q: [0; QBUF],
-        scale: 0.0,
-    };
+    if b == batch {
+        return add_bias(bias, rows, batch, y);
+    }
+    let mut qv = QVec::new();
     while b < batch {
         quantize(&x[b * cols..(b + 1) * cols], &mut qv);
+        k.prepare(&mut qv, cols);
         let mut r = 0;
         while r < rows {
             let n = (rows - r).min(16);
@@ -268,6 +306,12 @@ pub(crate) unsafe fn gemv_batch_with<K: QRows>(
         }
         b += 1;
     }
+    add_bias(bias, rows, batch, y);
+}
+
+/// `y[b] += bias` for every vector `b`.
+#[inline(always)]
+fn add_bias(bias: Option<&[f32]>, rows: usize, batch: usize, y: &mut [f32]) {
     if let Some(bi) = bias {
         for yb in y[..batch * rows].chunks_exact_mut(rows) {
             for (v, b) in yb.iter_mut().zip(bi) {
@@ -321,21 +365,37 @@ mod tests {
     fn quantize_zeroes_what_the_kernels_read_past_cols() {
         // A reused buffer: a wide vector first, then narrower ones; every entry a kernel reads
         // past `cols` (up to the next multiple of 32) must be zero again.
-        let mut qv = QVec {
-            q: [0; QBUF],
-            scale: 0.0,
-        };
+        let mut qv = QVec::new();
         let wide: [f32; 200] = core::array::from_fn(|i| 1.0 + i as f32);
         quantize(&wide, &mut qv);
         assert!(qv.q[..200].iter().all(|&v| v != 0));
         for cols in [1usize, 31, 32, 33, 100, 150] {
             quantize(&wide[..cols], &mut qv);
             let end = q_read_len(cols);
-            assert_eq!(end % 32, 0);
-            assert!(end >= cols && end - cols < 32, "cols {cols}");
+            assert_eq!(end % 64, 0);
+            assert!(end >= cols && end - cols < 64, "cols {cols}");
             assert!(qv.q[..cols].iter().all(|&v| v != 0), "cols {cols}");
             assert!(qv.q[cols..end].iter().all(|&v| v == 0), "cols {cols}");
         }
         assert_eq!(q_read_len(QMAX_COLS), QBUF);
+    }
+
+    #[test]
+    fn quantize_reports_sign_and_high_byte_sum() {
+        let mut qv = QVec::new();
+        let x: [f32; 70] = core::array::from_fn(|i| (i as f32 - 20.0) / 7.0);
+        quantize(&x, &mut qv);
+        assert!(!qv.nonneg);
+        let want: i32 = qv.q[..70].iter().map(|&v| i32::from(v >> 8)).sum();
+        assert_eq!(qv.hsum, want);
+        let relu: [f32; 70] = x.map(|v| v.max(0.0));
+        quantize(&relu, &mut qv);
+        assert!(qv.nonneg);
+        assert_eq!(
+            qv.hsum,
+            qv.q[..70].iter().map(|&v| i32::from(v >> 8)).sum::<i32>()
+        );
+        quantize(&[0.0; 5], &mut qv);
+        assert!(qv.nonneg && qv.hsum == 0);
     }
 }
