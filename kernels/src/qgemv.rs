@@ -72,7 +72,9 @@ pub(crate) struct QVec {
 }
 
 impl QVec {
-    /// An all-zero vector (the state [`quantize`] expects of a fresh buffer).
+    /// An all-zero vector (the state [`quantize`] expects of a fresh buffer). Inlined so the
+    /// 4 KiB value is built in place rather than copied out of a call.
+    #[inline(always)]
     pub(crate) fn new() -> Self {
         QVec {
             q: [0; QBUF],

@@ -194,12 +194,18 @@ impl QRows for ZmmBytes {
             let wr: [*const i8; 16] = row_ptrs(wp, r0, n, 16, cols);
             let mut acc = [_mm512_setzero_si512(); 16];
             let (first, second) = acc.split_at_mut(8);
+            // A short last block of at most 8 rows skips the second half (its sums stay 0 and
+            // are not copied out).
             if x.nonneg {
                 byte_half::<false>(&wr[..8], cols, full_tail, x, first);
-                byte_half::<false>(&wr[8..], cols, full_tail, x, second);
+                if n > 8 {
+                    byte_half::<false>(&wr[8..], cols, full_tail, x, second);
+                }
             } else {
                 byte_half::<true>(&wr[..8], cols, full_tail, x, first);
-                byte_half::<true>(&wr[8..], cols, full_tail, x, second);
+                if n > 8 {
+                    byte_half::<true>(&wr[8..], cols, full_tail, x, second);
+                }
             }
             let mut out = [0i32; 16];
             _mm512_storeu_si512(out.as_mut_ptr().cast(), reduce16(&acc));
