@@ -108,6 +108,8 @@ pub(crate) fn quantize(x: &[f32], out: &mut QVec) {
         .map(|v| v.to_bits() & 0x7fff_ffff)
         .fold(0u32, u32::max);
     let q = &mut out.q;
+    // The sign summary and high-byte sum for the byte kernels, in the same pass.
+    let (mut min, mut hsum) = (0i16, 0i32);
     if amax_bits >= 0x7f80_0000 || amax_bits == 0 {
         q[..cols].fill(0);
         out.scale = if amax_bits == 0 { 0.0 } else { f32::NAN };
@@ -124,18 +126,16 @@ pub(crate) fn quantize(x: &[f32], out: &mut QVec) {
             // |v * pre * inv| <= range (1 + 2^-22) < 2^22: adding 1.5 * 2^23 rounds to an
             // integer (ties to even) held in the low mantissa bits.
             let t = (v * pre) * inv + 12_582_912.0;
-            *d = (t.to_bits() as i32 - 0x4b40_0000) as i16;
+            let qi = (t.to_bits() as i32 - 0x4b40_0000) as i16;
+            *d = qi;
+            min = min.min(qi);
+            hsum += i32::from(qi >> 8);
         }
         out.scale = (amax * pre) / range * post;
     }
     // Only the part a kernel reads: zeroing all of QBUF (2 KiB) per call cost more than
     // quantizing a 100-wide vector.
     q[cols..q_read_len(cols)].fill(0);
-    let (mut min, mut hsum) = (0i16, 0i32);
-    for &v in &q[..cols] {
-        min = min.min(v);
-        hsum += i32::from(v >> 8);
-    }
     out.nonneg = min >= 0;
     out.hsum = hsum;
 }
