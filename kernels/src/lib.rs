@@ -111,5 +111,5 @@ pub use gemv::{gemv, gemv_batch, gemv_batch_on, MatRef, WeightData};
 pub use mlp::{
     mlp_eval, mlp_eval_on, mlp_scratch_len, Layer, MAX_IN, MAX_LAYERS, MAX_TILE, MAX_WIDTH,
 };
-pub use qgemv::{q_range, QMAX_COLS};
+pub use qgemv::{int8_kernel, q_range, QMAX_COLS};
 pub use theta::{theta_len, theta_permutation};

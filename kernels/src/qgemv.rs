@@ -44,6 +44,25 @@ pub(crate) fn q_read_len(cols: usize) -> usize {
     cols.next_multiple_of(64).min(QBUF)
 }
 
+/// The integer kernel that int8 GEMVs with `cols <= `[`QMAX_COLS`] (W8A16) run on `path`, for
+/// reports (`hdon bench`): `"scalar"`, `"portable"`, `"avx2"`, or on the AVX-512 path
+/// `"avx512vnni-bytes"` (AVX512-VNNI + VBMI: the stored int8 weights against the byte planes
+/// of the input, `vpdpbusd`), `"avx512vnni"` (weights widened to i16, `vpdpwssd`),
+/// `"avx512bw"` (`vpmaddwd`), or `"avx2"` / `"portable"` on AVX-512F CPUs without BW. Blocks of
+/// 4 vectors (`gemv_batch`) use the widening kernel of the same CPU.
+pub fn int8_kernel(path: Path) -> &'static str {
+    match path {
+        Path::Scalar => "scalar",
+        Path::Portable => "portable",
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx2 => "avx2",
+        #[cfg(target_arch = "x86_64")]
+        Path::Avx512 => crate::x86_64::avx512_int_kernel(),
+        #[cfg(not(target_arch = "x86_64"))]
+        Path::Avx2 | Path::Avx512 => "unsupported",
+    }
+}
+
 /// The activation range `Q` for `cols` columns: the largest value `<= 32767` with
 /// `128 * cols * Q <= i32::MAX`, so `sum_i |values[o, i] * x_q[i]|` fits in i32 (int8 values
 /// are in [-128, 127]). 32767 up to 512 columns, 16383 at 1024.

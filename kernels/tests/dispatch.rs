@@ -21,3 +21,27 @@ fn paths_names_and_forcing() {
     force_path(best_path()).unwrap();
     assert_eq!(active_path(), best_path());
 }
+
+#[test]
+fn int8_kernel_names_follow_the_cpu() {
+    assert_eq!(int8_kernel(Path::Scalar), "scalar");
+    assert_eq!(int8_kernel(Path::Portable), "portable");
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::is_x86_feature_detected as has;
+        assert_eq!(int8_kernel(Path::Avx2), "avx2");
+        if Path::Avx512.is_supported() {
+            let want = match (
+                has!("avx512bw") && has!("avx512vl"),
+                has!("avx512vnni"),
+                has!("avx512vbmi"),
+            ) {
+                (true, true, true) => "avx512vnni-bytes",
+                (true, true, false) => "avx512vnni",
+                (true, false, _) => "avx512bw",
+                (false, _, _) => "avx2",
+            };
+            assert_eq!(int8_kernel(Path::Avx512), want);
+        }
+    }
+}

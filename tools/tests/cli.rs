@@ -556,6 +556,7 @@ fn bench_prints_a_complete_report() {
     let r = json_of(&a.get_output().stdout);
     for key in [
         "kernel_path",
+        "int8_kernel",
         "threads",
         "batch",
         "points",
@@ -577,7 +578,10 @@ fn bench_prints_a_complete_report() {
         ])
         .assert()
         .success();
-    assert_eq!(json_of(&q.get_output().stdout)["weights_dtype"], "i8");
+    let qr = json_of(&q.get_output().stdout);
+    assert_eq!(qr["weights_dtype"], "i8");
+    let path = hdon_kernels::Path::from_name(qr["kernel_path"].as_str().unwrap()).unwrap();
+    assert_eq!(qr["int8_kernel"], hdon_kernels::int8_kernel(path));
     for key in ["p50_us", "p90_us", "p99_us", "max_us"] {
         assert!(r["eval"]["latency"][key].as_f64().is_some(), "{key}");
     }

@@ -502,7 +502,7 @@ fn has(f: &str) -> bool {
 
 /// Which integer kernel the AVX-512 path uses on this CPU: `"avx512vnni-bytes"` ([`ZmmBytes`]),
 /// `"avx512vnni"`, `"avx512bw"`, `"avx2"` (AVX-512F without BW) or `"portable"`.
-fn avx512_int_kernel() -> &'static str {
+pub(crate) fn avx512_int_kernel() -> &'static str {
     if has("avx512bw") && has("avx512vl") {
         if has("avx512vnni") && has("avx512vbmi") {
             "avx512vnni-bytes"

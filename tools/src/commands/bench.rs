@@ -280,6 +280,7 @@ pub fn run(a: Args) -> Result<()> {
         "family": model.family().name(),
         "hdon_version": env!("CARGO_PKG_VERSION"),
         "kernel_path": path.name(),
+        "int8_kernel": hdon_kernels::int8_kernel(path),
         "weights_dtype": dtype,
         "build": super::BUILD,
         "threads": a.threads,
@@ -295,8 +296,14 @@ pub fn run(a: Args) -> Result<()> {
         return print_json(&report);
     }
     super::warn_if_debug();
+    // The integer kernel matters only when int8 layers are in the file.
+    let int8 = if dtype == "i8" {
+        format!(" (int8: {})", hdon_kernels::int8_kernel(path))
+    } else {
+        String::new()
+    };
     println!(
-        "hdon bench {} ({}, weights {dtype}), hdon {}, kernel path {}, threads {}",
+        "hdon bench {} ({}, weights {dtype}), hdon {}, kernel path {}{int8}, threads {}",
         file.path.display(),
         model.family().name(),
         env!("CARGO_PKG_VERSION"),
