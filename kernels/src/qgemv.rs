@@ -24,6 +24,7 @@
 //! Wider matrices (`cols > QMAX_COLS`) keep the f32 path (weights converted to f32 in
 //! registers, `x` in f32), see `dot.rs`.
 
+#[cfg(target_arch = "x86_64")]
 use core::mem::MaybeUninit;
 
 use crate::vector_math::activate_slice;
@@ -84,9 +85,12 @@ pub(crate) struct QVec {
     pub hsum: i32,
     /// The low bytes of `x_q` (`x_q & 255`), written by [`QRows::prepare`] for the kernels on
     /// bytes up to [`q_read_len`]`(cols)` and only read there, through raw pointers (left
-    /// uninitialized: zeroing 2 KiB per vector showed up in batched generate).
+    /// uninitialized: zeroing 2 KiB per vector showed up in batched generate). x86-64 only:
+    /// no other target has a kernel on bytes, and firmware stacks are small.
+    #[cfg(target_arch = "x86_64")]
     pub lo: [MaybeUninit<u8>; QBUF],
     /// The high bytes of `x_q` (`x_q >> 8`, two's complement), as `lo`.
+    #[cfg(target_arch = "x86_64")]
     pub hi: [MaybeUninit<u8>; QBUF],
 }
 
@@ -100,7 +104,9 @@ impl QVec {
             scale: 0.0,
             nonneg: true,
             hsum: 0,
+            #[cfg(target_arch = "x86_64")]
             lo: [MaybeUninit::uninit(); QBUF],
+            #[cfg(target_arch = "x86_64")]
             hi: [MaybeUninit::uninit(); QBUF],
         }
     }
