@@ -180,6 +180,63 @@ fn bench_gemv_f32<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
+/// int8 W8A16 GEMV of one vector (`cols <= QMAX_COLS`: the integer kernels) on the shapes of
+/// workload S's hypernetwork (output layer 921x100 from a ReLU layer, hidden 100x100) and L's
+/// output layer (8641x256), f32 alongside for the ratio. `int8_kernel` names the integer
+/// kernel of each path (AVX-512: `avx512vnni-bytes` on CPUs with VNNI and VBMI).
+fn bench_gemv_i8<M: Measurement>(c: &mut Criterion<M>) {
+    let mut g = c.benchmark_group("gemv_i8");
+    for (rows, cols) in [(921usize, 100usize), (100, 100), (8641, 256)] {
+        let wf = values(rows * cols, 0.05);
+        let q: Vec<i8> = wf
+            .iter()
+            .map(|&v| (v / 0.05 * 127.0).round() as i8)
+            .collect();
+        let scales = vec![0.05f32 / 127.0; rows];
+        // ReLU outputs: the non-negative input of every layer but the first.
+        let x: Vec<f32> = values(cols, 1.0).iter().map(|v| v.max(0.0)).collect();
+        let bias = values(rows, 0.1);
+        let mut y = vec![0.0f32; rows];
+        for (dtype, data) in [
+            (
+                "i8",
+                WeightData::I8 {
+                    values: &q,
+                    scales: &scales,
+                },
+            ),
+            ("f32", WeightData::F32(&wf)),
+        ] {
+            let m = MatRef { rows, cols, data };
+            g.throughput(Throughput::Bytes(m.bytes() as u64));
+            for path in paths() {
+                let kernel = match dtype {
+                    "i8" => hdon_kernels::int8_kernel(path),
+                    _ => path.name(),
+                };
+                g.bench_function(
+                    BenchmarkId::new(format!("{rows}x{cols}/{dtype}"), kernel),
+                    |b| {
+                        b.iter(|| {
+                            gemv_batch_on(
+                                path,
+                                &m,
+                                black_box(&x),
+                                1,
+                                Some(&bias),
+                                Activation::Identity,
+                                &mut y,
+                            )
+                            .unwrap()
+                        })
+                    },
+                );
+            }
+        }
+    }
+    g.finish();
+}
+
 /// f32 70x3466 for 8 input functions at once, on the widest path: `batch` vectors per
 /// `gemv_batch` call (8 = two blocks of 4 sharing a pass over W) against 8 calls of one.
 /// Throughput is weight bytes as if every vector read W (8 x the matrix per iteration).
@@ -275,6 +332,7 @@ fn run<M: Measurement>(c: &mut Criterion<M>) {
     bench_peak(c);
     bench_mlp(c);
     bench_gemv_f32(c);
+    bench_gemv_i8(c);
     bench_gemv_dtypes(c);
     bench_gemv_batch(c);
 }

@@ -14,8 +14,9 @@
 //! next multiple of 64, so full-width loads of `x_q` or its planes at the row tail stay inside
 //! them and read zeros). Weight loads never leave `values`: the zmm kernels mask the row tail
 //! (fault-suppressing loads), except that [`ZmmBytes`] lets a full 64-byte tail load run on
-//! into the next rows when they exist (their bytes meet zeros); the ymm kernels use a
-//! zero-padded stack copy.
+//! into the next rows when they exist (their bytes meet zeros); the ymm kernels do the same
+//! with 16-byte tail loads and fall back to a zero-padded stack copy for the matrix's last
+//! rows.
 
 use core::arch::x86_64::*;
 
@@ -369,15 +370,15 @@ impl QRows for Ymm {
         debug_assert!(r_blk * B == 8 && n <= 16 && cols <= QBUF);
         debug_assert!(values.len() >= (r0 + n) * cols);
         let wp = values.as_ptr();
-        // SAFETY: as for `Zmm`, with the row tail copied into a zeroed 16-byte stack buffer.
+        // SAFETY: as for `Zmm`, except the row tail: a full 16-byte load runs on into the next
+        // rows (whose bytes meet zero x_q past `cols`) when the block's last row has 16 bytes
+        // from the tail start inside `values`, else (the matrix's last rows) a zero-padded
+        // stack copy.
         unsafe {
             let mut sub = 0;
             while sub < n {
                 let m = (n - sub).min(r_blk);
-                let mut wr = [wp; 8];
-                for (k, p) in wr.iter_mut().enumerate().take(r_blk) {
-                    *p = wp.add((r0 + sub + k.min(m - 1)) * cols);
-                }
+                let wr: [*const i8; 8] = row_ptrs(wp, r0 + sub, m, r_blk, cols);
                 let mut acc = [_mm256_setzero_si256(); 8];
                 let mut c = 0;
                 while c + 16 <= cols {
@@ -400,10 +401,17 @@ impl QRows for Ymm {
                     for b in 0..B {
                         xv[b] = _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast());
                     }
+                    // A per-row copy (a `memcpy` call) cost more than the rest of a 100-column
+                    // block: only the matrix's last rows take it.
+                    let full_tail = (r0 + sub + m - 1) * cols + c + 16 <= values.len();
                     for k in 0..r_blk {
-                        let mut wb = [0i8; 16];
-                        core::ptr::copy_nonoverlapping(wr[k].add(c), wb.as_mut_ptr(), t);
-                        let w = _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.as_ptr().cast()));
+                        let w = if full_tail {
+                            _mm256_cvtepi8_epi16(_mm_loadu_si128(wr[k].add(c).cast()))
+                        } else {
+                            let mut wb = [0i8; 16];
+                            core::ptr::copy_nonoverlapping(wr[k].add(c), wb.as_mut_ptr(), t);
+                            _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.as_ptr().cast()))
+                        };
                         for b in 0..B {
                             acc[k * B + b] =
                                 _mm256_add_epi32(acc[k * B + b], _mm256_madd_epi16(w, xv[b]));
