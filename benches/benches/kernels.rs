@@ -19,7 +19,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use criterion::{BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use half::{bf16, f16};
 use hdon_kernels::{
     gemv_batch_on, mlp_eval_on, mlp_scratch_len, Activation, Layer, MatRef, Path, WeightData,
@@ -144,6 +144,32 @@ fn bench_mlp<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
+/// One single-vector GEMV bench: `y = W x + bias` (identity) on `path`.
+fn bench_gemv_one<M: Measurement>(
+    g: &mut BenchmarkGroup<'_, M>,
+    id: BenchmarkId,
+    path: Path,
+    m: &MatRef<'_>,
+    x: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+) {
+    g.bench_function(id, |b| {
+        b.iter(|| {
+            gemv_batch_on(
+                path,
+                m,
+                black_box(x),
+                1,
+                Some(bias),
+                Activation::Identity,
+                y,
+            )
+            .unwrap()
+        })
+    });
+}
+
 fn bench_gemv_f32<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("gemv_f32");
     for (rows, cols) in [(100usize, 921usize), (70, 3466)] {
@@ -158,23 +184,8 @@ fn bench_gemv_f32<M: Measurement>(c: &mut Criterion<M>) {
         let mut y = vec![0.0f32; rows];
         g.throughput(Throughput::Bytes(m.bytes() as u64));
         for path in paths() {
-            g.bench_function(
-                BenchmarkId::new(format!("{rows}x{cols}"), path.name()),
-                |b| {
-                    b.iter(|| {
-                        gemv_batch_on(
-                            path,
-                            &m,
-                            black_box(&x),
-                            1,
-                            Some(&bias),
-                            Activation::Identity,
-                            &mut y,
-                        )
-                        .unwrap()
-                    })
-                },
-            );
+            let id = BenchmarkId::new(format!("{rows}x{cols}"), path.name());
+            bench_gemv_one(&mut g, id, path, &m, &x, &bias, &mut y);
         }
     }
     g.finish();
@@ -214,23 +225,8 @@ fn bench_gemv_i8<M: Measurement>(c: &mut Criterion<M>) {
                     "i8" => hdon_kernels::int8_kernel(path),
                     _ => path.name(),
                 };
-                g.bench_function(
-                    BenchmarkId::new(format!("{rows}x{cols}/{dtype}"), kernel),
-                    |b| {
-                        b.iter(|| {
-                            gemv_batch_on(
-                                path,
-                                &m,
-                                black_box(&x),
-                                1,
-                                Some(&bias),
-                                Activation::Identity,
-                                &mut y,
-                            )
-                            .unwrap()
-                        })
-                    },
-                );
+                let id = BenchmarkId::new(format!("{rows}x{cols}/{dtype}"), kernel);
+                bench_gemv_one(&mut g, id, path, &m, &x, &bias, &mut y);
             }
         }
     }
