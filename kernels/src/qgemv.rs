@@ -58,7 +58,7 @@ pub fn int8_kernel(path: Path) -> &'static str {
         #[cfg(target_arch = "x86_64")]
         Path::Avx2 => "avx2",
         #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => crate::x86_64::avx512_int_kernel(),
+        Path::Avx512 => crate::x86_64::avx512_int_kernel().name(),
         #[cfg(not(target_arch = "x86_64"))]
         Path::Avx2 | Path::Avx512 => "unsupported",
     }
@@ -391,7 +391,7 @@ mod tests {
     #[test]
     fn quantize_zeroes_what_the_kernels_read_past_cols() {
         // A reused buffer: a wide vector first, then narrower ones; every entry a kernel reads
-        // past `cols` (up to the next multiple of 32) must be zero again.
+        // past `cols` (up to the next multiple of 64) must be zero again.
         let mut qv = QVec::new();
         let wide: [f32; 200] = core::array::from_fn(|i| 1.0 + i as f32);
         quantize(&wide, &mut qv);

@@ -137,6 +137,19 @@ unsafe fn byte_step<const XOR: bool>(
     }
 }
 
+/// `vpermt2b` indices gathering the low (`[0]`) and high (`[1]`) bytes of 64 i16 held in two
+/// registers, in column order.
+const PLANE_INDEX: [[u8; 64]; 2] = {
+    let mut t = [[0u8; 64]; 2];
+    let mut j = 0;
+    while j < 64 {
+        t[0][j] = (2 * j) as u8;
+        t[1][j] = (2 * j + 1) as u8;
+        j += 1;
+    }
+    t
+};
+
 impl QRows for ZmmBytes {
     const BLOCK4: bool = true;
 
@@ -148,10 +161,8 @@ impl QRows for ZmmBytes {
         // SAFETY: AVX512-VBMI (the entry's features); reads of `q` and writes of the planes
         // at c + 64 <= n <= QBUF.
         unsafe {
-            let lo_idx: [u8; 64] = core::array::from_fn(|j| (2 * j) as u8);
-            let hi_idx: [u8; 64] = core::array::from_fn(|j| (2 * j + 1) as u8);
-            let lo_idx = _mm512_loadu_si512(lo_idx.as_ptr().cast());
-            let hi_idx = _mm512_loadu_si512(hi_idx.as_ptr().cast());
+            let lo_idx = _mm512_loadu_si512(PLANE_INDEX[0].as_ptr().cast());
+            let hi_idx = _mm512_loadu_si512(PLANE_INDEX[1].as_ptr().cast());
             let mut c = 0;
             while c < n {
                 let a = _mm512_loadu_si512(qv.q.as_ptr().add(c).cast());
@@ -508,21 +519,49 @@ fn has(f: &str) -> bool {
     }
 }
 
-/// Which integer kernel the AVX-512 path uses on this CPU: `"avx512vnni-bytes"` ([`ZmmBytes`]),
-/// `"avx512vnni"`, `"avx512bw"`, `"avx2"` (AVX-512F without BW) or `"portable"`.
-pub(crate) fn avx512_int_kernel() -> &'static str {
+/// The integer kernel of the AVX-512 path on this CPU.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum IntKernel {
+    /// [`ZmmBytes`]: AVX512-VNNI + VBMI.
+    Bytes,
+    /// [`Zmm`] with `vpdpwssd`: AVX512-VNNI.
+    Vnni,
+    /// [`Zmm`] with `vpmaddwd`: AVX512-BW.
+    Bw,
+    /// [`Ymm`]: AVX-512F without BW, with AVX2.
+    Avx2,
+    /// The portable row sums.
+    Portable,
+}
+
+impl IntKernel {
+    /// The name [`crate::int8_kernel`] reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            IntKernel::Bytes => "avx512vnni-bytes",
+            IntKernel::Vnni => "avx512vnni",
+            IntKernel::Bw => "avx512bw",
+            IntKernel::Avx2 => "avx2",
+            IntKernel::Portable => "portable",
+        }
+    }
+}
+
+/// Which integer kernel the AVX-512 path uses on this CPU (the feature checks are cached by
+/// `is_x86_feature_detected!`).
+pub(crate) fn avx512_int_kernel() -> IntKernel {
     if has("avx512bw") && has("avx512vl") {
         if has("avx512vnni") && has("avx512vbmi") {
-            "avx512vnni-bytes"
+            IntKernel::Bytes
         } else if has("avx512vnni") {
-            "avx512vnni"
+            IntKernel::Vnni
         } else {
-            "avx512bw"
+            IntKernel::Bw
         }
     } else if has("avx2") {
-        "avx2"
+        IntKernel::Avx2
     } else {
-        "portable"
+        IntKernel::Portable
     }
 }
 
@@ -545,11 +584,11 @@ pub(crate) fn avx512_qgemv_batch(
     // by the caller); the rest of the contract is the caller's.
     unsafe {
         match avx512_int_kernel() {
-            "avx512vnni-bytes" => entry_bytes(values, scales, rows, cols, x, batch, bias, act, y),
-            "avx512vnni" => entry_vnni(values, scales, rows, cols, x, batch, bias, act, y),
-            "avx512bw" => entry_bw(values, scales, rows, cols, x, batch, bias, act, y),
-            "avx2" => entry_avx2_on512(values, scales, rows, cols, x, batch, bias, act, y),
-            _ => {
+            IntKernel::Bytes => entry_bytes(values, scales, rows, cols, x, batch, bias, act, y),
+            IntKernel::Vnni => entry_vnni(values, scales, rows, cols, x, batch, bias, act, y),
+            IntKernel::Bw => entry_bw(values, scales, rows, cols, x, batch, bias, act, y),
+            IntKernel::Avx2 => entry_avx2_on512(values, scales, rows, cols, x, batch, bias, act, y),
+            IntKernel::Portable => {
                 let y = &mut y[..batch * rows];
                 crate::qgemv::gemv_batch_with(
                     crate::qgemv::PortableRows,
