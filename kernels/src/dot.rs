@@ -316,6 +316,8 @@ pub(crate) unsafe fn gemv_batch<S: RowSums>(
                 WeightData::I8 { values, scales } => {
                     gemv_raw_multi(s, values, Some(scales), cols, xs, &mut ys)
                 }
+                // Dispatched to `qblock` by `gemv_batch_on` before any f32 path.
+                WeightData::I8Blocked { .. } => unreachable!("blocked int8 takes qblock"),
             }
         }
         b += BATCH_BLOCK;
@@ -332,6 +334,8 @@ pub(crate) unsafe fn gemv_batch<S: RowSums>(
                 WeightData::I8 { values, scales } => {
                     gemv_raw(s, values, Some(scales), cols, xb, yb)
                 }
+                // Dispatched to `qblock` by `gemv_batch_on` before any f32 path.
+                WeightData::I8Blocked { .. } => unreachable!("blocked int8 takes qblock"),
             }
         }
         b += 1;

@@ -60,6 +60,13 @@ pub enum KernelError {
     Overflow,
     /// [`crate::force_path`] asked for a path this CPU (or build) cannot run.
     UnsupportedPath(Path),
+    /// A blocked int8 matrix ([`crate::WeightData::I8Blocked`]) wider than the W8A16 range.
+    BlockedTooWide {
+        /// Columns passed.
+        cols: usize,
+        /// [`crate::QMAX_COLS`].
+        max: usize,
+    },
 }
 
 impl fmt::Display for KernelError {
@@ -110,6 +117,10 @@ impl fmt::Display for KernelError {
                     p.name()
                 )
             }
+            KernelError::BlockedTooWide { cols, max } => write!(
+                f,
+                "blocked int8 weights have {cols} columns; the blocked layout takes at most {max}"
+            ),
         }
     }
 }

@@ -30,6 +30,17 @@ pub enum WeightData<'a> {
         /// `rows` f32 scales, one per output row.
         scales: &'a [f32],
     },
+    /// int8 as [`WeightData::I8`] (same values, scales and W8A16 numerics: the same output
+    /// bits), stored in the blocked layout of [`crate::i8_blocked_index`]: 16 rows x 4 columns
+    /// per 64 bytes, zero-padded to [`crate::i8_blocked_len`]. On AVX512-VNNI a lane of
+    /// `vpdpbusd` is a whole row, so the GEMV needs no per-row reduction; built by
+    /// [`crate::pack_i8_blocked`]. Only for `cols <= `[`crate::QMAX_COLS`].
+    I8Blocked {
+        /// [`crate::i8_blocked_len`]`(rows, cols)` quantized values, blocked.
+        values: &'a [i8],
+        /// `rows` f32 scales, one per output row.
+        scales: &'a [f32],
+    },
 }
 
 /// A borrowed row-major matrix `[rows, cols]` = `[out, in]`.
@@ -47,17 +58,29 @@ impl MatRef<'_> {
     /// Checks that the data lengths match `rows` and `cols`.
     ///
     /// # Errors
-    /// [`KernelError::Length`] naming `"weights"` / `"scales"`, or [`KernelError::Overflow`].
+    /// [`KernelError::Length`] naming `"weights"` / `"scales"`, [`KernelError::Overflow`], or
+    /// [`KernelError::BlockedTooWide`].
     pub fn validate(&self) -> Result<(), KernelError> {
         let n = self
             .rows
             .checked_mul(self.cols)
             .ok_or(KernelError::Overflow)?;
+        if let WeightData::I8Blocked { values, scales } = self.data {
+            if self.cols > crate::QMAX_COLS {
+                return Err(KernelError::BlockedTooWide {
+                    cols: self.cols,
+                    max: crate::QMAX_COLS,
+                });
+            }
+            check_len("scales", self.rows, scales.len())?;
+            let len = crate::i8_blocked_len(self.rows, self.cols).ok_or(KernelError::Overflow)?;
+            return check_len("weights", len, values.len());
+        }
         let found = match self.data {
             WeightData::F32(d) => d.len(),
             WeightData::F16(d) => d.len(),
             WeightData::Bf16(d) => d.len(),
-            WeightData::I8 { values, scales } => {
+            WeightData::I8 { values, scales } | WeightData::I8Blocked { values, scales } => {
                 check_len("scales", self.rows, scales.len())?;
                 values.len()
             }
@@ -72,6 +95,7 @@ impl MatRef<'_> {
             WeightData::F32(_) => 4 * n,
             WeightData::F16(_) | WeightData::Bf16(_) => 2 * n,
             WeightData::I8 { .. } => n + 4 * self.rows,
+            WeightData::I8Blocked { values, .. } => values.len() + 4 * self.rows,
         }
     }
 }
@@ -168,6 +192,26 @@ pub fn gemv_batch_on(
         return Err(KernelError::UnsupportedPath(path));
     }
     if w.rows == 0 || batch == 0 {
+        return Ok(());
+    }
+    if let WeightData::I8Blocked { values, scales } = w.data {
+        // cols <= QMAX_COLS (validate).
+        let (rows, cols) = (w.rows, w.cols);
+        match path {
+            Path::Scalar | Path::Portable => crate::qblock::gemv_batch_blocked_generic(
+                path, values, scales, rows, cols, x, batch, bias, act, y,
+            ),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 => crate::x86_64::avx2_qgemv_blocked(
+                values, scales, rows, cols, x, batch, bias, act, y,
+            ),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 => crate::x86_64::avx512_qgemv_blocked(
+                values, scales, rows, cols, x, batch, bias, act, y,
+            ),
+            #[cfg(not(target_arch = "x86_64"))]
+            Path::Avx2 | Path::Avx512 => unreachable!("is_supported is false off x86-64"),
+        }
         return Ok(());
     }
     if let WeightData::I8 { values, scales } = w.data {

@@ -51,6 +51,14 @@
 //! every output of that vector NaN; an all-zero `x` gives exactly the bias. Wider int8
 //! matrices convert the weights to f32 in registers and keep `x` in f32.
 //!
+//! **Blocked int8** ([`WeightData::I8Blocked`], `cols <= QMAX_COLS`): the same values, scales
+//! and W8A16 numerics (the same bits as row-major int8 on every path), stored 16 rows x 4
+//! columns per 64 bytes ([`i8_blocked_index`], [`pack_i8_blocked`]). With AVX512-VNNI a
+//! register lane is a row: `vpdpbusd` adds 4 columns of 16 rows against the broadcast input
+//! bytes, so no block of rows ends in a cross-lane reduction and the row tail disappears
+//! (921x100: 1.9 us against 2.6 us row-major; 100x100: 0.23 against 0.38). Other paths sum the
+//! blocks with a plain integer loop.
+//!
 //! # Paths
 //!
 //! Every kernel exists as [`Path::Scalar`] (the [`reference`]), [`Path::Portable`] (`wide`),
@@ -96,6 +104,7 @@ mod error;
 mod gemv;
 mod mlp;
 mod portable;
+mod qblock;
 mod qgemv;
 pub mod reference;
 mod simd;
@@ -111,6 +120,10 @@ pub use error::KernelError;
 pub use gemv::{gemv, gemv_batch, gemv_batch_on, MatRef, WeightData};
 pub use mlp::{
     mlp_eval, mlp_eval_on, mlp_scratch_len, Layer, MAX_IN, MAX_LAYERS, MAX_TILE, MAX_WIDTH,
+};
+pub use qblock::{
+    i8_blocked_index, i8_blocked_len, int8_blocked_kernel, pack_i8_blocked, I8_BLOCK_ROWS,
+    I8_GROUP_COLS,
 };
 pub use qgemv::{int8_kernel, q_range, QMAX_COLS};
 pub use theta::{theta_len, theta_permutation};

@@ -338,7 +338,7 @@ pub(crate) unsafe fn gemv_batch_with<K: QRows>(
 
 /// `y[b] += bias` for every vector `b`.
 #[inline(always)]
-fn add_bias(bias: Option<&[f32]>, rows: usize, batch: usize, y: &mut [f32]) {
+pub(crate) fn add_bias(bias: Option<&[f32]>, rows: usize, batch: usize, y: &mut [f32]) {
     if let Some(bi) = bias {
         for yb in y[..batch * rows].chunks_exact_mut(rows) {
             for (v, b) in yb.iter_mut().zip(bi) {
@@ -350,7 +350,7 @@ fn add_bias(bias: Option<&[f32]>, rows: usize, batch: usize, y: &mut [f32]) {
 
 /// `y[k] = f32(sums[k]) * (scales[k] * x_scale)`: the same two f32 roundings on every path.
 #[inline(always)]
-fn epilogue(sums: &[i32], scales: &[f32], x_scale: f32, y: &mut [f32]) {
+pub(crate) fn epilogue(sums: &[i32], scales: &[f32], x_scale: f32, y: &mut [f32]) {
     for ((d, &s), &sc) in y.iter_mut().zip(sums).zip(scales) {
         *d = s as f32 * (sc * x_scale);
     }

@@ -137,6 +137,13 @@ fn row_dot(w: &MatRef<'_>, r: usize, x: &[f32]) -> f32 {
             }
             acc *= scales[r];
         }
+        WeightData::I8Blocked { values, scales } => {
+            for (c, b) in x.iter().enumerate().take(cols) {
+                let a = values[crate::i8_blocked_index(r, c, cols)];
+                acc = fma(f32::from(a), *b, acc);
+            }
+            acc *= scales[r];
+        }
     }
     acc
 }
@@ -150,6 +157,21 @@ pub(crate) fn gemv_batch_unchecked(
     act: Activation,
     y: &mut [f32],
 ) {
+    if let WeightData::I8Blocked { values, scales } = w.data {
+        // W8A16 as row-major int8 (blocked matrices have cols <= QMAX_COLS).
+        return crate::qblock::gemv_batch_blocked_generic(
+            crate::Path::Scalar,
+            values,
+            scales,
+            w.rows,
+            w.cols,
+            x,
+            batch,
+            bias,
+            act,
+            y,
+        );
+    }
     if let WeightData::I8 { values, scales } = w.data {
         if w.cols <= crate::QMAX_COLS {
             // W8A16: x quantized per vector, exact integer sums (see `qgemv`).

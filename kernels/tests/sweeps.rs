@@ -585,3 +585,150 @@ fn gemv_batch_bit_identical_to_single_vectors() {
         }
     }
 }
+
+/// The blocked int8 layout (`WeightData::I8Blocked`) gives the bits of its row-major twin on
+/// every path, for signed and non-negative inputs (the two AVX-512 variants), extreme inputs
+/// (`x_q = +-Q`, the byte planes' end values), rows around the 16-row blocks and the 64-row
+/// steps, columns around the 4-column groups, and batches.
+#[test]
+fn gemv_i8_blocked_equals_row_major_every_path() {
+    let mut rng = Rng(41);
+    let mut paths = fast_paths();
+    paths.push(Path::Scalar);
+    let mut shapes: Vec<(usize, usize)> = (1..=70).map(|r| (r, 1 + (r * 7) % 70)).collect();
+    shapes.extend((1..=70).map(|c| (1 + (c * 11) % 70, c)));
+    shapes.extend([
+        (16, 4),
+        (64, 64),
+        (65, 3),
+        (128, 100),
+        (921, 100),
+        (5, 1024),
+    ]);
+    for (k, &(rows, cols)) in shapes.iter().enumerate() {
+        let w = Weights::new(&mut rng, rows, cols);
+        let mut blocked = vec![0i8; i8_blocked_len(rows, cols).unwrap()];
+        pack_i8_blocked(&w.q, rows, cols, &mut blocked).unwrap();
+        let rm = w.mat(Dt::I8, rows, cols);
+        let bm = MatRef {
+            rows,
+            cols,
+            data: WeightData::I8Blocked {
+                values: &blocked,
+                scales: &w.scales,
+            },
+        };
+        let b = rng.vec(rows, 1.0);
+        let batch = 1 + k % 5;
+        let signed = rng.vec(batch * cols, 1.0);
+        let nonneg: Vec<f32> = signed.iter().map(|v| v.max(0.0)).collect();
+        // Alternating +-1 and 0: x_q hits +-Q exactly.
+        let extreme: Vec<f32> = (0..batch * cols).map(|i| [1.0, -1.0, 0.0][i % 3]).collect();
+        let act = [Activation::Identity, Activation::Relu, Activation::Tanh][k % 3];
+        for x in [&signed, &nonneg, &extreme] {
+            for &path in &paths {
+                let mut want = vec![f32::NAN; batch * rows];
+                let mut got = vec![f32::NAN; batch * rows];
+                gemv_batch_on(path, &rm, x, batch, Some(&b), act, &mut want).unwrap();
+                gemv_batch_on(path, &bm, x, batch, Some(&b), act, &mut got).unwrap();
+                for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        g.to_bits(),
+                        e.to_bits(),
+                        "{path:?} blocked {rows}x{cols} batch={batch} {act:?} y[{i}]: {g} vs {e}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gemv_i8_blocked_special_inputs_and_errors() {
+    let mut rng = Rng(43);
+    let (rows, cols) = (20usize, 9usize);
+    let w = Weights::new(&mut rng, rows, cols);
+    let mut blocked = vec![0i8; i8_blocked_len(rows, cols).unwrap()];
+    pack_i8_blocked(&w.q, rows, cols, &mut blocked).unwrap();
+    let m = MatRef {
+        rows,
+        cols,
+        data: WeightData::I8Blocked {
+            values: &blocked,
+            scales: &w.scales,
+        },
+    };
+    let b = rng.vec(rows, 1.0);
+    let mut paths = fast_paths();
+    paths.push(Path::Scalar);
+    for &path in &paths {
+        let mut y = vec![f32::NAN; rows];
+        gemv_batch_on(
+            path,
+            &m,
+            &[0.0; 9],
+            1,
+            Some(&b),
+            Activation::Identity,
+            &mut y,
+        )
+        .unwrap();
+        assert_eq!(y, b, "{path:?}: zero input gives the bias");
+        let mut x = [0.5f32; 9];
+        x[4] = f32::NAN;
+        gemv_batch_on(path, &m, &x, 1, Some(&b), Activation::Identity, &mut y).unwrap();
+        assert!(y.iter().all(|v| v.is_nan()), "{path:?}: NaN in, NaN out");
+    }
+    let short = MatRef {
+        data: WeightData::I8Blocked {
+            values: &blocked[..blocked.len() - 1],
+            scales: &w.scales,
+        },
+        ..m
+    };
+    let mut y = vec![0.0f32; rows];
+    let err = gemv_batch_on(
+        Path::Scalar,
+        &short,
+        &[0.0; 9],
+        1,
+        None,
+        Activation::Identity,
+        &mut y,
+    );
+    assert_eq!(
+        err,
+        Err(KernelError::Length {
+            what: "weights",
+            expected: 32 * 12,
+            found: 32 * 12 - 1
+        })
+    );
+    let wide_cols = QMAX_COLS + 1;
+    let wide_vals = vec![0i8; i8_blocked_len(1, wide_cols).unwrap()];
+    let wide = MatRef {
+        rows: 1,
+        cols: wide_cols,
+        data: WeightData::I8Blocked {
+            values: &wide_vals,
+            scales: &[1.0],
+        },
+    };
+    let x = vec![0.0f32; wide_cols];
+    let err = gemv_batch_on(
+        Path::Scalar,
+        &wide,
+        &x,
+        1,
+        None,
+        Activation::Identity,
+        &mut y[..1],
+    );
+    assert_eq!(
+        err,
+        Err(KernelError::BlockedTooWide {
+            cols: wide_cols,
+            max: QMAX_COLS
+        })
+    );
+}

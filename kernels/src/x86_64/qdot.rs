@@ -21,6 +21,7 @@
 use core::arch::x86_64::*;
 
 use crate::dot::row_ptrs;
+use crate::qblock::{PortableBlocks, QBlocks, BLOCKS_AT_ONCE};
 use crate::qgemv::{QRows, QVec, QBUF};
 use crate::vector_math::activate_slice;
 use crate::Activation;
@@ -442,8 +443,136 @@ impl QRows for Ymm {
     }
 }
 
+/// AVX512-VNNI row sums on the blocked layout (`qblock.rs`): a lane is a row, so each
+/// `vpdpbusd` adds 4 columns of 16 rows with no reduction afterwards. The input's byte planes
+/// (as for [`ZmmBytes`], `x_q = 256 h + l`) are broadcast 4 bytes at a time as the unsigned
+/// operand and the stored weights are the signed one, per lane in wrapping i32 (exact, as the
+/// true sum fits):
+///
+/// ```text
+/// every x_q >= 0:  s = (sum_i h_i w_i << 8) + sum_i l_i w_i
+/// otherwise:       s = (sum_i (h_i ^ 0x80) w_i << 8) - (sum_i w_i << 15) + sum_i l_i w_i
+/// ```
+///
+/// (`h ^ 0x80 = h + 128` as an unsigned byte; the row sums `sum_i w_i` come from a third
+/// `vpdpbusd` against bytes of 1.) [`BLOCKS_AT_ONCE`] blocks (64 rows) share each broadcast.
+#[derive(Clone, Copy)]
+pub(crate) struct ZmmBlocks;
+
+/// [`ZmmBlocks`] on `NB` row blocks: `out[k]` = the 16 row sums of block `k`.
+///
+/// # Safety
+/// AVX512-BW/VNNI; `blocks[k]` points at `groups * 64` readable bytes; the planes of `x` hold
+/// `4 * groups` prepared bytes.
+#[inline(always)]
+unsafe fn block_sums<const NB: usize, const SIGNED: bool>(
+    blocks: [*const i8; NB],
+    groups: usize,
+    x: &QVec,
+    out: &mut [__m512i; BLOCKS_AT_ONCE],
+) {
+    // SAFETY: the caller's contract; plane reads at 4 g + 4 <= 4 groups.
+    unsafe {
+        let mut lo = [_mm512_setzero_si512(); NB];
+        let mut hi = [_mm512_setzero_si512(); NB];
+        let mut rs = [_mm512_setzero_si512(); NB];
+        let ones = _mm512_set1_epi8(1);
+        let (lp, hp) = (x.lo.as_ptr().cast::<i32>(), x.hi.as_ptr().cast::<i32>());
+        for g in 0..groups {
+            let bl = _mm512_set1_epi32(lp.add(g).read_unaligned());
+            let bh = _mm512_set1_epi32(hp.add(g).read_unaligned());
+            for k in 0..NB {
+                let w = _mm512_loadu_si512(blocks[k].add(g * 64).cast());
+                lo[k] = _mm512_dpbusd_epi32(lo[k], bl, w);
+                hi[k] = _mm512_dpbusd_epi32(hi[k], bh, w);
+                if SIGNED {
+                    rs[k] = _mm512_dpbusd_epi32(rs[k], ones, w);
+                }
+            }
+        }
+        for k in 0..NB {
+            let s = _mm512_add_epi32(lo[k], _mm512_slli_epi32::<8>(hi[k]));
+            out[k] = if SIGNED {
+                _mm512_sub_epi32(s, _mm512_slli_epi32::<15>(rs[k]))
+            } else {
+                s
+            };
+        }
+    }
+}
+
+impl QBlocks for ZmmBlocks {
+    /// The byte planes of `x_q[..cols rounded up to 64]` (zero past `cols`), the high plane
+    /// offset by 128 when some `x_q < 0`.
+    #[inline(always)]
+    fn prepare(self, qv: &mut QVec, cols: usize) {
+        ZmmBytes.prepare(qv, cols);
+        if !qv.nonneg {
+            let n = crate::qgemv::q_read_len(cols);
+            // SAFETY: AVX-512F (the entry's features); the plane was written up to n <= QBUF
+            // by ZmmBytes::prepare, in steps of 64 bytes.
+            unsafe {
+                let flip = _mm512_set1_epi8(-128);
+                let mut c = 0;
+                while c < n {
+                    let p = qv.hi.as_mut_ptr().add(c);
+                    _mm512_storeu_si512(
+                        p.cast(),
+                        _mm512_xor_si512(_mm512_loadu_si512(p.cast()), flip),
+                    );
+                    c += 64;
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn sums(
+        self,
+        values: &[i8],
+        groups: usize,
+        rb0: usize,
+        nb: usize,
+        qv: &QVec,
+        sums: &mut [i32; BLOCKS_AT_ONCE * 16],
+    ) {
+        debug_assert!((1..=BLOCKS_AT_ONCE).contains(&nb));
+        debug_assert!(values.len() >= (rb0 + nb) * groups * 64);
+        let p = |k: usize| values.as_ptr().wrapping_add((rb0 + k) * groups * 64);
+        // SAFETY: blocks rb0..rb0 + nb exist (caller); prepare ran on qv.
+        unsafe {
+            let mut out = [_mm512_setzero_si512(); BLOCKS_AT_ONCE];
+            match (nb, qv.nonneg) {
+                (1, true) => block_sums::<1, false>([p(0)], groups, qv, &mut out),
+                (2, true) => block_sums::<2, false>([p(0), p(1)], groups, qv, &mut out),
+                (3, true) => block_sums::<3, false>([p(0), p(1), p(2)], groups, qv, &mut out),
+                (_, true) => block_sums::<4, false>([p(0), p(1), p(2), p(3)], groups, qv, &mut out),
+                (1, false) => block_sums::<1, true>([p(0)], groups, qv, &mut out),
+                (2, false) => block_sums::<2, true>([p(0), p(1)], groups, qv, &mut out),
+                (3, false) => block_sums::<3, true>([p(0), p(1), p(2)], groups, qv, &mut out),
+                (_, false) => block_sums::<4, true>([p(0), p(1), p(2), p(3)], groups, qv, &mut out),
+            }
+            for (k, o) in out.iter().enumerate().take(nb) {
+                _mm512_storeu_si512(sums.as_mut_ptr().add(16 * k).cast(), *o);
+            }
+        }
+    }
+}
+
+/// An int8 GEMV entry compiled with `$features`: `$driver` (row-major `gemv_batch_with` or
+/// blocked `gemv_batch_blocked_with`) with the row-sum token `$rows`, then the activation on
+/// the path `$token`.
 macro_rules! q_entry {
     ($name:ident, $features:literal, $rows:expr, $token:expr) => {
+        q_entry!(
+            $name,
+            $features,
+            crate::qgemv::gemv_batch_with,
+            $rows,
+            $token
+        );
+    };
+    ($name:ident, $features:literal, $driver:path, $rows:expr, $token:expr) => {
         /// # Safety
         /// The CPU supports the features; lengths validated by `gemv::validate_gemv`;
         /// `cols <= QMAX_COLS`.
@@ -463,11 +592,93 @@ macro_rules! q_entry {
             let y = &mut y[..batch * rows];
             // SAFETY: forwarded contract.
             unsafe {
-                crate::qgemv::gemv_batch_with($rows, values, scales, rows, cols, x, batch, bias, y);
+                $driver($rows, values, scales, rows, cols, x, batch, bias, y);
                 activate_slice($token, act, y);
             }
         }
     };
+}
+
+q_entry!(
+    entry_blocked_vnni,
+    "avx512f,avx512dq,avx512bw,avx512vl,avx512vnni,avx512vbmi",
+    crate::qblock::gemv_batch_blocked_with,
+    ZmmBlocks,
+    Avx512
+);
+q_entry!(
+    entry_blocked_on512,
+    "avx512f,avx512dq,avx2,fma,f16c",
+    crate::qblock::gemv_batch_blocked_with,
+    PortableBlocks,
+    Avx512
+);
+q_entry!(
+    entry_blocked_avx2,
+    "avx2,fma,f16c",
+    crate::qblock::gemv_batch_blocked_with,
+    PortableBlocks,
+    Avx2
+);
+
+/// The AVX-512 path's blocked int8 GEMV (activation included): [`ZmmBlocks`] with
+/// AVX512-VNNI + VBMI, else the portable row sums compiled for the CPU. The caller checked
+/// `Path::Avx512.is_supported()`, validated the lengths and `cols <= QMAX_COLS`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn avx512_qgemv_blocked(
+    values: &[i8],
+    scales: &[f32],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    batch: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+) {
+    debug_assert!(crate::Path::Avx512.is_supported() && cols <= QBUF);
+    // SAFETY: each entry is called only when its features were detected (AVX-512F/DQ by the
+    // caller); the rest of the contract is the caller's.
+    unsafe {
+        if avx512_int_kernel() == IntKernel::Bytes {
+            entry_blocked_vnni(values, scales, rows, cols, x, batch, bias, act, y)
+        } else if has("avx2") {
+            entry_blocked_on512(values, scales, rows, cols, x, batch, bias, act, y)
+        } else {
+            let y = &mut y[..batch * rows];
+            crate::qblock::gemv_batch_blocked_with(
+                PortableBlocks,
+                values,
+                scales,
+                rows,
+                cols,
+                x,
+                batch,
+                bias,
+                y,
+            );
+            crate::x86_64::avx512_activate_slice(act, y);
+        }
+    }
+}
+
+/// The AVX2 path's blocked int8 GEMV (activation included). The caller checked
+/// `Path::Avx2.is_supported()`, validated the lengths and `cols <= QMAX_COLS`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn avx2_qgemv_blocked(
+    values: &[i8],
+    scales: &[f32],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    batch: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+) {
+    debug_assert!(crate::Path::Avx2.is_supported() && cols <= QBUF);
+    // SAFETY: AVX2 + FMA + F16C were detected by the caller; the rest is the caller's.
+    unsafe { entry_blocked_avx2(values, scales, rows, cols, x, batch, bias, act, y) }
 }
 
 q_entry!(
@@ -635,28 +846,34 @@ mod tests {
     use crate::qgemv::{gemv_batch_generic, QMAX_COLS};
     use crate::Path;
 
-    /// Every x86 integer kernel this CPU can run, not only the one dispatch picks, equals the
-    /// scalar reference bit for bit (identity activation).
-    #[test]
-    fn every_int_kernel_matches_reference() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
+    /// An entry's signature (the `q_entry!` functions).
+    type Entry = unsafe fn(
+        &[i8],
+        &[f32],
+        usize,
+        usize,
+        &[f32],
+        usize,
+        Option<&[f32]>,
+        Activation,
+        &mut [f32],
+    );
+
+    /// A xorshift64 stream from `seed`.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
-        };
-        type Entry = unsafe fn(
-            &[i8],
-            &[f32],
-            usize,
-            usize,
-            &[f32],
-            usize,
-            Option<&[f32]>,
-            Activation,
-            &mut [f32],
-        );
+        }
+    }
+
+    /// Every x86 integer kernel this CPU can run, not only the one dispatch picks, equals the
+    /// scalar reference bit for bit (identity activation).
+    #[test]
+    fn every_int_kernel_matches_reference() {
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         let avx512 = has("avx512bw") && has("avx512vl") && Path::Avx512.is_supported();
         let mut entries: Vec<(&str, Entry)> = Vec::new();
         if avx512 && has("avx512vnni") && has("avx512vbmi") {
@@ -740,6 +957,80 @@ mod tests {
                         )
                     };
                     assert_eq!(y, want, "{name} {args:?} kind {kind}");
+                }
+            }
+        }
+    }
+
+    /// Every x86 blocked-int8 entry this CPU can run, not only the one dispatch picks, equals
+    /// the scalar row-major reference bit for bit (identity activation): signed, non-negative
+    /// and extreme inputs, 1-4 row blocks at once and partial blocks.
+    #[test]
+    fn every_blocked_kernel_matches_row_major_reference() {
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
+        let mut entries: Vec<(&str, Entry)> = Vec::new();
+        if Path::Avx512.is_supported() && avx512_int_kernel() == IntKernel::Bytes {
+            entries.push(("vnni", entry_blocked_vnni));
+        }
+        if Path::Avx512.is_supported() && Path::Avx2.is_supported() {
+            entries.push(("on512", entry_blocked_on512));
+        }
+        if Path::Avx2.is_supported() {
+            entries.push(("avx2", entry_blocked_avx2));
+        }
+        for (rows, cols) in [
+            (1, 1),
+            (16, 4),
+            (17, 5),
+            (48, 33),
+            (64, 100),
+            (65, 3),
+            (130, 64),
+        ] {
+            let values: Vec<i8> = (0..rows * cols).map(|_| next() as i8).collect();
+            let mut blocked = vec![0i8; crate::i8_blocked_len(rows, cols).unwrap()];
+            crate::pack_i8_blocked(&values, rows, cols, &mut blocked).unwrap();
+            let scales: Vec<f32> = (0..rows).map(|r| 0.01 + r as f32 * 1e-3).collect();
+            let bias: Vec<f32> = (0..rows).map(|r| r as f32 * 0.1).collect();
+            for kind in 0..3 {
+                let batch = 1 + kind;
+                let x: Vec<f32> = (0..batch * cols)
+                    .map(|i| {
+                        let v = (next() % 20001) as f32 / 10000.0 - 1.0;
+                        [v, v.abs(), [1.0, -1.0, 0.0][i % 3]][kind]
+                    })
+                    .collect();
+                let a = Activation::Identity;
+                let mut want = vec![0.0f32; batch * rows];
+                gemv_batch_generic(
+                    Path::Scalar,
+                    &values,
+                    &scales,
+                    rows,
+                    cols,
+                    &x,
+                    batch,
+                    Some(&bias),
+                    a,
+                    &mut want,
+                );
+                for (name, e) in &entries {
+                    let mut y = vec![f32::NAN; batch * rows];
+                    // SAFETY: the entry's features were detected above; lengths match.
+                    unsafe {
+                        e(
+                            &blocked,
+                            &scales,
+                            rows,
+                            cols,
+                            &x,
+                            batch,
+                            Some(&bias),
+                            a,
+                            &mut y,
+                        );
+                    }
+                    assert_eq!(y, want, "{name} {rows}x{cols} kind {kind}");
                 }
             }
         }
