@@ -16,6 +16,24 @@ pub enum DType {
     /// Symmetric int8, values in [-127, 127], with one f32 scale per row (first dimension).
     /// File code 3.
     I8,
+    /// int8 as [`DType::I8`] (same values and per-row scales), stored in the blocked layout of
+    /// 16 rows x 4 columns per 64 bytes (see [`i8_blocked_len`]); 2-D tensors only. File code 4.
+    I8Blocked,
+}
+
+/// Bytes of a `[rows, cols]` tensor of dtype [`DType::I8Blocked`]: rows padded to a multiple of
+/// 16, columns to a multiple of 4 (`None` on overflow). Block `rb` (rows `16 rb ..`), column
+/// group `g` (columns `4 g ..`) is the 64 bytes at `(rb * ceil(cols / 4) + g) * 64`, and
+/// `W[16 rb + r, 4 g + c]` is byte `4 r + c` of it; padding is zero. The same layout as
+/// `hdon_kernels::i8_blocked_index`.
+pub const fn i8_blocked_len(rows: u64, cols: u64) -> Option<u64> {
+    match (
+        rows.checked_next_multiple_of(16),
+        cols.checked_next_multiple_of(4),
+    ) {
+        (Some(r), Some(c)) => r.checked_mul(c),
+        _ => None,
+    }
 }
 
 impl DType {
@@ -26,6 +44,7 @@ impl DType {
             DType::F16 => 1,
             DType::Bf16 => 2,
             DType::I8 => 3,
+            DType::I8Blocked => 4,
         }
     }
 
@@ -36,26 +55,30 @@ impl DType {
             1 => Some(DType::F16),
             2 => Some(DType::Bf16),
             3 => Some(DType::I8),
+            4 => Some(DType::I8Blocked),
             _ => None,
         }
     }
 
-    /// Size of one element in bytes (the scales of int8 tensors are not counted).
+    /// Size of one element in bytes (the scales of int8 tensors are not counted; blocked
+    /// int8 also stores zero padding, see [`i8_blocked_len`]).
     pub const fn size(self) -> usize {
         match self {
             DType::F32 => 4,
             DType::F16 | DType::Bf16 => 2,
-            DType::I8 => 1,
+            DType::I8 | DType::I8Blocked => 1,
         }
     }
 
-    /// Lower-case name as used in messages and specs: `f32`, `f16`, `bf16`, `i8`.
+    /// Lower-case name as used in messages and specs: `f32`, `f16`, `bf16`, `i8`,
+    /// `i8-blocked`.
     pub const fn name(self) -> &'static str {
         match self {
             DType::F32 => "f32",
             DType::F16 => "f16",
             DType::Bf16 => "bf16",
             DType::I8 => "i8",
+            DType::I8Blocked => "i8-blocked",
         }
     }
 }

@@ -58,7 +58,7 @@ mod tensor;
 mod write;
 
 pub use arch::{Architecture, Layer, Network, TargetLayer};
-pub use codes::{Activation, DType, Family, Role};
+pub use codes::{i8_blocked_len, Activation, DType, Family, Role};
 pub use crc32c::{
     crc32c, crc32c_append, crc32c_append_portable, crc32c_combine, crc32c_is_hardware,
     crc32c_portable,

@@ -13,7 +13,7 @@ pub struct Tensor<'a> {
     pub name: &'a str,
     /// Dimensions, outermost first (row-major); 1..=4 entries, each >= 1.
     pub shape: &'a [u32],
-    /// The elements, row-major.
+    /// The elements, row-major (blocked for [`TensorData::I8Blocked`]).
     pub data: TensorData<'a>,
 }
 
@@ -23,14 +23,15 @@ impl<'a> Tensor<'a> {
         self.data.dtype()
     }
 
-    /// Number of elements (product of the shape).
+    /// Number of elements (product of the shape; a blocked int8 tensor stores more, its
+    /// padding: [`TensorData::len`]).
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.shape.iter().map(|&d| d as usize).product()
     }
 
     /// True when the tensor has no elements (never for a parsed file: dimensions are >= 1).
     pub fn is_empty(&self) -> bool {
-        self.data.len() == 0
+        self.len() == 0
     }
 
     /// The f32 elements, if the tensor is f32.
@@ -59,6 +60,13 @@ pub enum TensorData<'a> {
         /// One f32 scale per row, `scales.len() == shape[0]`.
         scales: &'a [f32],
     },
+    /// int8 in the blocked layout ([`crate::i8_blocked_len`]): same meaning as `I8`.
+    I8Blocked {
+        /// The quantized elements, blocked and zero-padded.
+        values: &'a [i8],
+        /// One f32 scale per row, `scales.len() == shape[0]`.
+        scales: &'a [f32],
+    },
 }
 
 impl TensorData<'_> {
@@ -69,16 +77,17 @@ impl TensorData<'_> {
             TensorData::F16(_) => DType::F16,
             TensorData::Bf16(_) => DType::Bf16,
             TensorData::I8 { .. } => DType::I8,
+            TensorData::I8Blocked { .. } => DType::I8Blocked,
         }
     }
 
-    /// Number of elements (scales not counted).
+    /// Number of stored elements (scales not counted; blocked int8 counts its padding).
     pub fn len(&self) -> usize {
         match self {
             TensorData::F32(v) => v.len(),
             TensorData::F16(v) => v.len(),
             TensorData::Bf16(v) => v.len(),
-            TensorData::I8 { values, .. } => values.len(),
+            TensorData::I8 { values, .. } | TensorData::I8Blocked { values, .. } => values.len(),
         }
     }
 
@@ -130,15 +139,18 @@ impl<'a> TensorTable<'a> {
             DType::F32 => TensorData::F32(bytemuck::try_cast_slice(values).ok()?),
             DType::F16 => TensorData::F16(bytemuck::try_cast_slice(values).ok()?),
             DType::Bf16 => TensorData::Bf16(bytemuck::try_cast_slice(values).ok()?),
-            DType::I8 => {
+            DType::I8 | DType::I8Blocked => {
                 let s = region(
                     self.data,
                     u64_at(r, T_SCALES_OFFSET)?,
                     u64_at(r, T_SCALES_LEN)?,
                 )?;
-                TensorData::I8 {
-                    values: bytemuck::try_cast_slice(values).ok()?,
-                    scales: bytemuck::try_cast_slice(s).ok()?,
+                let values = bytemuck::try_cast_slice(values).ok()?;
+                let scales = bytemuck::try_cast_slice(s).ok()?;
+                if dtype == DType::I8 {
+                    TensorData::I8 { values, scales }
+                } else {
+                    TensorData::I8Blocked { values, scales }
                 }
             }
         };
@@ -301,7 +313,17 @@ fn check_record(
             });
         }
     }
-    let bytes = count.checked_mul(dtype.size() as u64);
+    if dtype == DType::I8Blocked && ndim != 2 {
+        return Err(FormatError::BadShape {
+            tensor,
+            reason: "i8-blocked tensors must be 2-D [rows, cols]",
+        });
+    }
+    let bytes = if dtype == DType::I8Blocked {
+        crate::i8_blocked_len(field(T_SHAPE) as u64, field(T_SHAPE + 4) as u64)
+    } else {
+        count.checked_mul(dtype.size() as u64)
+    };
     let bytes = match bytes {
         Some(b) if !overflow && usize::try_from(b).is_ok() => b,
         _ => return Err(FormatError::ShapeOverflow { tensor }),
@@ -318,7 +340,8 @@ fn check_record(
     let scales_off = field64(T_SCALES_OFFSET);
     let scales_len = field64(T_SCALES_LEN);
     let rows = field(T_SHAPE) as u64;
-    let scales_expected = if dtype == DType::I8 { rows * 4 } else { 0 };
+    let int8 = matches!(dtype, DType::I8 | DType::I8Blocked);
+    let scales_expected = if int8 { rows * 4 } else { 0 };
     if scales_len != scales_expected {
         return Err(FormatError::TensorLength {
             tensor,
@@ -327,7 +350,7 @@ fn check_record(
             found: scales_len,
         });
     }
-    if dtype != DType::I8 && scales_off != 0 {
+    if !int8 && scales_off != 0 {
         return Err(FormatError::ReservedNonZero {
             section: sec,
             offset: rec_off + T_SCALES_OFFSET as u64,
@@ -343,7 +366,7 @@ fn check_record(
         prev_end,
         data_file_offset,
     )?;
-    if dtype == DType::I8 {
+    if int8 {
         place(
             tt.data,
             tensor,

@@ -26,6 +26,14 @@ pub enum TensorBuf {
         /// One scale per row.
         scales: Vec<f32>,
     },
+    /// int8 in the blocked layout ([`crate::i8_blocked_len`] values, padding zero), with one
+    /// f32 scale per row.
+    I8Blocked {
+        /// Quantized values, blocked.
+        values: Vec<i8>,
+        /// One scale per row.
+        scales: Vec<f32>,
+    },
 }
 
 impl TensorBuf {
@@ -36,6 +44,7 @@ impl TensorBuf {
             TensorBuf::F16(_) => DType::F16,
             TensorBuf::Bf16(_) => DType::Bf16,
             TensorBuf::I8 { .. } => DType::I8,
+            TensorBuf::I8Blocked { .. } => DType::I8Blocked,
         }
     }
 
@@ -44,7 +53,9 @@ impl TensorBuf {
             TensorBuf::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             TensorBuf::F16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
             TensorBuf::Bf16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
-            TensorBuf::I8 { values, .. } => values.iter().map(|&x| x as u8).collect(),
+            TensorBuf::I8 { values, .. } | TensorBuf::I8Blocked { values, .. } => {
+                values.iter().map(|&x| x as u8).collect()
+            }
         }
     }
 }
@@ -493,7 +504,7 @@ impl ModelBuilder {
             put64(&mut s, r + T_DATA_OFFSET, off);
             put64(&mut s, r + T_DATA_LEN, len);
             data_end = off + len;
-            if let TensorBuf::I8 { scales, .. } = &t.data {
+            if let TensorBuf::I8 { scales, .. } | TensorBuf::I8Blocked { scales, .. } = &t.data {
                 let off = align64_u64(data_end);
                 let len = scales.len() as u64 * 4;
                 put64(&mut s, r + T_SCALES_OFFSET, off);
@@ -509,7 +520,7 @@ impl ModelBuilder {
         for t in &self.tensors {
             s.resize(align64_usize(s.len()), 0);
             s.extend_from_slice(&t.data.values_le());
-            if let TensorBuf::I8 { scales, .. } = &t.data {
+            if let TensorBuf::I8 { scales, .. } | TensorBuf::I8Blocked { scales, .. } = &t.data {
                 s.resize(align64_usize(s.len()), 0);
                 for x in scales {
                     s.extend_from_slice(&x.to_le_bytes());
@@ -526,7 +537,7 @@ impl TensorBuf {
             TensorBuf::F32(v) => v.len() * 4,
             TensorBuf::F16(v) => v.len() * 2,
             TensorBuf::Bf16(v) => v.len() * 2,
-            TensorBuf::I8 { values, .. } => values.len(),
+            TensorBuf::I8 { values, .. } | TensorBuf::I8Blocked { values, .. } => values.len(),
         }
     }
 }

@@ -654,6 +654,38 @@ fn cases() -> Vec<Case> {
             "branch.0.weight"
         ),
         case!(
+            "i8-blocked values length",
+            ShiftDeepONet,
+            seal,
+            |f| {
+                let t = f.blocked_tensor() + 40;
+                f.set64(t, 63)
+            },
+            E::TensorLength {
+                part: "values",
+                // shift.1.weight [2, 4]: rows padded to 16, columns to 4.
+                expected: 64,
+                found: 63,
+                ..
+            },
+            "shift.1.weight"
+        ),
+        case!(
+            "i8-blocked tensor not 2-D",
+            ShiftDeepONet,
+            seal,
+            |f| {
+                let t = f.blocked_tensor();
+                f.set32(t + 12, 3);
+                f.set32(t + 24, 1)
+            },
+            E::BadShape {
+                reason: "i8-blocked tensors must be 2-D [rows, cols]",
+                ..
+            },
+            "2-D"
+        ),
+        case!(
             "no dimensions",
             DeepONet,
             seal,

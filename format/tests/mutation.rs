@@ -92,7 +92,7 @@ fn exercise(file: &ModelFile<'_>) {
     for t in file.tensors() {
         let count: usize = t.shape.iter().map(|&d| d as usize).product();
         assert_eq!(t.len(), count, "tensor {}", t.name);
-        if let TensorData::I8 { scales, .. } = t.data {
+        if let TensorData::I8 { scales, .. } | TensorData::I8Blocked { scales, .. } = t.data {
             assert_eq!(scales.len(), t.shape[0] as usize);
         }
         assert!(file.tensor_by_name(t.name).is_some());

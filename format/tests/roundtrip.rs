@@ -108,6 +108,16 @@ fn check(fx: &Fixture, file: &ModelFile<'_>) {
                 assert_eq!(values, &v[..]);
                 assert_eq!(scales, &s[..]);
             }
+            (
+                TensorData::I8Blocked { values, scales },
+                TensorBuf::I8Blocked {
+                    values: v,
+                    scales: s,
+                },
+            ) => {
+                assert_eq!(values, &v[..]);
+                assert_eq!(scales, &s[..]);
+            }
             (x, y) => panic!("tensor {name}: dtype differs: {x:?} vs {y:?}"),
         }
         assert_eq!(file.tensor_by_name(name).unwrap().name, name);
@@ -118,7 +128,9 @@ fn check(fx: &Fixture, file: &ModelFile<'_>) {
             TensorData::F32(x) => x.as_ptr() as usize,
             TensorData::F16(x) => x.as_ptr() as usize,
             TensorData::Bf16(x) => x.as_ptr() as usize,
-            TensorData::I8 { values, .. } => values.as_ptr() as usize,
+            TensorData::I8 { values, .. } | TensorData::I8Blocked { values, .. } => {
+                values.as_ptr() as usize
+            }
         };
         assert!(at >= base && at < base + file.file_len());
         assert_eq!((at - base) % ALIGN, 0);

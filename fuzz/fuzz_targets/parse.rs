@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
             for t in file.tensors() {
                 let n: usize = t.shape.iter().map(|&d| d as usize).product();
                 assert_eq!(n, t.len());
-                if let TensorData::I8 { scales, .. } = t.data {
+                if let TensorData::I8 { scales, .. } | TensorData::I8Blocked { scales, .. } = t.data {
                     assert_eq!(scales.len(), t.shape[0] as usize);
                 }
             }

@@ -1,7 +1,7 @@
 //! [`Model`]: a validated, zero-copy view of a model file plus its workspace plan.
 
 use hdon_format::{Family, ModelFile, ParseOptions, Role, TensorData};
-use hdon_kernels::{Activation as KAct, MatRef, WeightData, MAX_LAYERS};
+use hdon_kernels::{Activation as KAct, KernelError, MatRef, WeightData, MAX_LAYERS};
 
 use crate::plan::{kernel_activation, Plan, MAX_NET_LAYERS};
 use crate::{Error, Options};
@@ -241,14 +241,24 @@ impl<'a> Model<'a> {
                 TensorData::F16(d) => WeightData::F16(d),
                 TensorData::Bf16(d) => WeightData::Bf16(d),
                 TensorData::I8 { values, scales } => WeightData::I8 { values, scales },
+                TensorData::I8Blocked { values, scales } => {
+                    WeightData::I8Blocked { values, scales }
+                }
             };
             let w = MatRef {
                 rows: l.n_out as usize,
                 cols: l.n_in as usize,
                 data,
             };
-            w.validate()
-                .map_err(|_| tensor_err(what, i, "weight length is not n_out * n_in"))?;
+            w.validate().map_err(|e| {
+                let why = match e {
+                    KernelError::BlockedTooWide { .. } => {
+                        "i8-blocked weight has more than 1024 columns (QMAX_COLS)"
+                    }
+                    _ => "weight length is not n_out * n_in",
+                };
+                tensor_err(what, i, why)
+            })?;
             let bias = match l.bias {
                 None => None,
                 Some(b) => match self.file.tensor(b).map(|t| t.data) {

@@ -158,3 +158,43 @@ fn quantized_exports_stay_close_to_jax() {
         }
     }
 }
+
+/// `int8-blocked` stores the same int8 values as `int8` in another order; the runtime must
+/// give the same bits for every family and function (generate and eval), and a file that
+/// actually holds blocked tensors.
+#[test]
+fn int8_blocked_exports_equal_int8_bit_for_bit() {
+    for dir in fixtures() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let g = read_npz(&dir.join("golden.npz")).unwrap();
+        let rm = AlignedBytes::from_slice(&exported(&dir, WeightDtype::Int8));
+        let bl = AlignedBytes::from_slice(&exported(&dir, WeightDtype::Int8Blocked));
+        let blocked = hdon_format::ModelFile::parse(&bl)
+            .unwrap()
+            .tensors()
+            .filter(|t| t.data.dtype() == hdon_format::DType::I8Blocked)
+            .count();
+        assert!(blocked > 0, "{name}: no i8-blocked tensor in the export");
+        let (rm, bl) = (
+            Model::from_bytes(&rm).unwrap(),
+            Model::from_bytes(&bl).unwrap(),
+        );
+        let points = &g["points"].data;
+        let mut ws_a = vec![0.0f32; rm.workspace_len(1)];
+        let mut ws_b = vec![0.0f32; bl.workspace_len(1)];
+        for (i, u) in g["sensors"].data.chunks(rm.n_sensors()).enumerate() {
+            let n_out = points.len() / rm.d_y() * rm.d_out();
+            let (mut a, mut b) = (vec![0.0f32; n_out], vec![1.0f32; n_out]);
+            rm.generate(u, &mut ws_a)
+                .unwrap()
+                .eval(points, &mut a)
+                .unwrap();
+            bl.generate(u, &mut ws_b)
+                .unwrap()
+                .eval(points, &mut b)
+                .unwrap();
+            let same = a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{name} function {i}: int8-blocked differs from int8");
+        }
+    }
+}

@@ -439,7 +439,8 @@ fn finish(builder: &mut ModelBuilder) -> Result<(Vec<u8>, WorkspaceRecords)> {
     Ok((bytes, workspace))
 }
 
-/// The f32 values a stored tensor stands for (int8 dequantized per row).
+/// The f32 values a stored tensor stands for, row-major (int8 dequantized per row, blocked
+/// int8 unpacked).
 pub fn tensor_values(t: &hdon_format::Tensor<'_>) -> Vec<f32> {
     use hdon_format::TensorData;
     match t.data {
@@ -454,6 +455,21 @@ pub fn tensor_values(t: &hdon_format::Tensor<'_>) -> Vec<f32> {
                 .enumerate()
                 .map(|(k, &q)| scales.get(k / cols.max(1)).copied().unwrap_or(0.0) * q as f32)
                 .collect()
+        }
+        TensorData::I8Blocked { values, scales } => {
+            // The parser guarantees a 2-D shape and the blocked length.
+            let (rows, cols) = match t.shape {
+                [r, c] => (*r as usize, *c as usize),
+                _ => (0, 0),
+            };
+            let mut out = Vec::with_capacity(rows * cols);
+            for r in 0..rows {
+                for c in 0..cols {
+                    let q = values[hdon_kernels::i8_blocked_index(r, c, cols)];
+                    out.push(scales[r] * q as f32);
+                }
+            }
+            out
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Weight dtype conversion for generate-side dense weights (hyper, branch, scale, shift, pre):
 //! f16, bf16 (round to nearest even) and int8 symmetric per output row
 //! (`scale[o] = max_i |W[o, i]| / 127`, `q = round(W / scale)` in [-127, 127],
-//! `W ~= scale[o] * q`), each with the error it introduces.
+//! `W ~= scale[o] * q`), row-major or in the blocked layout (`int8-blocked`: the same values
+//! as `int8`, stored 16 rows x 4 columns per 64 bytes for the AVX512-VNNI kernel), each with
+//! the error it introduces.
 
 use hdon_format::TensorBuf;
 
@@ -16,6 +18,10 @@ pub enum WeightDtype {
     Bf16,
     /// int8, one f32 scale per output row.
     Int8,
+    /// int8 as `int8` (same values, same results), stored in the blocked layout (16 rows x 4
+    /// columns per 64 bytes): the fastest int8 GEMV on AVX512-VNNI CPUs. Matrices wider than
+    /// 1,024 columns stay row-major.
+    Int8Blocked,
 }
 
 impl WeightDtype {
@@ -26,6 +32,7 @@ impl WeightDtype {
             WeightDtype::F16 => "f16",
             WeightDtype::Bf16 => "bf16",
             WeightDtype::Int8 => "int8",
+            WeightDtype::Int8Blocked => "int8-blocked",
         }
     }
 }
@@ -58,6 +65,26 @@ pub fn convert(w: &[f32], rows: usize, cols: usize, dtype: WeightDtype) -> (Tens
             let v: Vec<half::bf16> = w.iter().map(|&x| half::bf16::from_f32(x)).collect();
             let back = v.iter().map(|x| x.to_f32()).collect();
             (TensorBuf::Bf16(v), back)
+        }
+        WeightDtype::Int8Blocked => {
+            let (buf, back) = convert(w, rows, cols, WeightDtype::Int8);
+            match buf {
+                TensorBuf::I8 { values, scales } if cols <= hdon_kernels::QMAX_COLS => {
+                    let len = hdon_kernels::i8_blocked_len(rows, cols)
+                        .expect("a matrix that fits in memory has a blocked length");
+                    let mut blocked = vec![0i8; len];
+                    hdon_kernels::pack_i8_blocked(&values, rows, cols, &mut blocked)
+                        .expect("lengths from convert and i8_blocked_len");
+                    (
+                        TensorBuf::I8Blocked {
+                            values: blocked,
+                            scales,
+                        },
+                        back,
+                    )
+                }
+                other => (other, back),
+            }
         }
         WeightDtype::Int8 => {
             let mut values = Vec::with_capacity(w.len());

@@ -344,6 +344,37 @@ fn quantized_exports_report_errors_and_verify_against_f32() {
         .assert()
         .success()
         .stdout(contains("i8"));
+    // The blocked layout: same values, so verify against the row-major int8 file finds 0.
+    let qb = dir.path().join("qb.hdon");
+    hdon()
+        .arg("export")
+        .arg("--spec")
+        .arg(fixture("hyper").join("model.toml"))
+        .arg("--weights")
+        .arg(checkpoint_of("hyper"))
+        .args(["--dtype", "int8-blocked", "-o"])
+        .arg(&qb)
+        .assert()
+        .success()
+        .stdout(contains("weights int8-blocked"));
+    hdon()
+        .arg("inspect")
+        .arg(&qb)
+        .assert()
+        .success()
+        .stdout(contains("i8-blocked"));
+    let vb = hdon()
+        .arg("verify")
+        .arg(&qb)
+        .arg("--data")
+        .arg(fixture("hyper").join("golden.npz"))
+        .arg("--against")
+        .arg(&q)
+        .arg("--json")
+        .assert()
+        .success();
+    let vb = json_of(&vb.get_output().stdout);
+    assert_eq!(vb["against"]["difference_rel_l2"]["worst"], 0.0, "{vb}");
     let v = hdon()
         .arg("verify")
         .arg(&q)
@@ -582,6 +613,23 @@ fn bench_prints_a_complete_report() {
     assert_eq!(qr["weights_dtype"], "i8");
     let path = hdon_kernels::Path::from_name(qr["kernel_path"].as_str().unwrap()).unwrap();
     assert_eq!(qr["int8_kernel"], hdon_kernels::int8_kernel(path));
+    let qb = hdon()
+        .arg("bench")
+        .arg(&model)
+        .args([
+            "--points",
+            "64",
+            "--iters",
+            "2",
+            "--dtype",
+            "int8-blocked",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let qb = json_of(&qb.get_output().stdout);
+    assert_eq!(qb["weights_dtype"], "i8-blocked");
+    assert_eq!(qb["int8_kernel"], hdon_kernels::int8_blocked_kernel(path));
     for key in ["p50_us", "p90_us", "p99_us", "max_us"] {
         assert!(r["eval"]["latency"][key].as_f64().is_some(), "{key}");
     }

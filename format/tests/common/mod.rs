@@ -76,6 +76,20 @@ impl Acc {
                     .map(|s| s.abs() + 0.01)
                     .collect(),
             },
+            DType::I8Blocked => {
+                let len = hdon_format::i8_blocked_len(shape[0] as u64, shape[1] as u64).unwrap();
+                // Stored values (padding included: the format does not check it is zero).
+                let v = self.rng.f32s(len as usize);
+                TensorBuf::I8Blocked {
+                    values: v.iter().map(|&x| (x * 127.0) as i8).collect(),
+                    scales: self
+                        .rng
+                        .f32s(shape[0] as usize)
+                        .iter()
+                        .map(|s| s.abs() + 0.01)
+                        .collect(),
+                }
+            }
         };
         self.tensors.push((name, shape, data));
         (self.tensors.len() - 1) as u32
@@ -177,7 +191,7 @@ pub fn fixture(family: Family) -> Fixture {
                     Role::Shift,
                     &[M, 4, D_Y],
                     &[Relu, Identity],
-                    &[DType::Bf16],
+                    &[DType::Bf16, DType::I8Blocked],
                 ));
             }
             if family == Family::FlexDeepONet {
@@ -186,8 +200,12 @@ pub fn fixture(family: Family) -> Fixture {
             }
         }
         Family::Nomad => {
-            arch.networks
-                .push(a.generate(Role::Branch, &[M, 4, P], &[Relu, Identity], &all));
+            arch.networks.push(a.generate(
+                Role::Branch,
+                &[M, 4, P],
+                &[Relu, Identity],
+                &[DType::I8Blocked, DType::F16],
+            ));
             arch.networks.push(a.packed(
                 Role::Decoder,
                 &[P + D_Y, 6, D_OUT],
@@ -321,6 +339,14 @@ impl File {
     /// Tensor record `i`.
     pub fn tensor(&self, i: usize) -> usize {
         self.table() + 16 + 64 * i
+    }
+    /// The record of the first tensor of dtype i8-blocked (code 4).
+    pub fn blocked_tensor(&self) -> usize {
+        let count = self.u32(self.table()) as usize;
+        (0..count)
+            .map(|i| self.tensor(i))
+            .find(|&t| self.u32(t + 8) == 4)
+            .expect("the fixture has an i8-blocked tensor")
     }
     /// Network record `i`.
     pub fn network(&self, i: usize) -> usize {

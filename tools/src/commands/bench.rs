@@ -275,12 +275,17 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         0.0
     };
+    let int8_kernel = if dtype == "i8-blocked" {
+        hdon_kernels::int8_blocked_kernel(path)
+    } else {
+        hdon_kernels::int8_kernel(path)
+    };
     let report = json!({
         "model": a.model.display().to_string(),
         "family": model.family().name(),
         "hdon_version": env!("CARGO_PKG_VERSION"),
         "kernel_path": path.name(),
-        "int8_kernel": hdon_kernels::int8_kernel(path),
+        "int8_kernel": int8_kernel,
         "weights_dtype": dtype,
         "build": super::BUILD,
         "threads": a.threads,
@@ -297,8 +302,8 @@ pub fn run(a: Args) -> Result<()> {
     }
     super::warn_if_debug();
     // The integer kernel matters only when int8 layers are in the file.
-    let int8 = if dtype == "i8" {
-        format!(" (int8: {})", hdon_kernels::int8_kernel(path))
+    let int8 = if dtype.starts_with("i8") {
+        format!(" (int8: {int8_kernel})")
     } else {
         String::new()
     };

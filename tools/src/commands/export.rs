@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long)]
     pub check: Option<PathBuf>,
     /// Tolerance of --check: max |hdon - reference| / max |reference of that function|.
-    /// Default 1e-5 for f32, 1e-2 for f16, 5e-2 for bf16 and int8.
+    /// Default 1e-5 for f32, 1e-2 for f16, 5e-2 for bf16, int8 and int8-blocked.
     #[arg(long)]
     pub rtol: Option<f64>,
     /// Output .hdon file (written atomically: temporary file + rename).
@@ -45,7 +45,7 @@ pub fn default_rtol(dtype: WeightDtype) -> f64 {
     match dtype {
         WeightDtype::F32 => 1e-5,
         WeightDtype::F16 => 1e-2,
-        WeightDtype::Bf16 | WeightDtype::Int8 => 5e-2,
+        WeightDtype::Bf16 | WeightDtype::Int8 | WeightDtype::Int8Blocked => 5e-2,
     }
 }
 
