@@ -53,7 +53,7 @@ fn phases(c: &mut Criterion) {
                         Throughput::Elements((s.batch * s.n_points) as u64)
                     }
                 });
-                for weights in [WeightType::F32, WeightType::I8] {
+                for weights in WeightType::ALL {
                     let buf = ModelBuf::for_workload(&w, weights).expect("model file");
                     let runner = Runner::new(&w, &buf).expect("open model");
                     let mut state = runner.state();

@@ -193,8 +193,9 @@ fn bench_gemv_f32<M: Measurement>(c: &mut Criterion<M>) {
 
 /// int8 W8A16 GEMV of one vector (`cols <= QMAX_COLS`: the integer kernels) on the shapes of
 /// workload S's hypernetwork (output layer 921x100 from a ReLU layer, hidden 100x100) and L's
-/// output layer (8641x256), f32 alongside for the ratio. `int8_kernel` names the integer
-/// kernel of each path (AVX-512: `avx512vnni-bytes` on CPUs with VNNI and VBMI).
+/// output layer (8641x256), row-major (`i8`) and blocked (`i8b`), f32 alongside for the
+/// ratio. `int8_kernel` / `int8_blocked_kernel` name the integer kernel of each path (AVX-512:
+/// `avx512vnni-bytes` / `avx512vnni-blocked` on CPUs with VNNI and VBMI).
 fn bench_gemv_i8<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("gemv_i8");
     for (rows, cols) in [(921usize, 100usize), (100, 100), (8641, 256)] {
@@ -208,11 +209,20 @@ fn bench_gemv_i8<M: Measurement>(c: &mut Criterion<M>) {
         let x: Vec<f32> = values(cols, 1.0).iter().map(|v| v.max(0.0)).collect();
         let bias = values(rows, 0.1);
         let mut y = vec![0.0f32; rows];
+        let mut blocked = vec![0i8; hdon_kernels::i8_blocked_len(rows, cols).unwrap()];
+        hdon_kernels::pack_i8_blocked(&q, rows, cols, &mut blocked).unwrap();
         for (dtype, data) in [
             (
                 "i8",
                 WeightData::I8 {
                     values: &q,
+                    scales: &scales,
+                },
+            ),
+            (
+                "i8b",
+                WeightData::I8Blocked {
+                    values: &blocked,
                     scales: &scales,
                 },
             ),
@@ -223,6 +233,7 @@ fn bench_gemv_i8<M: Measurement>(c: &mut Criterion<M>) {
             for path in paths() {
                 let kernel = match dtype {
                     "i8" => hdon_kernels::int8_kernel(path),
+                    "i8b" => hdon_kernels::int8_blocked_kernel(path),
                     _ => path.name(),
                 };
                 let id = BenchmarkId::new(format!("{rows}x{cols}/{dtype}"), kernel);

@@ -29,6 +29,7 @@ pub fn model_bytes(w: &Workload, weights: WeightType) -> Result<Vec<u8>, String>
     let dtype = match weights {
         WeightType::F32 => WeightDtype::F32,
         WeightType::I8 => WeightDtype::Int8,
+        WeightType::I8Blocked => WeightDtype::Int8Blocked,
     };
     let exported = hdon_tools::export::export(&plan, &checkpoint(w), dtype).map_err(err)?;
     Ok(exported.bytes)

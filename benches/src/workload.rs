@@ -59,14 +59,20 @@ pub enum WeightType {
     F32,
     /// int8, symmetric per output row (the export tool's quantization).
     I8,
+    /// The same int8 values in the blocked layout (`--dtype int8-blocked`): same results.
+    I8Blocked,
 }
 
 impl WeightType {
-    /// Short name used in tables and benchmark ids (`f32`, `int8`).
+    /// Every weight type, in table order.
+    pub const ALL: [WeightType; 3] = [WeightType::F32, WeightType::I8, WeightType::I8Blocked];
+
+    /// Short name used in tables and benchmark ids (`f32`, `int8`, `int8b`).
     pub fn name(self) -> &'static str {
         match self {
             WeightType::F32 => "f32",
             WeightType::I8 => "int8",
+            WeightType::I8Blocked => "int8b",
         }
     }
 }

@@ -62,12 +62,12 @@ fn run() -> Result<(), String> {
         .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
     {
         let w = spec.build();
-        for weights in [WeightType::F32, WeightType::I8] {
+        for weights in WeightType::ALL {
             let buf = ModelBuf::for_workload(&w, weights)?;
             let runner = Runner::new(&w, &buf)?;
             let label = match weights {
                 WeightType::F32 => format!("hdon-t{threads}"),
-                WeightType::I8 => format!("hdon-int8-t{threads}"),
+                w => format!("hdon-{}-t{threads}", w.name()),
             };
             let mut state = runner.state();
             for phase in Phase::ALL {
