@@ -8,10 +8,20 @@ sensors, points, workload.json). Nothing here invents numbers.
     peers.py onnx  DIR                      build DIR/NAME/{generate,eval,total}.onnx (onnx.helper)
     peers.py run   DIR --peer ort|numpy --threads N [--budget S] [--names ...]
     peers.py table DIR                      print the table of every DIR/results/*.json
+    peers.py interleave DIR --lib libhdon.so [--budget S] [--names ...]
+                                            hdon (C API, ctypes) and ONNX Runtime, 1 thread,
+                                            timed call by call in alternation (see below)
 
 Phases: generate (sensors -> theta / branch coefficients), eval (theta + points -> outputs),
 total (sensors + points -> outputs). Every peer writes its `total` output to
 DIR/NAME/out.<peer>.npy; the table reports the max abs difference to hdon's f32 output.
+
+`interleave` answers "how much faster than ONNX Runtime" on a machine whose speed drifts: the
+two are called in alternation, hdon then ORT, in one process, so every pair of calls sees the
+same machine state; it reports both medians and the median (and 10th-90th percentiles) of the
+per-pair ratio. hdon runs through its C API (`hdon_generate` / `hdon_eval` on
+DIR/NAME/model-f32.hdon, one workspace and target per input function, no batched generate);
+each call pays a ctypes call (~1 us), as ORT pays its Python binding.
 
 Thread count: ONNX Runtime's intra_op_num_threads; numpy's BLAS threads are set by the caller
 through OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS (run.sh does) because they must
@@ -304,6 +314,125 @@ def cmd_run(args):
 
 
 # ---------------------------------------------------------------------------------------------
+# hdon through its C API, and the interleaved comparison with ONNX Runtime
+# ---------------------------------------------------------------------------------------------
+def aligned(n, dtype, align=64):
+    """A zeroed numpy array of n elements whose data starts at a multiple of `align` bytes."""
+    dt = np.dtype(dtype)
+    raw = np.zeros(n * dt.itemsize + align, dtype=np.uint8)
+    off = (-raw.ctypes.data) % align
+    return raw[off : off + n * dt.itemsize].view(dt)
+
+
+class HdonC:
+    """hdon through libhdon (hdon.h) with ctypes: the workload's model-f32.hdon, one workspace
+    and one target per input function (the C API has no batched generate)."""
+
+    def __init__(self, lib_path, wdir, meta, arrays):
+        import ctypes as C
+
+        lib = C.CDLL(lib_path)
+        vp, sz, ci = C.c_void_p, C.c_size_t, C.c_int
+        for name, args, res in [
+            ("hdon_model_open", [vp, sz, ci, vp], ci),
+            ("hdon_model_workspace_len", [vp, sz], sz),
+            ("hdon_generate", [vp, vp, sz, vp, sz, vp], ci),
+            ("hdon_eval", [vp, vp, sz, vp, sz], ci),
+            ("hdon_error_message", [ci], C.c_char_p),
+        ]:
+            getattr(lib, name).argtypes, getattr(lib, name).restype = args, res
+        self.lib = lib
+        data = np.fromfile(os.path.join(wdir, "model-f32.hdon"), dtype=np.uint8)
+        self.bytes = aligned(data.size, np.uint8)
+        self.bytes[:] = data
+        self.model = aligned(1024, np.uint64)  # HDON_MODEL_WORDS
+        self.check(lib.hdon_model_open(self.bytes.ctypes.data, data.size, 1, self.model.ctypes.data), "open")
+        B, n, d_out = meta["batch"], meta["n_points"], meta["d_out"]
+        self.ws_len = lib.hdon_model_workspace_len(self.model.ctypes.data, 1)
+        self.ws = [aligned(self.ws_len, np.float32) for _ in range(B)]
+        self.targets = [aligned(128, np.uint64) for _ in range(B)]  # HDON_TARGET_WORDS
+        self.sensors = np.ascontiguousarray(arrays["sensors"], dtype=np.float32)
+        self.points = np.ascontiguousarray(arrays["points"], dtype=np.float32)
+        self.out = np.zeros((B, n, d_out), dtype=np.float32)
+        self.m, self.n, self.d_out = meta["m"], n, d_out
+        # Raw addresses once: building ctypes pointers per call would cost more than a GEMV.
+        self.mp = self.model.ctypes.data
+        self.sp = [self.sensors[b].ctypes.data for b in range(B)]
+        self.wp = [w.ctypes.data for w in self.ws]
+        self.tp = [t.ctypes.data for t in self.targets]
+        self.op = [self.out[b].ctypes.data for b in range(B)]
+        self.pp = self.points.ctypes.data
+        self.generate()
+
+    def check(self, rc, what):
+        if rc != 0:
+            raise RuntimeError(f"hdon {what}: {self.lib.hdon_error_message(rc).decode()} (status {rc})")
+
+    def generate(self):
+        g = self.lib.hdon_generate
+        for s, w, t in zip(self.sp, self.wp, self.tp):
+            rc = g(self.mp, s, self.m, w, self.ws_len, t)
+            if rc:
+                self.check(rc, "generate")
+
+    def evaluate(self):
+        e, k = self.lib.hdon_eval, self.n * self.d_out
+        for t, o in zip(self.tp, self.op):
+            rc = e(t, self.pp, self.n, o, k)
+            if rc:
+                self.check(rc, "eval")
+
+    def phase(self, ph):
+        def total():
+            self.generate()
+            self.evaluate()
+            return self.out
+
+        return {"generate": self.generate, "eval": self.evaluate, "total": total}[ph]
+
+
+def cmd_interleave(args):
+    lines = [
+        "| workload | phase | hdon us | ort us | ort/hdon (medians) | per-pair ratio: median [p10-p90] | pairs | max abs diff |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for wdir in workload_dirs(args.dir, args.names):
+        meta, arrays = load(wdir)
+        ort = OrtPeer(wdir, meta, arrays, 1)
+        h = HdonC(args.lib, wdir, meta, arrays)
+        for ph in PHASES:
+            fh, fo = h.phase(ph), ort.phase(ph)
+            fh()
+            fo()
+            th, to, spent = [], [], 0.0
+            while len(th) < 5 or (spent < args.budget and len(th) < 2000):
+                t0 = time.perf_counter()
+                fh()
+                t1 = time.perf_counter()
+                fo()
+                t2 = time.perf_counter()
+                th.append(t1 - t0)
+                to.append(t2 - t1)
+                spent += t2 - t0
+            th, to = np.array(th), np.array(to)
+            r = to / th
+            diff = "-"
+            if ph == "total":
+                o = np.asarray(fo(), dtype=np.float32).reshape(-1)
+                diff = f"{float(np.max(np.abs(o - h.phase('total')().reshape(-1)))):.2e}"
+            row = (
+                f"| {meta['name']} | {ph} | {np.median(th) * 1e6:.1f} | {np.median(to) * 1e6:.1f} | "
+                f"{np.median(to) / np.median(th):.2f} | {np.median(r):.2f} "
+                f"[{np.percentile(r, 10):.2f}-{np.percentile(r, 90):.2f}] | {len(r)} | {diff} |"
+            )
+            lines.append(row)
+            print(row, flush=True)
+    with open(os.path.join(args.dir, "interleaved.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+# ---------------------------------------------------------------------------------------------
 # the table
 # ---------------------------------------------------------------------------------------------
 def cmd_table(args):
@@ -369,8 +498,13 @@ def main():
     a.add_argument("--names", nargs="*")
     a = sub.add_parser("table")
     a.add_argument("dir")
+    a = sub.add_parser("interleave")
+    a.add_argument("dir")
+    a.add_argument("--lib", required=True, help="libhdon.so (cargo build --release -p hdon-capi)")
+    a.add_argument("--budget", type=float, default=2.0, help="seconds of timed pairs per phase")
+    a.add_argument("--names", nargs="*")
     args = ap.parse_args()
-    {"onnx": cmd_onnx, "run": cmd_run, "table": cmd_table}[args.cmd](args)
+    {"onnx": cmd_onnx, "run": cmd_run, "table": cmd_table, "interleave": cmd_interleave}[args.cmd](args)
 
 
 if __name__ == "__main__":

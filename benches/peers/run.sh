@@ -3,9 +3,12 @@
 # threads, in one go, and prints one table: workload, phase, threads, peer, median us, GFLOP/s,
 # ratio to hdon, max abs difference of the peer's output vs hdon's.
 #
-# usage: benches/peers/run.sh [--quick] [--no-tract] [--out DIR] [--budget SECONDS] [NAME...]
+# usage: benches/peers/run.sh [--quick] [--no-tract] [--interleave] [--out DIR] [--budget SECONDS] [NAME...]
 #   --quick      smoke run (1-2 minutes): workloads S, B, D, burgers-hyper, 0.1 s per figure
 #   --no-tract   skip the tract peer (its first build compiles tract-onnx: several minutes)
+#   --interleave also time hdon (C API) and ONNX Runtime call by call in alternation, 1 thread,
+#                in one process (peers.py interleave): ratios that the machine's drifting
+#                speed cannot skew; written to DIR/interleaved.md
 #   --out DIR    where the workload dump, the .onnx graphs, outputs and results go
 #                (default: target/peers); the table is also written to DIR/table.md
 #   --budget S   seconds of timed calls per figure (default 1.0)
@@ -21,6 +24,7 @@ OUT="$ROOT/target/peers"
 BUDGET=1.0
 QUICK=0
 TRACT=1
+INTERLEAVE=0
 NAMES=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,7 +32,8 @@ while [ $# -gt 0 ]; do
     --no-tract) TRACT=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
     --budget) BUDGET="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --interleave) INTERLEAVE=1; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) NAMES+=("$1"); shift ;;
   esac
@@ -83,3 +88,10 @@ done
 
 step "table"
 "$PY" "$PEERS/peers.py" table "$OUT" | tee "$OUT/table.md"
+
+if [ "$INTERLEAVE" = 1 ]; then
+  step "hdon (C API) and onnxruntime in alternation, 1 thread"
+  (cd "$ROOT" && cargo build --release -q -p hdon-capi)
+  "$PY" "$PEERS/peers.py" interleave "$OUT" --lib "$BIN/libhdon.so" \
+    --budget "$(awk "BEGIN { print 2 * $BUDGET }")" ${NAMES[@]:+--names "${NAMES[@]}"}
+fi

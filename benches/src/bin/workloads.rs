@@ -9,7 +9,8 @@
 //! `<role>.<i>.weight.npy` `[out, in]` / `<role>.<i>.bias.npy` `[out]` (roles `hyper`, or
 //! `branch` + `trunk`, plus `b0.npy` `[d_out]` for DeepONet): the checkpoint slot names of
 //! CONTRACTS.md. Also `model.toml` + `checkpoint.safetensors`, the same model as `hdon export`
-//! input (`hdon export --spec DIR/NAME/model.toml ...`).
+//! input (`hdon export --spec DIR/NAME/model.toml ...`), and that model's file
+//! `model-f32.hdon` (for `benches/peers/peers.py interleave`, which calls hdon's C API).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -116,6 +117,11 @@ fn export_one(s: &Spec, out: &Path) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(&meta).map_err(std::io::Error::other)?;
     std::fs::write(out.join("workload.json"), text)?;
     std::fs::write(out.join("model.toml"), s.spec_toml())?;
+    // The hdon model file itself (f32), for peers that call hdon through its C API
+    // (`peers.py interleave`).
+    let bytes = hdon_benches::model::model_bytes(&w, hdon_benches::WeightType::F32)
+        .map_err(std::io::Error::other)?;
+    std::fs::write(out.join("model-f32.hdon"), bytes)?;
     write_checkpoint(&out.join("checkpoint.safetensors"), &w)
 }
 
