@@ -19,8 +19,8 @@ DIR/NAME/out.<peer>.npy; the table reports the max abs difference to hdon's f32 
 `interleave` answers "how much faster than ONNX Runtime" on a machine whose speed drifts: the
 two are called in alternation, hdon then ORT, in one process, so every pair of calls sees the
 same machine state; it reports both medians and the median (and 10th-90th percentiles) of the
-per-pair ratio. hdon runs through its C API (`hdon_generate` / `hdon_eval` on
-DIR/NAME/model-f32.hdon, one workspace and target per input function, no batched generate);
+per-pair ratio. hdon runs through its C API (`hdon_generate`, `hdon_generate_batch` for B,
+`hdon_eval` on DIR/NAME/model-f32.hdon, RAYON_NUM_THREADS=1);
 each call pays a ctypes call (~1 us), as ORT pays its Python binding.
 
 Thread count: ONNX Runtime's intra_op_num_threads; numpy's BLAS threads are set by the caller
@@ -325,8 +325,9 @@ def aligned(n, dtype, align=64):
 
 
 class HdonC:
-    """hdon through libhdon (hdon.h) with ctypes: the workload's model-f32.hdon, one workspace
-    and one target per input function (the C API has no batched generate)."""
+    """hdon through libhdon (hdon.h) with ctypes: the workload's model-f32.hdon; one function:
+    `hdon_generate`, a batch: `hdon_generate_batch` (one workspace, one target per function;
+    the caller sets RAYON_NUM_THREADS)."""
 
     def __init__(self, lib_path, wdir, meta, arrays):
         import ctypes as C
@@ -337,6 +338,7 @@ class HdonC:
             ("hdon_model_open", [vp, sz, ci, vp], ci),
             ("hdon_model_workspace_len", [vp, sz], sz),
             ("hdon_generate", [vp, vp, sz, vp, sz, vp], ci),
+            ("hdon_generate_batch", [vp, vp, sz, sz, vp, sz, vp], ci),
             ("hdon_eval", [vp, vp, sz, vp, sz], ci),
             ("hdon_error_message", [ci], C.c_char_p),
         ]:
@@ -348,9 +350,10 @@ class HdonC:
         self.model = aligned(1024, np.uint64)  # HDON_MODEL_WORDS
         self.check(lib.hdon_model_open(self.bytes.ctypes.data, data.size, 1, self.model.ctypes.data), "open")
         B, n, d_out = meta["batch"], meta["n_points"], meta["d_out"]
-        self.ws_len = lib.hdon_model_workspace_len(self.model.ctypes.data, 1)
-        self.ws = [aligned(self.ws_len, np.float32) for _ in range(B)]
-        self.targets = [aligned(128, np.uint64) for _ in range(B)]  # HDON_TARGET_WORDS
+        self.batch = B
+        self.ws_len = lib.hdon_model_workspace_len(self.model.ctypes.data, B)
+        self.ws = aligned(self.ws_len, np.float32)
+        self.targets = aligned(128 * B, np.uint64)  # HDON_TARGET_WORDS per function
         self.sensors = np.ascontiguousarray(arrays["sensors"], dtype=np.float32)
         self.points = np.ascontiguousarray(arrays["points"], dtype=np.float32)
         self.out = np.zeros((B, n, d_out), dtype=np.float32)
@@ -358,8 +361,8 @@ class HdonC:
         # Raw addresses once: building ctypes pointers per call would cost more than a GEMV.
         self.mp = self.model.ctypes.data
         self.sp = [self.sensors[b].ctypes.data for b in range(B)]
-        self.wp = [w.ctypes.data for w in self.ws]
-        self.tp = [t.ctypes.data for t in self.targets]
+        self.wp = self.ws.ctypes.data
+        self.tp = [self.targets[128 * b :].ctypes.data for b in range(B)]
         self.op = [self.out[b].ctypes.data for b in range(B)]
         self.pp = self.points.ctypes.data
         self.generate()
@@ -369,11 +372,14 @@ class HdonC:
             raise RuntimeError(f"hdon {what}: {self.lib.hdon_error_message(rc).decode()} (status {rc})")
 
     def generate(self):
-        g = self.lib.hdon_generate
-        for s, w, t in zip(self.sp, self.wp, self.tp):
-            rc = g(self.mp, s, self.m, w, self.ws_len, t)
-            if rc:
-                self.check(rc, "generate")
+        if self.batch == 1:
+            rc = self.lib.hdon_generate(self.mp, self.sp[0], self.m, self.wp, self.ws_len, self.tp[0])
+        else:
+            rc = self.lib.hdon_generate_batch(
+                self.mp, self.sp[0], self.batch, self.m, self.wp, self.ws_len, self.tp[0]
+            )
+        if rc:
+            self.check(rc, "generate")
 
     def evaluate(self):
         e, k = self.lib.hdon_eval, self.n * self.d_out
@@ -392,6 +398,8 @@ class HdonC:
 
 
 def cmd_interleave(args):
+    # 1 thread like ORT: hdon_generate_batch runs on rayon's global pool, sized on first use.
+    os.environ["RAYON_NUM_THREADS"] = "1"
     lines = [
         "| workload | phase | hdon us | ort us | ort/hdon (medians) | per-pair ratio: median [p10-p90] | pairs | max abs diff |",
         "|---|---|---|---|---|---|---|---|",

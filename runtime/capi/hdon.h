@@ -98,6 +98,16 @@ size_t hdon_model_workspace_len(const hdon_model *model, size_t batch);
 int hdon_generate(const hdon_model *model, const float *sensors, size_t n_sensors,
                   float *workspace, size_t workspace_len, hdon_target *out);
 
+/* Generates the targets of `batch` input functions at once: sensors float[batch][n_sensors],
+ * workspace float[workspace_len] with workspace_len >= hdon_model_workspace_len(model, batch),
+ * targets hdon_target[batch] (target i lives in its own part of the workspace; all stay valid
+ * together). Each target is bit-identical to hdon_generate's on the same sensors. Runs on the
+ * process's rayon thread pool (RAYON_NUM_THREADS threads, default one per core); a
+ * HyperDeepONet hypernetwork reads each weight row once per group of functions. */
+int hdon_generate_batch(const hdon_model *model, const float *sensors, size_t batch,
+                        size_t n_sensors, float *workspace, size_t workspace_len,
+                        hdon_target *targets);
+
 /* Evaluates the target net at n_points points: points float[n_points][d_y], out
  * float[out_len] with out_len >= n_points * d_out (receives [n_points][d_out]). Any number
  * of times; n_points may be 0 (then points/out may be NULL). */

@@ -233,6 +233,64 @@ pub unsafe extern "C" fn hdon_generate(
     }
 }
 
+/// `hdon_generate_batch` of `hdon.h`.
+///
+/// # Safety
+/// `model` opened by `hdon_model_open`; `sensors` valid for `batch * n_sensors` reads;
+/// `workspace` valid for `workspace_len` reads/writes and alive while the targets are used;
+/// `targets` valid for writes of `batch` `hdon_target`.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_generate_batch(
+    model: *const HdonModel,
+    sensors: *const f32,
+    batch: usize,
+    n_sensors: usize,
+    workspace: *mut f32,
+    workspace_len: usize,
+    targets: *mut HdonTarget,
+) -> c_int {
+    let Some(total) = batch.checked_mul(n_sensors) else {
+        return Status::SensorCount as c_int;
+    };
+    // SAFETY: caller contract for each pointer.
+    let (Some(model), Some(sensors), Some(ws)) = (
+        unsafe { model_ref(model) },
+        unsafe { slice(sensors, total) },
+        unsafe { slice_mut(workspace, workspace_len) },
+    ) else {
+        return Status::Null as c_int;
+    };
+    if targets.is_null() {
+        return Status::Null as c_int;
+    }
+    if batch == 0 {
+        return Status::Ok as c_int;
+    }
+    if n_sensors != model.n_sensors() {
+        return Status::SensorCount as c_int;
+    }
+    let mut gen = match model.generate_batch(sensors, ws) {
+        Ok(g) => g,
+        Err(e) => return status_of(&e) as c_int,
+    };
+    for i in 0..batch {
+        match gen.target(i) {
+            Ok(t) => {
+                // SAFETY: targets valid for `batch` writes of HdonTarget, which fits a Target
+                // (checked); each target borrows its own disjoint chunk of the workspace
+                // (`workspace_len(batch) = batch * workspace_len(1)`), so they stay valid
+                // together; the lifetimes are the caller's to keep (header contract).
+                unsafe {
+                    (targets.add(i) as *mut Target<'static>)
+                        .write(core::mem::transmute::<Target<'_>, Target<'static>>(t))
+                };
+            }
+            Err(e) => return status_of(&e) as c_int,
+        }
+    }
+    Status::Ok as c_int
+}
+
 /// `hdon_eval` of `hdon.h`.
 ///
 /// # Safety

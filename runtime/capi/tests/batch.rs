@@ -1,0 +1,133 @@
+//! `hdon_generate_batch`: every target equals `hdon_generate`'s on the same sensors, bit for
+//! bit, for every family; and its errors.
+
+use hdon::{
+    hdon_eval, hdon_generate, hdon_generate_batch, hdon_model_open, hdon_model_workspace_len,
+    HdonModel, HdonTarget, Status,
+};
+use hdon_format::AlignedBytes;
+use hdon_tests::build::to_hdon;
+use hdon_tests::random::{random_model, Spec, WeightType};
+
+/// Zeroed storage for an opaque C struct (the C caller's `hdon_model m;`).
+fn zeroed<T>() -> Box<T> {
+    // SAFETY: HdonModel / HdonTarget are plain arrays of u64; all-zero is a valid value.
+    unsafe { Box::new(core::mem::zeroed()) }
+}
+
+#[test]
+fn batch_targets_equal_single_generates_every_family() {
+    for fam in [
+        "deeponet",
+        "shift",
+        "flex",
+        "nomad",
+        "hyper",
+        "chunked_hyper",
+    ] {
+        let spec = Spec::small(fam);
+        let bytes = AlignedBytes::from_slice(&to_hdon(&random_model(&spec), WeightType::F32));
+        let mut model = zeroed::<HdonModel>();
+        // SAFETY: valid pointers; `bytes` outlives the model.
+        let rc = unsafe { hdon_model_open(bytes.as_ptr().cast(), bytes.len(), 1, &mut *model) };
+        assert_eq!(rc, Status::Ok as i32, "{fam}: open");
+        let (m, d_y, d_out, batch, n) = (spec.m, spec.d_y, spec.d_out, 5usize, 23usize);
+        let sensors: Vec<f32> = (0..batch * m)
+            .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
+            .collect();
+        let points: Vec<f32> = (0..n * d_y)
+            .map(|i| ((i * 13 % 29) as f32) / 14.0 - 1.0)
+            .collect();
+        // SAFETY: model opened above.
+        let (ws1, wsb) = unsafe {
+            (
+                hdon_model_workspace_len(&*model, 1),
+                hdon_model_workspace_len(&*model, batch),
+            )
+        };
+        let mut wb = vec![0.0f32; wsb];
+        let mut targets: Vec<HdonTarget> = (0..batch).map(|_| *zeroed::<HdonTarget>()).collect();
+        // SAFETY: lengths as declared; targets has `batch` entries.
+        let rc = unsafe {
+            hdon_generate_batch(
+                &*model,
+                sensors.as_ptr(),
+                batch,
+                m,
+                wb.as_mut_ptr(),
+                wsb,
+                targets.as_mut_ptr(),
+            )
+        };
+        assert_eq!(rc, Status::Ok as i32, "{fam}: generate_batch");
+        for (i, t) in targets.iter_mut().enumerate() {
+            let mut w1 = vec![0.0f32; ws1];
+            let mut single = zeroed::<HdonTarget>();
+            let (mut a, mut b) = (vec![0.0f32; n * d_out], vec![1.0f32; n * d_out]);
+            // SAFETY: as above; each target's workspace is alive.
+            unsafe {
+                let s = sensors[i * m..].as_ptr();
+                assert_eq!(
+                    hdon_generate(&*model, s, m, w1.as_mut_ptr(), ws1, &mut *single),
+                    0
+                );
+                assert_eq!(
+                    hdon_eval(&mut *single, points.as_ptr(), n, a.as_mut_ptr(), a.len()),
+                    0
+                );
+                assert_eq!(hdon_eval(t, points.as_ptr(), n, b.as_mut_ptr(), b.len()), 0);
+            }
+            let same = a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{fam}: function {i} differs from hdon_generate");
+        }
+    }
+}
+
+#[test]
+fn batch_errors() {
+    let spec = Spec::small("hyper");
+    let bytes = AlignedBytes::from_slice(&to_hdon(&random_model(&spec), WeightType::F32));
+    let mut model = zeroed::<HdonModel>();
+    // SAFETY: valid pointers; `bytes` outlives the model.
+    assert_eq!(
+        unsafe { hdon_model_open(bytes.as_ptr().cast(), bytes.len(), 1, &mut *model) },
+        0
+    );
+    let (m, batch) = (spec.m, 3usize);
+    let sensors = vec![0.5f32; batch * m];
+    // SAFETY: model opened above.
+    let wsb = unsafe { hdon_model_workspace_len(&*model, batch) };
+    let mut ws = vec![0.0f32; wsb];
+    let mut targets: Vec<HdonTarget> = (0..batch).map(|_| *zeroed::<HdonTarget>()).collect();
+    let call = |n_sensors: usize, ws_len: usize, ws: &mut [f32], t: *mut HdonTarget| {
+        // SAFETY: the sensor slice holds batch * m >= batch * n_sensors values for the calls
+        // below; ws_len <= ws.len().
+        unsafe {
+            hdon_generate_batch(
+                &*model,
+                sensors.as_ptr(),
+                batch,
+                n_sensors,
+                ws.as_mut_ptr(),
+                ws_len,
+                t,
+            )
+        }
+    };
+    assert_eq!(
+        call(m - 1, wsb, &mut ws, targets.as_mut_ptr()),
+        Status::SensorCount as i32
+    );
+    assert_eq!(
+        call(m, wsb - 1, &mut ws, targets.as_mut_ptr()),
+        Status::WorkspaceTooShort as i32
+    );
+    assert_eq!(
+        call(m, wsb, &mut ws, core::ptr::null_mut()),
+        Status::Null as i32
+    );
+    assert_eq!(
+        call(m, wsb, &mut ws, targets.as_mut_ptr()),
+        Status::Ok as i32
+    );
+}
