@@ -5,7 +5,8 @@
  * --release`. Static linking on Linux also needs: -lpthread -ldl -lm (and -lgcc_s -lrt
  * -lutil on some toolchains).
  *
- * The library never allocates, never reads files and never aborts on bad input: every call
+ * The library never allocates (except hdon_generate_batch, which runs on rayon's thread pool
+ * and its per-task buffers), never reads files and never aborts on bad input: every call
  * returns a status code. All memory is the caller's:
  *
  *   bytes      the model file (.hdon), e.g. a flash region or a read/mmap'd buffer. Must be at

@@ -4,7 +4,7 @@
 //! into which this crate writes a [`Model`] / [`Target`] (with erased lifetimes: the C caller
 //! keeps the bytes and workspace alive, as the header documents). Their sizes are checked at
 //! compile time against the header's `HDON_MODEL_WORDS` / `HDON_TARGET_WORDS`. No allocation
-//! happens on any path.
+//! happens on any path but `hdon_generate_batch` (rayon's pool and its per-task buffers).
 
 use core::ffi::{c_char, c_int, c_void};
 use core::mem::{align_of, size_of};
