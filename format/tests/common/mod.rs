@@ -61,35 +61,32 @@ struct Acc {
 
 impl Acc {
     fn add(&mut self, name: String, shape: Vec<u32>, dtype: DType) -> u32 {
-        let n: u32 = shape.iter().product();
-        let v = self.rng.f32s(n as usize);
+        // Stored elements: blocked int8 includes its padding (the format does not check that
+        // the padding is zero).
+        let n = match dtype {
+            DType::I8Blocked => {
+                hdon_format::i8_blocked_len(shape[0] as u64, shape[1] as u64).unwrap() as usize
+            }
+            _ => shape.iter().map(|&d| d as usize).product(),
+        };
+        let v = self.rng.f32s(n);
+        let q = |v: &[f32]| v.iter().map(|&x| (x * 127.0) as i8).collect();
+        let mut scales = || -> Vec<f32> {
+            let s = self.rng.f32s(shape[0] as usize);
+            s.iter().map(|s| s.abs() + 0.01).collect()
+        };
         let data = match dtype {
             DType::F32 => TensorBuf::F32(v),
             DType::F16 => TensorBuf::F16(v.iter().map(|&x| half::f16::from_f32(x)).collect()),
             DType::Bf16 => TensorBuf::Bf16(v.iter().map(|&x| half::bf16::from_f32(x)).collect()),
             DType::I8 => TensorBuf::I8 {
-                values: v.iter().map(|&x| (x * 127.0) as i8).collect(),
-                scales: self
-                    .rng
-                    .f32s(shape[0] as usize)
-                    .iter()
-                    .map(|s| s.abs() + 0.01)
-                    .collect(),
+                values: q(&v),
+                scales: scales(),
             },
-            DType::I8Blocked => {
-                let len = hdon_format::i8_blocked_len(shape[0] as u64, shape[1] as u64).unwrap();
-                // Stored values (padding included: the format does not check it is zero).
-                let v = self.rng.f32s(len as usize);
-                TensorBuf::I8Blocked {
-                    values: v.iter().map(|&x| (x * 127.0) as i8).collect(),
-                    scales: self
-                        .rng
-                        .f32s(shape[0] as usize)
-                        .iter()
-                        .map(|s| s.abs() + 0.01)
-                        .collect(),
-                }
-            }
+            DType::I8Blocked => TensorBuf::I8Blocked {
+                values: q(&v),
+                scales: scales(),
+            },
         };
         self.tensors.push((name, shape, data));
         (self.tensors.len() - 1) as u32
