@@ -65,27 +65,40 @@ impl MatRef<'_> {
             .rows
             .checked_mul(self.cols)
             .ok_or(KernelError::Overflow)?;
-        if let WeightData::I8Blocked { values, scales } = self.data {
-            if self.cols > crate::QMAX_COLS {
-                return Err(KernelError::BlockedTooWide {
-                    cols: self.cols,
-                    max: crate::QMAX_COLS,
-                });
-            }
-            check_len("scales", self.rows, scales.len())?;
-            let len = crate::i8_blocked_len(self.rows, self.cols).ok_or(KernelError::Overflow)?;
-            return check_len("weights", len, values.len());
-        }
-        let found = match self.data {
-            WeightData::F32(d) => d.len(),
-            WeightData::F16(d) => d.len(),
-            WeightData::Bf16(d) => d.len(),
-            WeightData::I8 { values, scales } | WeightData::I8Blocked { values, scales } => {
+        let (expected, found) = match self.data {
+            WeightData::F32(d) => (n, d.len()),
+            WeightData::F16(d) => (n, d.len()),
+            WeightData::Bf16(d) => (n, d.len()),
+            WeightData::I8 { values, scales } => {
                 check_len("scales", self.rows, scales.len())?;
-                values.len()
+                (n, values.len())
+            }
+            WeightData::I8Blocked { values, scales } => {
+                if self.cols > crate::QMAX_COLS {
+                    return Err(KernelError::BlockedTooWide {
+                        cols: self.cols,
+                        max: crate::QMAX_COLS,
+                    });
+                }
+                check_len("scales", self.rows, scales.len())?;
+                let len = crate::i8_blocked_len(self.rows, self.cols);
+                (len.ok_or(KernelError::Overflow)?, values.len())
             }
         };
-        check_len("weights", n, found)
+        check_len("weights", expected, found)
+    }
+
+    /// The int8 matrices that run W8A16 (integer sums, see [`WeightData::I8`]): row-major with
+    /// `cols <= QMAX_COLS`, and every blocked one (validated: `cols <= QMAX_COLS`).
+    pub(crate) fn int8_w8a16(&self) -> Option<(crate::qgemv::Int8Layout, &[i8], &[f32])> {
+        use crate::qgemv::Int8Layout;
+        match self.data {
+            WeightData::I8 { values, scales } if self.cols <= crate::QMAX_COLS => {
+                Some((Int8Layout::Rows, values, scales))
+            }
+            WeightData::I8Blocked { values, scales } => Some((Int8Layout::Blocked, values, scales)),
+            _ => None,
+        }
     }
 
     /// Bytes of weight data one pass over the matrix reads (values plus int8 scales).
@@ -194,46 +207,24 @@ pub fn gemv_batch_on(
     if w.rows == 0 || batch == 0 {
         return Ok(());
     }
-    if let WeightData::I8Blocked { values, scales } = w.data {
-        // cols <= QMAX_COLS (validate).
+    if let Some((layout, values, scales)) = w.int8_w8a16() {
         let (rows, cols) = (w.rows, w.cols);
         match path {
-            Path::Scalar | Path::Portable => crate::qblock::gemv_batch_blocked_generic(
-                path, values, scales, rows, cols, x, batch, bias, act, y,
+            Path::Scalar | Path::Portable => crate::qgemv::gemv_batch_generic(
+                path, layout, values, scales, rows, cols, x, batch, bias, act, y,
             ),
             #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => crate::x86_64::avx2_qgemv_blocked(
-                values, scales, rows, cols, x, batch, bias, act, y,
+            Path::Avx2 => crate::x86_64::avx2_qgemv_batch(
+                layout, values, scales, rows, cols, x, batch, bias, act, y,
             ),
             #[cfg(target_arch = "x86_64")]
-            Path::Avx512 => crate::x86_64::avx512_qgemv_blocked(
-                values, scales, rows, cols, x, batch, bias, act, y,
+            Path::Avx512 => crate::x86_64::avx512_qgemv_batch(
+                layout, values, scales, rows, cols, x, batch, bias, act, y,
             ),
             #[cfg(not(target_arch = "x86_64"))]
             Path::Avx2 | Path::Avx512 => unreachable!("is_supported is false off x86-64"),
         }
         return Ok(());
-    }
-    if let WeightData::I8 { values, scales } = w.data {
-        if w.cols <= crate::QMAX_COLS {
-            let (rows, cols) = (w.rows, w.cols);
-            match path {
-                Path::Scalar | Path::Portable => crate::qgemv::gemv_batch_generic(
-                    path, values, scales, rows, cols, x, batch, bias, act, y,
-                ),
-                #[cfg(target_arch = "x86_64")]
-                Path::Avx2 => crate::x86_64::avx2_qgemv_batch(
-                    values, scales, rows, cols, x, batch, bias, act, y,
-                ),
-                #[cfg(target_arch = "x86_64")]
-                Path::Avx512 => crate::x86_64::avx512_qgemv_batch(
-                    values, scales, rows, cols, x, batch, bias, act, y,
-                ),
-                #[cfg(not(target_arch = "x86_64"))]
-                Path::Avx2 | Path::Avx512 => unreachable!("is_supported is false off x86-64"),
-            }
-            return Ok(());
-        }
     }
     match path {
         Path::Scalar => reference::gemv_batch_unchecked(w, x, batch, bias, act, y),

@@ -229,48 +229,6 @@ pub(crate) unsafe fn gemv_batch_blocked_with<K: QBlocks>(
     add_bias(bias, rows, batch, y);
 }
 
-/// Scalar-path and portable-path blocked int8 GEMV (`path` is `Scalar` or `Portable`),
-/// activation included. Lengths validated by the caller.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemv_batch_blocked_generic(
-    path: crate::Path,
-    values: &[i8],
-    scales: &[f32],
-    rows: usize,
-    cols: usize,
-    x: &[f32],
-    batch: usize,
-    bias: Option<&[f32]>,
-    act: crate::Activation,
-    y: &mut [f32],
-) {
-    let y = &mut y[..batch * rows];
-    if path == crate::Path::Scalar {
-        // SAFETY: plain Rust; lengths validated by the caller.
-        unsafe {
-            gemv_batch_blocked_with(ScalarBlocks, values, scales, rows, cols, x, batch, bias, y)
-        };
-        crate::reference::activate_slice(act, y);
-    } else {
-        // SAFETY: as above.
-        unsafe {
-            gemv_batch_blocked_with(
-                PortableBlocks,
-                values,
-                scales,
-                rows,
-                cols,
-                x,
-                batch,
-                bias,
-                y,
-            )
-        };
-        // SAFETY: the portable path runs everywhere.
-        unsafe { crate::vector_math::activate_slice(crate::portable::Portable, act, y) };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     extern crate std;

@@ -356,11 +356,84 @@ pub(crate) fn epilogue(sums: &[i32], scales: &[f32], x_scale: f32, y: &mut [f32]
     }
 }
 
-/// Scalar-path and portable-path int8 GEMV (`path` is `Scalar` or `Portable`), activation
-/// included. Lengths validated by the caller.
+/// How an int8 matrix stores its values: [`WeightData::I8`](crate::WeightData) (row-major)
+/// or [`WeightData::I8Blocked`](crate::WeightData) (`qblock.rs`). Same numerics either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Int8Layout {
+    /// `[rows, cols]` row-major.
+    Rows,
+    /// 16 rows x 4 columns per 64 bytes.
+    Blocked,
+}
+
+/// `y = W x + bias` (no activation) with the plain-Rust integer row sums of `layout`:
+/// [`ScalarRows`] / [`ScalarBlocks`](crate::qblock::ScalarBlocks) when `scalar`, else the
+/// portable ones. Lengths validated by the caller.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn gemv_batch_plain(
+    scalar: bool,
+    layout: Int8Layout,
+    values: &[i8],
+    scales: &[f32],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    batch: usize,
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    use crate::qblock::{gemv_batch_blocked_with, PortableBlocks, ScalarBlocks};
+    // SAFETY: plain Rust, runs everywhere; lengths validated by the caller.
+    unsafe {
+        match (layout, scalar) {
+            (Int8Layout::Rows, true) => {
+                gemv_batch_with(ScalarRows, values, scales, rows, cols, x, batch, bias, y)
+            }
+            (Int8Layout::Rows, false) => {
+                gemv_batch_with(PortableRows, values, scales, rows, cols, x, batch, bias, y)
+            }
+            (Int8Layout::Blocked, true) => {
+                gemv_batch_blocked_with(ScalarBlocks, values, scales, rows, cols, x, batch, bias, y)
+            }
+            (Int8Layout::Blocked, false) => gemv_batch_blocked_with(
+                PortableBlocks,
+                values,
+                scales,
+                rows,
+                cols,
+                x,
+                batch,
+                bias,
+                y,
+            ),
+        }
+    }
+}
+
+/// [`gemv_batch_plain`] with the portable row sums: the fallback of the x86 paths on CPUs
+/// without the integer extensions they use (no activation).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemv_batch_portable(
+    layout: Int8Layout,
+    values: &[i8],
+    scales: &[f32],
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    batch: usize,
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    gemv_batch_plain(false, layout, values, scales, rows, cols, x, batch, bias, y);
+}
+
+/// Scalar-path and portable-path int8 GEMV (`path` is `Scalar` or `Portable`), either layout,
+/// activation included. Lengths validated by the caller.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemv_batch_generic(
     path: Path,
+    layout: Int8Layout,
     values: &[i8],
     scales: &[f32],
     rows: usize,
@@ -372,13 +445,13 @@ pub(crate) fn gemv_batch_generic(
     y: &mut [f32],
 ) {
     let y = &mut y[..batch * rows];
-    if path == Path::Scalar {
-        // SAFETY: plain Rust, runs everywhere; lengths validated by the caller.
-        unsafe { gemv_batch_with(ScalarRows, values, scales, rows, cols, x, batch, bias, y) };
+    let scalar = path == Path::Scalar;
+    gemv_batch_plain(
+        scalar, layout, values, scales, rows, cols, x, batch, bias, y,
+    );
+    if scalar {
         crate::reference::activate_slice(act, y);
     } else {
-        // SAFETY: as above.
-        unsafe { gemv_batch_with(PortableRows, values, scales, rows, cols, x, batch, bias, y) };
         // SAFETY: the portable path runs everywhere.
         unsafe { activate_slice(crate::portable::Portable, act, y) };
     }

@@ -157,10 +157,11 @@ pub(crate) fn gemv_batch_unchecked(
     act: Activation,
     y: &mut [f32],
 ) {
-    if let WeightData::I8Blocked { values, scales } = w.data {
-        // W8A16 as row-major int8 (blocked matrices have cols <= QMAX_COLS).
-        return crate::qblock::gemv_batch_blocked_generic(
+    if let Some((layout, values, scales)) = w.int8_w8a16() {
+        // W8A16: x quantized per vector, exact integer sums (see `qgemv`).
+        return crate::qgemv::gemv_batch_generic(
             crate::Path::Scalar,
+            layout,
             values,
             scales,
             w.rows,
@@ -171,23 +172,6 @@ pub(crate) fn gemv_batch_unchecked(
             act,
             y,
         );
-    }
-    if let WeightData::I8 { values, scales } = w.data {
-        if w.cols <= crate::QMAX_COLS {
-            // W8A16: x quantized per vector, exact integer sums (see `qgemv`).
-            return crate::qgemv::gemv_batch_generic(
-                crate::Path::Scalar,
-                values,
-                scales,
-                w.rows,
-                w.cols,
-                x,
-                batch,
-                bias,
-                act,
-                y,
-            );
-        }
     }
     for b in 0..batch {
         let xb = &x[b * w.cols..(b + 1) * w.cols];

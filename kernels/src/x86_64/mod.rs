@@ -10,10 +10,7 @@ mod avx512;
 mod qdot;
 mod rowsum;
 
-pub(crate) use qdot::{
-    avx2_qgemv_batch, avx2_qgemv_blocked, avx512_int_kernel, avx512_qgemv_batch,
-    avx512_qgemv_blocked, IntKernel,
-};
+pub(crate) use qdot::{avx2_qgemv_batch, avx512_int_kernel, avx512_qgemv_batch, IntKernel};
 
 use avx2::Avx2;
 use avx512::Avx512;

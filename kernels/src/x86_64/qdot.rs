@@ -22,7 +22,7 @@ use core::arch::x86_64::*;
 
 use crate::dot::row_ptrs;
 use crate::qblock::{PortableBlocks, QBlocks, BLOCKS_AT_ONCE};
-use crate::qgemv::{QRows, QVec, QBUF};
+use crate::qgemv::{Int8Layout, QRows, QVec, QBUF};
 use crate::vector_math::activate_slice;
 use crate::Activation;
 
@@ -138,6 +138,31 @@ unsafe fn byte_step<const XOR: bool>(
     }
 }
 
+/// The byte planes of `x_q[..cols rounded up to 64]` (zero past `cols`) into `qv.lo` /
+/// `qv.hi`, the high plane XORed with `hi_xor` (0, or -128 to offset it by 128): one
+/// `vpermt2b` per plane and 64 columns. Called inside AVX512-VBMI entries only.
+#[inline(always)]
+fn split_planes(qv: &mut QVec, cols: usize, hi_xor: i8) {
+    let n = crate::qgemv::q_read_len(cols);
+    // SAFETY: AVX512-VBMI (the entry's features); reads of `q` and writes of the planes at
+    // c + 64 <= n <= QBUF.
+    unsafe {
+        let lo_idx = _mm512_loadu_si512(PLANE_INDEX[0].as_ptr().cast());
+        let hi_idx = _mm512_loadu_si512(PLANE_INDEX[1].as_ptr().cast());
+        let flip = _mm512_set1_epi8(hi_xor);
+        let mut c = 0;
+        while c < n {
+            let a = _mm512_loadu_si512(qv.q.as_ptr().add(c).cast());
+            let b = _mm512_loadu_si512(qv.q.as_ptr().add(c + 32).cast());
+            let lo = _mm512_permutex2var_epi8(a, lo_idx, b);
+            let hi = _mm512_xor_si512(_mm512_permutex2var_epi8(a, hi_idx, b), flip);
+            _mm512_storeu_si512(qv.lo.as_mut_ptr().add(c).cast(), lo);
+            _mm512_storeu_si512(qv.hi.as_mut_ptr().add(c).cast(), hi);
+            c += 64;
+        }
+    }
+}
+
 /// `vpermt2b` indices gathering the low (`[0]`) and high (`[1]`) bytes of 64 i16 held in two
 /// registers, in column order.
 const PLANE_INDEX: [[u8; 64]; 2] = {
@@ -154,27 +179,9 @@ const PLANE_INDEX: [[u8; 64]; 2] = {
 impl QRows for ZmmBytes {
     const BLOCK4: bool = true;
 
-    /// The byte planes of `x_q[..cols rounded up to 64]` (zero past `cols`): one `vpermt2b`
-    /// per plane and 64 columns.
     #[inline(always)]
     fn prepare(self, qv: &mut QVec, cols: usize) {
-        let n = crate::qgemv::q_read_len(cols);
-        // SAFETY: AVX512-VBMI (the entry's features); reads of `q` and writes of the planes
-        // at c + 64 <= n <= QBUF.
-        unsafe {
-            let lo_idx = _mm512_loadu_si512(PLANE_INDEX[0].as_ptr().cast());
-            let hi_idx = _mm512_loadu_si512(PLANE_INDEX[1].as_ptr().cast());
-            let mut c = 0;
-            while c < n {
-                let a = _mm512_loadu_si512(qv.q.as_ptr().add(c).cast());
-                let b = _mm512_loadu_si512(qv.q.as_ptr().add(c + 32).cast());
-                let lo = _mm512_permutex2var_epi8(a, lo_idx, b);
-                let hi = _mm512_permutex2var_epi8(a, hi_idx, b);
-                _mm512_storeu_si512(qv.lo.as_mut_ptr().add(c).cast(), lo);
-                _mm512_storeu_si512(qv.hi.as_mut_ptr().add(c).cast(), hi);
-                c += 64;
-            }
-        }
+        split_planes(qv, cols, 0);
     }
 
     /// 16 rows of one vector in two halves of 8, 64 columns per step; `B = 4` goes to
@@ -506,24 +513,7 @@ impl QBlocks for ZmmBlocks {
     /// offset by 128 when some `x_q < 0`.
     #[inline(always)]
     fn prepare(self, qv: &mut QVec, cols: usize) {
-        ZmmBytes.prepare(qv, cols);
-        if !qv.nonneg {
-            let n = crate::qgemv::q_read_len(cols);
-            // SAFETY: AVX-512F (the entry's features); the plane was written up to n <= QBUF
-            // by ZmmBytes::prepare, in steps of 64 bytes.
-            unsafe {
-                let flip = _mm512_set1_epi8(-128);
-                let mut c = 0;
-                while c < n {
-                    let p = qv.hi.as_mut_ptr().add(c);
-                    _mm512_storeu_si512(
-                        p.cast(),
-                        _mm512_xor_si512(_mm512_loadu_si512(p.cast()), flip),
-                    );
-                    c += 64;
-                }
-            }
-        }
+        split_planes(qv, cols, if qv.nonneg { 0 } else { -128 });
     }
 
     #[inline(always)]
@@ -608,7 +598,7 @@ q_entry!(
 );
 q_entry!(
     entry_blocked_on512,
-    "avx512f,avx512dq,avx2,fma,f16c",
+    "avx512f,avx512dq",
     crate::qblock::gemv_batch_blocked_with,
     PortableBlocks,
     Avx512
@@ -620,66 +610,6 @@ q_entry!(
     PortableBlocks,
     Avx2
 );
-
-/// The AVX-512 path's blocked int8 GEMV (activation included): [`ZmmBlocks`] with
-/// AVX512-VNNI + VBMI, else the portable row sums compiled for the CPU. The caller checked
-/// `Path::Avx512.is_supported()`, validated the lengths and `cols <= QMAX_COLS`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn avx512_qgemv_blocked(
-    values: &[i8],
-    scales: &[f32],
-    rows: usize,
-    cols: usize,
-    x: &[f32],
-    batch: usize,
-    bias: Option<&[f32]>,
-    act: Activation,
-    y: &mut [f32],
-) {
-    debug_assert!(crate::Path::Avx512.is_supported() && cols <= QBUF);
-    // SAFETY: each entry is called only when its features were detected (AVX-512F/DQ by the
-    // caller); the rest of the contract is the caller's.
-    unsafe {
-        if avx512_int_kernel() == IntKernel::Bytes {
-            entry_blocked_vnni(values, scales, rows, cols, x, batch, bias, act, y)
-        } else if has("avx2") {
-            entry_blocked_on512(values, scales, rows, cols, x, batch, bias, act, y)
-        } else {
-            let y = &mut y[..batch * rows];
-            crate::qblock::gemv_batch_blocked_with(
-                PortableBlocks,
-                values,
-                scales,
-                rows,
-                cols,
-                x,
-                batch,
-                bias,
-                y,
-            );
-            crate::x86_64::avx512_activate_slice(act, y);
-        }
-    }
-}
-
-/// The AVX2 path's blocked int8 GEMV (activation included). The caller checked
-/// `Path::Avx2.is_supported()`, validated the lengths and `cols <= QMAX_COLS`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn avx2_qgemv_blocked(
-    values: &[i8],
-    scales: &[f32],
-    rows: usize,
-    cols: usize,
-    x: &[f32],
-    batch: usize,
-    bias: Option<&[f32]>,
-    act: Activation,
-    y: &mut [f32],
-) {
-    debug_assert!(crate::Path::Avx2.is_supported() && cols <= QBUF);
-    // SAFETY: AVX2 + FMA + F16C were detected by the caller; the rest is the caller's.
-    unsafe { entry_blocked_avx2(values, scales, rows, cols, x, batch, bias, act, y) }
-}
 
 q_entry!(
     entry_vnni,
@@ -776,10 +706,12 @@ pub(crate) fn avx512_int_kernel() -> IntKernel {
     }
 }
 
-/// The AVX-512 path's int8 GEMV (activation included). The caller checked
+/// The AVX-512 path's int8 GEMV (activation included), row-major or blocked (`layout`): the
+/// best integer kernel this CPU has for that layout. The caller checked
 /// `Path::Avx512.is_supported()`, validated the lengths and `cols <= QMAX_COLS`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn avx512_qgemv_batch(
+    layout: Int8Layout,
     values: &[i8],
     scales: &[f32],
     rows: usize,
@@ -794,34 +726,30 @@ pub(crate) fn avx512_qgemv_batch(
     // SAFETY: each entry is called only when its features were detected (the AVX-512F/DQ part
     // by the caller); the rest of the contract is the caller's.
     unsafe {
-        match avx512_int_kernel() {
-            IntKernel::Bytes => entry_bytes(values, scales, rows, cols, x, batch, bias, act, y),
-            IntKernel::Vnni => entry_vnni(values, scales, rows, cols, x, batch, bias, act, y),
-            IntKernel::Bw => entry_bw(values, scales, rows, cols, x, batch, bias, act, y),
-            IntKernel::Avx2 => entry_avx2_on512(values, scales, rows, cols, x, batch, bias, act, y),
-            IntKernel::Portable => {
+        let entry: Entry = match (layout, avx512_int_kernel()) {
+            (Int8Layout::Rows, IntKernel::Bytes) => entry_bytes,
+            (Int8Layout::Rows, IntKernel::Vnni) => entry_vnni,
+            (Int8Layout::Rows, IntKernel::Bw) => entry_bw,
+            (Int8Layout::Rows, IntKernel::Avx2) => entry_avx2_on512,
+            (Int8Layout::Blocked, IntKernel::Bytes) => entry_blocked_vnni,
+            (Int8Layout::Blocked, _) => entry_blocked_on512,
+            (Int8Layout::Rows, IntKernel::Portable) => {
                 let y = &mut y[..batch * rows];
-                crate::qgemv::gemv_batch_with(
-                    crate::qgemv::PortableRows,
-                    values,
-                    scales,
-                    rows,
-                    cols,
-                    x,
-                    batch,
-                    bias,
-                    y,
+                crate::qgemv::gemv_batch_portable(
+                    layout, values, scales, rows, cols, x, batch, bias, y,
                 );
-                crate::x86_64::avx512_activate_slice(act, y);
+                return crate::x86_64::avx512_activate_slice(act, y);
             }
-        }
+        };
+        entry(values, scales, rows, cols, x, batch, bias, act, y)
     }
 }
 
-/// The AVX2 path's int8 GEMV (activation included). The caller checked
+/// The AVX2 path's int8 GEMV (activation included), row-major or blocked. The caller checked
 /// `Path::Avx2.is_supported()`, validated the lengths and `cols <= QMAX_COLS`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn avx2_qgemv_batch(
+    layout: Int8Layout,
     values: &[i8],
     scales: &[f32],
     rows: usize,
@@ -833,9 +761,17 @@ pub(crate) fn avx2_qgemv_batch(
     y: &mut [f32],
 ) {
     debug_assert!(crate::Path::Avx2.is_supported() && cols <= QBUF);
+    let entry: Entry = match layout {
+        Int8Layout::Rows => entry_avx2,
+        Int8Layout::Blocked => entry_blocked_avx2,
+    };
     // SAFETY: AVX2 + FMA + F16C were detected by the caller; the rest is the caller's.
-    unsafe { entry_avx2(values, scales, rows, cols, x, batch, bias, act, y) }
+    unsafe { entry(values, scales, rows, cols, x, batch, bias, act, y) }
 }
+
+/// The signature of every `q_entry!` function.
+type Entry =
+    unsafe fn(&[i8], &[f32], usize, usize, &[f32], usize, Option<&[f32]>, Activation, &mut [f32]);
 
 #[cfg(test)]
 mod tests {
@@ -845,19 +781,6 @@ mod tests {
     use super::*;
     use crate::qgemv::{gemv_batch_generic, QMAX_COLS};
     use crate::Path;
-
-    /// An entry's signature (the `q_entry!` functions).
-    type Entry = unsafe fn(
-        &[i8],
-        &[f32],
-        usize,
-        usize,
-        &[f32],
-        usize,
-        Option<&[f32]>,
-        Activation,
-        &mut [f32],
-    );
 
     /// A xorshift64 stream from `seed`.
     fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
@@ -930,6 +853,7 @@ mod tests {
                 let args = (rows, cols, batch);
                 gemv_batch_generic(
                     Path::Scalar,
+                    Int8Layout::Rows,
                     &values,
                     &scales,
                     rows,
@@ -972,7 +896,7 @@ mod tests {
         if Path::Avx512.is_supported() && avx512_int_kernel() == IntKernel::Bytes {
             entries.push(("vnni", entry_blocked_vnni));
         }
-        if Path::Avx512.is_supported() && Path::Avx2.is_supported() {
+        if Path::Avx512.is_supported() {
             entries.push(("on512", entry_blocked_on512));
         }
         if Path::Avx2.is_supported() {
@@ -1004,6 +928,7 @@ mod tests {
                 let mut want = vec![0.0f32; batch * rows];
                 gemv_batch_generic(
                     Path::Scalar,
+                    Int8Layout::Rows,
                     &values,
                     &scales,
                     rows,
