@@ -144,7 +144,7 @@ fn gemv_stays_inside_exact_buffers() {
         let q = Guarded::new(&wf.iter().map(|&v| (v * 127.0) as i8).collect::<Vec<_>>());
         let sc = Guarded::new(&vec![0.01f32; rows]);
         let bias = Guarded::new(&values(rows, 3));
-        for batch in [1, 2, 4, 5] {
+        for batch in [1, 2, 4, 5, 16, 21] {
             let x = Guarded::new(&values(batch * cols, 2));
             for data in [
                 WeightData::F32(w32.get()),

@@ -493,13 +493,14 @@ fn gemv_rows_and_cols_1_to_70_every_dtype() {
 }
 
 /// Batches 1..=9 cover blocks of 4 vectors sharing one pass over W, plus 0..=3 single
-/// vectors after them; shapes cover rows not a multiple of the row block, column tails and
-/// rows shorter than one vector.
+/// vectors after them; 16..=21 add a wide block of 16 (32-register paths) before them; shapes
+/// cover rows not a multiple of the row block, column tails, rows shorter than one vector and
+/// rows too long for a wide block's stack copy of x (> 512).
 #[test]
-fn gemv_batch_sizes_1_to_9_every_dtype() {
+fn gemv_batch_sizes_1_to_21_every_dtype() {
     let mut rng = Rng(23);
     for dt in [Dt::F32, Dt::F16, Dt::Bf16, Dt::I8] {
-        for batch in 1..=9 {
+        for batch in (1..=9).chain([16, 17, 20, 21]) {
             for (rows, cols) in [
                 (1, 1),
                 (3, 5),
@@ -508,6 +509,7 @@ fn gemv_batch_sizes_1_to_9_every_dtype() {
                 (13, 33),
                 (70, 70),
                 (6, 300),
+                (3, 513),
             ] {
                 let act = if batch % 2 == 0 {
                     Activation::Tanh
@@ -544,8 +546,8 @@ fn gemv_every_dtype_every_activation_and_batches() {
 }
 
 /// `gemv_batch` equals one `gemv` per vector bit for bit on every path and dtype, whatever the
-/// vector's position in the batch (blocks of 4 share a pass over W but keep each vector's
-/// order of operations; the runtime's batched generate relies on it).
+/// vector's position in the batch (blocks of 16 and of 4 share a pass over W but keep each
+/// vector's order of operations; the runtime's batched generate relies on it).
 #[test]
 fn gemv_batch_bit_identical_to_single_vectors() {
     let mut rng = Rng(37);
@@ -559,12 +561,13 @@ fn gemv_batch_bit_identical_to_single_vectors() {
             (17, 33),
             (70, 70),
             (100, 100),
+            (9, 512),
             (6, 1100),
         ] {
             let w = Weights::new(&mut rng, rows, cols);
             let m = w.mat(dt, rows, cols);
             let b = rng.vec(rows, 1.0);
-            for batch in [1, 4, 5, 9] {
+            for batch in [1, 4, 5, 9, 16, 21, 37] {
                 let x = rng.vec(batch * cols, 1.0);
                 for &path in &paths {
                     let act = Activation::Tanh;

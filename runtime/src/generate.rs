@@ -345,7 +345,7 @@ impl<'a> Model<'a> {
 
     /// The generate of `g = sensors.len() / m` functions at once (only when
     /// [`Model::batches_generate`]): the hypernetwork runs on all `g` normalized sensor vectors
-    /// with `gemv_batch` (each weight matrix read once per block of 4 functions), into `tmp`;
+    /// with `gemv_batch` (each weight matrix read once per block of 16 or 4 functions), into `tmp`;
     /// each theta is then copied into its function's state (`ws` holds `g` consecutive blocks of
     /// `per_function` f32) and folded as in the serial generate. `gemv_batch` is bit-identical to
     /// `gemv` per vector, so every function's state is bit-identical to a serial `generate`.

@@ -11,9 +11,11 @@ use rayon::prelude::*;
 use crate::model::Model;
 use crate::{Error, Target};
 
-/// Input functions per task of a batched generate (HyperDeepONet): their hypernetwork runs
-/// as one `gemv_batch` per layer, each weight matrix read once per 4 functions.
-const GEN_GROUP: usize = 8;
+/// Input functions per task of a batched generate (HyperDeepONet), largest first: their
+/// hypernetwork runs as one `gemv_batch` per layer (each f32/f16/bf16 weight matrix read once
+/// per 16 functions on AVX-512, the kernel's wide block, once per 4 otherwise). The largest
+/// group that still gives every rayon thread a task is used.
+const GEN_GROUPS: [usize; 3] = [16, 8, 4];
 
 /// Points per parallel task are a multiple of this.
 const PAR_ALIGN: usize = 64;
@@ -31,10 +33,11 @@ impl<'a> Model<'a> {
     /// Runs [`Model::generate`] for `batch = sensors.len() / m` input functions in parallel
     /// (rayon). `sensors`: `[batch, m]` row-major; `workspace`: at least
     /// [`Model::workspace_len`]`(batch)` f32. Each function's result is bit-identical to a
-    /// serial `generate` on the same sensors. HyperDeepONet models run groups of 8 functions
-    /// through the hypernetwork together (`gemv_batch`: each weight matrix read once per 4
-    /// functions), with one small heap buffer per rayon task for the group's activations;
-    /// other families run the serial code per function.
+    /// serial `generate` on the same sensors. HyperDeepONet models run groups of 4-16 functions
+    /// through the hypernetwork together (`gemv_batch`: each weight matrix read once per 16
+    /// functions on AVX-512, per 4 otherwise; 16 when there are at least 16 per rayon
+    /// thread), with one small heap buffer per rayon task for the group's activations; other
+    /// families run the serial code per function.
     ///
     /// # Errors
     /// As [`Model::generate`]; [`Error::SensorCount`] if `sensors.len()` is not a multiple of
@@ -63,8 +66,13 @@ impl<'a> Model<'a> {
             .ok_or(Error::WorkspaceTooShort { needed, found })?;
         self.check_sensors(sensors, batch)?;
         if per > 0 && batch > 1 && self.batches_generate() {
-            ws.par_chunks_mut(per * GEN_GROUP)
-                .zip(sensors.par_chunks(m * GEN_GROUP))
+            let threads = rayon::current_num_threads();
+            let group = GEN_GROUPS
+                .into_iter()
+                .find(|&g| batch >= g * threads)
+                .unwrap_or(GEN_GROUPS[GEN_GROUPS.len() - 1]);
+            ws.par_chunks_mut(per * group)
+                .zip(sensors.par_chunks(m * group))
                 .try_for_each_init(vec::Vec::new, |tmp, (w, s)| self.generate_group(s, w, tmp))?;
         } else if per > 0 {
             ws.par_chunks_mut(per)

@@ -245,18 +245,25 @@ fn eval_par_reports_the_first_non_finite_point_like_eval() {
 
 #[test]
 fn generate_batch_is_bit_identical_to_generate() {
-    // 5 functions: one group (a block of 4 through gemv_batch + 1 alone); 13: a group of 8
-    // and one of 5. f32 and int8 generate-side weights.
+    // 5 functions: groups of 4 (a block of 4 through gemv_batch) and 1; 13: groups of 4 or 8
+    // (by the thread count) and a rest; 37: groups of 16 with up to 2 threads (AVX-512: one
+    // wide block of 16 per layer), then 4 + 1. f32 and int8 generate-side weights.
     for (fam, weights, batch) in FAMILIES.iter().flat_map(|&f| {
         [
             (f, WeightType::F32, 5),
             (f, WeightType::I8, 5),
             (f, WeightType::F32, 13),
             (f, WeightType::I8, 13),
+            (f, WeightType::F32, 37),
+            (f, WeightType::I8, 37),
         ]
     }) {
         let mut spec = Spec::small(fam);
         spec.weights = weights;
+        if batch == 37 {
+            // Rows of at least 16 columns: the wide blocks need a full vector.
+            (spec.m, spec.gen_hidden) = (40, vec![20, 17]);
+        }
         let bytes = file(&spec);
         let model = Model::from_bytes(&bytes).unwrap();
         let mut rng = Rng(9);
