@@ -22,7 +22,8 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use half::{bf16, f16};
 use hdon_kernels::{
-    gemv_batch_on, mlp_eval_on, mlp_scratch_len, Activation, Layer, MatRef, Path, WeightData,
+    fold_tanh, gemv_batch_on, mlp_eval_on, mlp_scratch_len, Activation, Layer, MatRef, Path,
+    WeightData,
 };
 
 #[path = "../src/bin/peak.rs"]
@@ -94,21 +95,32 @@ fn bench_peak<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
-/// Target net `2 - w - w - w - 1`, tanh hidden, identity output, at 10,000 points.
+/// Target net `2 - w - w - w - 1`, tanh hidden, identity output, at 10,000 points. The
+/// `tanh-folded` cases are the same tanh networks rewritten by `fold_tanh` (the form the
+/// runtime evaluates generated targets in): the same function and flop count.
 fn bench_mlp<M: Measurement>(c: &mut Criterion<M>) {
     let n = 10_000;
     let mut g = c.benchmark_group("mlp_eval");
     for (w, hidden) in [
         (20usize, Activation::Tanh),
+        (20, Activation::TanhFolded),
         (20, Activation::Relu),
         (33, Activation::Tanh),
+        (33, Activation::TanhFolded),
         (64, Activation::Tanh),
+        (64, Activation::TanhFolded),
     ] {
         let sizes = [2, w, w, w, 1];
-        let theta: Vec<Vec<f32>> = sizes
+        let mut theta: Vec<Vec<f32>> = sizes
             .windows(2)
             .map(|s| values(s[1] * (s[0] + 1), 1.5 / (s[0] as f32).sqrt()))
             .collect();
+        if hidden == Activation::TanhFolded {
+            let last = theta.len() - 1;
+            for (k, (p, s)) in theta.iter_mut().zip(sizes.windows(2)).enumerate() {
+                fold_tanh(p, s[0], k > 0, k < last).expect("block sizes match");
+            }
+        }
         let layers: Vec<Layer<'_>> = sizes
             .windows(2)
             .zip(&theta)
@@ -130,7 +142,9 @@ fn bench_mlp<M: Measurement>(c: &mut Criterion<M>) {
         let mut scratch = vec![0.0f32; mlp_scratch_len(&layers)];
         g.throughput(Throughput::Elements((flops_per_point * n) as u64));
         for path in paths() {
-            if (w != 20 || hidden != Activation::Tanh) && path != paths()[0] {
+            if (w != 20 || !matches!(hidden, Activation::Tanh | Activation::TanhFolded))
+                && path != paths()[0]
+            {
                 continue; // other paths only at width 20 with tanh, to keep the run short
             }
             let name = format!("w{w}_{}", hidden.name());

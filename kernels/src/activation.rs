@@ -27,13 +27,20 @@ pub enum Activation {
     Silu,
     /// `ln(1 + exp(x))`.
     Softplus,
+    /// `2 / (1 + 2^x)`, i.e. `1 + tanh(x / c)` with `c = `[`crate::TANH_FOLD_SCALE`]: the
+    /// hidden tanh of a layer chain rewritten by [`crate::fold_tanh`] (the scale `c` on the
+    /// pre-activation and the `+ 1` on the output are folded into the weights), two vector
+    /// operations cheaper than [`Activation::Tanh`]. Not a file activation: the runtime
+    /// chooses it for generated target networks.
+    TanhFolded,
 }
 
 impl Activation {
     /// The file code shared with `hdon-format`: identity 0, relu 1, prelu 2, tanh 3, sigmoid 4,
-    /// sin 5, gelu 6, silu 7, softplus 8.
-    pub fn code(self) -> u8 {
-        match self {
+    /// sin 5, gelu 6, silu 7, softplus 8; `None` for [`Activation::TanhFolded`], which files
+    /// never hold.
+    pub fn code(self) -> Option<u8> {
+        Some(match self {
             Activation::Identity => 0,
             Activation::Relu => 1,
             Activation::Prelu(_) => 2,
@@ -43,7 +50,8 @@ impl Activation {
             Activation::Gelu => 6,
             Activation::Silu => 7,
             Activation::Softplus => 8,
-        }
+            Activation::TanhFolded => return None,
+        })
     }
 
     /// Lower-case name as written in model specs (`"tanh"`, `"prelu"`, ...).
@@ -58,6 +66,7 @@ impl Activation {
             Activation::Gelu => "gelu",
             Activation::Silu => "silu",
             Activation::Softplus => "softplus",
+            Activation::TanhFolded => "tanh-folded",
         }
     }
 }

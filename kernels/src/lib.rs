@@ -80,11 +80,19 @@
 //! |---|---|---|
 //! | identity, relu, prelu | exact (bit-equal to the reference) | exact |
 //! | tanh | 2e-7 absolute over [-20, 20] | 1.6e-7 (1.76e-7 over every f32 in [-12, 12]) / 1.85e-7 / 1.90e-7 |
+//! | tanh-folded (`2 / (1 + 2^x)`) | 2e-7 absolute over [-60, 60] | 1.83e-7 / 1.91e-7 / 1.99e-7 (every f32 in [-30, 30]) |
 //! | sigmoid | 2e-7 absolute over [-20, 20] | 8.9e-8 |
 //! | sin | 1e-6 relative over [-100, 100] where `|f| >= 1e-6`, else 1e-11 absolute | 1.6e-7 |
 //! | silu | 1e-6 relative over [-20, 20] where `|f| >= 1e-6`, else 1e-11 absolute | 1.8e-7 |
 //! | softplus | as silu | 2.8e-7 |
 //! | gelu | as silu | 2.0e-7 |
+//!
+//! Folded tanh: [`fold_tanh`] rewrites a tanh MLP so that each hidden layer computes `c a`
+//! (`c = -2 log2(e)`, [`TANH_FOLD_SCALE`]) and passes on `1 + tanh(a) = 2 / (1 + 2^(c a))`
+//! ([`Activation::TanhFolded`]), the next layer's biases absorbing the `+ 1`: the same function,
+//! and each activation skips tanh's first multiply and last subtraction (12 vector operations
+//! on AVX-512 instead of 14; tile evaluation 7-8 % faster at widths 20 and 33, 4 % at 64).
+//! The runtime evaluates generated HyperDeepONet targets this way.
 //!
 //! Tanh (`2 / (1 + e^(-2x)) - 1`): on AVX-512, 14 vector operations (`vreduceps`/`vscalefps`
 //! split, `vrcp14ps` of `(1 + e^(-2x)) / 2` + one Newton step fused into the result; the
@@ -127,4 +135,4 @@ pub use qblock::{
     I8_GROUP_COLS,
 };
 pub use qgemv::{int8_kernel, q_range, QMAX_COLS};
-pub use theta::{theta_len, theta_permutation};
+pub use theta::{fold_tanh, fold_tanh_acts, theta_len, theta_permutation, TANH_FOLD_SCALE};

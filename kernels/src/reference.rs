@@ -33,6 +33,7 @@ pub fn activate_f64(act: Activation, x: f64) -> f64 {
             }
         }
         Activation::Tanh => libm::tanh(x),
+        Activation::TanhFolded => 2.0 / (1.0 + libm::exp2(x)),
         Activation::Sigmoid => sigmoid(x),
         Activation::Sin => libm::sin(x),
         Activation::Gelu => {

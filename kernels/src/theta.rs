@@ -1,6 +1,84 @@
 //! Theta layouts: the paper's parameter order and the kernel's (layout id 1).
 
-use crate::KernelError;
+use crate::{Activation, KernelError};
+
+/// `c = -2 log2(e)`: a folded layer computes `c` times its tanh layer's pre-activation, so
+/// that `2 / (1 + 2^(c a)) = 1 + tanh(a)` ([`Activation::TanhFolded`]).
+pub const TANH_FOLD_SCALE: f32 = -2.0 * core::f32::consts::LOG2_E;
+
+/// Rewrites one layer block (kernel layout, `[n_out, n_in + 1]`, bias first in each row) of a
+/// tanh MLP for [`Activation::TanhFolded`], in place. The network computes the same function
+/// after every layer is rewritten with [`fold_tanh_acts`]' flags:
+///
+/// - `input_folded` (the previous layer is folded, so this layer reads `h' = 1 + h`): `W h + b
+///   = W h' + (b - sum_i W[o, i])`, so each bias becomes `b - sum_i W[o, i]` (summed in f64,
+///   rounded once);
+/// - `output_folded` (this layer's tanh becomes [`Activation::TanhFolded`]): the whole row is
+///   multiplied by [`TANH_FOLD_SCALE`].
+///
+/// The outputs then differ from the unfolded network's by rounding: the rescaled weights and
+/// the shifted biases are each rounded once more, and an activation `h'` in [0, 2] carries the
+/// rounding of `1 + h`.
+///
+/// # Errors
+/// [`KernelError::Length`] if `params.len() != n_out * (n_in + 1)` for some `n_out`.
+pub fn fold_tanh(
+    params: &mut [f32],
+    n_in: usize,
+    input_folded: bool,
+    output_folded: bool,
+) -> Result<(), KernelError> {
+    let row = n_in + 1;
+    if !params.len().is_multiple_of(row) {
+        return Err(KernelError::Length {
+            what: "params",
+            expected: params.len() / row * row,
+            found: params.len(),
+        });
+    }
+    for r in params.chunks_exact_mut(row) {
+        let (b, w) = r
+            .split_first_mut()
+            .expect("rows have n_in + 1 >= 1 entries");
+        if input_folded {
+            // Four partial sums (in f64): independent chains the compiler can vectorize, and
+            // a fixed order, so every path and platform gets the same bits.
+            let mut part = [0.0f64; 4];
+            let mut quads = w.chunks_exact(4);
+            for q in &mut quads {
+                for (p, &v) in part.iter_mut().zip(q) {
+                    *p += f64::from(v);
+                }
+            }
+            for (p, &v) in part.iter_mut().zip(quads.remainder()) {
+                *p += f64::from(v);
+            }
+            let sum = (part[0] + part[1]) + (part[2] + part[3]);
+            *b = (f64::from(*b) - sum) as f32;
+        }
+        if output_folded {
+            for v in r.iter_mut() {
+                *v *= TANH_FOLD_SCALE;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Which layers of a chain [`fold_tanh`] folds: every [`Activation::Tanh`] layer but the last
+/// (the network's output stays `tanh`, only hidden activations change meaning). Writes the
+/// activations the folded chain runs with into `acts` and returns whether any layer folds.
+pub fn fold_tanh_acts(acts: &mut [Activation]) -> bool {
+    let n = acts.len();
+    let mut any = false;
+    for a in acts.iter_mut().take(n.saturating_sub(1)) {
+        if *a == Activation::Tanh {
+            *a = Activation::TanhFolded;
+            any = true;
+        }
+    }
+    any
+}
 
 /// Parameter count of an MLP with layer sizes `[d_y, n_1, ..., d_out]`:
 /// `sum over layers of n_out * (n_in + 1)`. 0 for fewer than two sizes; saturates at

@@ -10,20 +10,67 @@
 //! 4-8 rows of nearly equal size instead.
 
 use crate::simd::Simd;
-use crate::vector_math::{activate, tanh_n};
+use crate::vector_math::{activate, tanh_folded_n, tanh_n};
 use crate::{Activation, Layer, MAX_TILE};
 
 /// Registers per tile row.
 const NV: usize = 2;
 
-/// `R` output rows of one layer for one tile.
+/// `K`: how [`rows_k`] applies the activation, fixed at compile time so each variant's
+/// register allocation stays that of one activation (a run-time choice between the two tanh
+/// forms inside one function made every tanh layer ~1.4x slower).
+const OTHER: u8 = 0;
+const TANH: u8 = 1;
+const TANH_FOLDED: u8 = 2;
+
+/// `tanh_n` (`K = TANH`) or `tanh_folded_n` (`K = TANH_FOLDED`) of `N` registers.
+///
+/// # Safety
+/// The path of `s` is supported.
+#[inline(always)]
+unsafe fn tanh_k<S: Simd, const N: usize, const K: u8>(s: S, x: &mut [S::V; N]) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if K == TANH {
+            tanh_n(s, x);
+        } else {
+            tanh_folded_n(s, x);
+        }
+    }
+}
+
+/// [`rows_k`] with `K` chosen from `act`.
+///
+/// # Safety
+/// As [`rows_k`].
+#[inline(always)]
+unsafe fn rows<S: Simd, const R: usize>(
+    s: S,
+    params: *const f32,
+    n_in: usize,
+    act: Activation,
+    hin: *const f32,
+    hout: *mut f32,
+) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match act {
+            Activation::Tanh => rows_k::<S, R, TANH>(s, params, n_in, act, hin, hout),
+            Activation::TanhFolded => rows_k::<S, R, TANH_FOLDED>(s, params, n_in, act, hin, hout),
+            _ => rows_k::<S, R, OTHER>(s, params, n_in, act, hin, hout),
+        }
+    }
+}
+
+/// `R` output rows of one layer for one tile; `act` is applied as `K` says (`OTHER`: the
+/// generic per-register [`activate`]).
 ///
 /// # Safety
 /// The path of `s` is supported. `params` points at row 0 of the block (`R` rows of
 /// `n_in + 1` f32 each readable); `hin` holds `n_in * T` readable f32, `hout` `R * T`
 /// writable f32 (`T = NV * LANES`).
 #[inline(always)]
-unsafe fn rows<S: Simd, const R: usize>(
+unsafe fn rows_k<S: Simd, const R: usize, const K: u8>(
     s: S,
     params: *const f32,
     n_in: usize,
@@ -54,17 +101,17 @@ unsafe fn rows<S: Simd, const R: usize>(
                 }
             }
         }
-        if act == Activation::Tanh {
+        if K != OTHER {
             for r in (0..R - 1).step_by(2) {
                 let mut x = [acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1]];
-                tanh_n(s, &mut x);
+                tanh_k::<S, 4, K>(s, &mut x);
                 for (k, xv) in x.into_iter().enumerate() {
                     s.store(hout.add((r + k / NV) * t + (k % NV) * l), xv);
                 }
             }
             if R % 2 == 1 {
                 let mut x = acc[R - 1];
-                tanh_n(s, &mut x);
+                tanh_k::<S, NV, K>(s, &mut x);
                 for (v, xv) in x.into_iter().enumerate() {
                     s.store(hout.add((R - 1) * t + v * l), xv);
                 }

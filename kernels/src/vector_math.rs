@@ -194,6 +194,91 @@ pub(crate) unsafe fn tanh_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
     }
 }
 
+/// Largest input [`tanh_folded`] uses (`2 / (1 + 2^64)` is 1e-19: 0 to the 2e-7 bound);
+/// keeps `2^u` finite, so the Newton step never meets `0 * inf`. The paths without a
+/// saturating `scale2` also clamp below at `-FOLD_MAX_U` (`2 / (1 + 2^-64)` rounds to 2).
+const FOLD_MAX_U: f32 = 64.0;
+
+/// [`Activation::TanhFolded`] on the paths without saturating `exp2_split`/`scale2`:
+/// `1 / D`, `D = (1 + E) / 2`, `E = 2^u = 2^m 2^-f` with `m = round(u)` (the 1.5 * 2^23
+/// trick) and `f = m - u` in [-0.5, 0.5] ([`EXP2_NEG_P`]), the reciprocal the path's refined
+/// one. [`tanh_nearest`] without the scaling of `x` and the final `- 1`.
+#[inline(always)]
+unsafe fn tanh_folded_nearest<S: Simd>(s: S, u: S::V) -> S::V {
+    unsafe {
+        // Clamp with the constant first: NaN propagates (see `tanh_nearest`).
+        let u = s.min(s.splat(FOLD_MAX_U), s.max(s.splat(-FOLD_MAX_U), u));
+        let m = s.sub(s.add(u, s.splat(ROUND_MAGIC)), s.splat(ROUND_MAGIC));
+        let f = s.sub(m, u);
+        let e = s.scale2(horner(s, f, &EXP2_NEG_P), m);
+        s.recip(s.fma(e, s.splat(0.5), s.splat(0.5)))
+    }
+}
+
+/// [`Activation::TanhFolded`], `2 / (1 + 2^u)`: [`tanh`] without its first and last steps
+/// (the multiply by `-2 log2(e)` and the `- 1`, both folded into the weights by
+/// [`crate::fold_tanh`]), 12 vector operations on AVX-512. `u` is clamped above at
+/// [`FOLD_MAX_U`]; `-inf` gives `E = 0`, 2 exactly. Error bound as [`tanh`]'s (the same
+/// operations after the scaling): 2e-7 absolute, tested over every f32 in [-30, 30].
+#[inline(always)]
+pub(crate) unsafe fn tanh_folded<S: Simd>(s: S, u: S::V) -> S::V {
+    unsafe {
+        if !S::EXP2_SATURATES {
+            return tanh_folded_nearest(s, u);
+        }
+        // min returns its second operand when a lane is NaN: NaN propagates.
+        let u = s.min(s.splat(FOLD_MAX_U), u);
+        let (f, n) = s.exp2_split(u);
+        let e2 = s.scale2(horner(s, f, &EXP2_P2), n);
+        let d = s.fma(e2, s.splat(0.25), s.splat(0.5));
+        let q = s.recip_estimate(d);
+        let e = s.fnma(q, d, s.splat(1.0));
+        s.fma(q, e, q)
+    }
+}
+
+/// [`tanh_folded`] of `N` registers, step by step as [`tanh_n`] (the same values).
+#[inline(always)]
+pub(crate) unsafe fn tanh_folded_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
+    unsafe {
+        if !S::EXP2_SATURATES {
+            for v in x.iter_mut() {
+                *v = tanh_folded_nearest(s, *v);
+            }
+            return;
+        }
+        let mut f = *x;
+        let mut n = *x;
+        for k in 0..N {
+            x[k] = s.min(s.splat(FOLD_MAX_U), x[k]);
+        }
+        for k in 0..N {
+            (f[k], n[k]) = s.exp2_split(x[k]);
+        }
+        let mut p = [s.splat(EXP2_P2[5]); N];
+        for c in (0..5).rev() {
+            for k in 0..N {
+                p[k] = s.fma(p[k], f[k], s.splat(EXP2_P2[c]));
+            }
+        }
+        for k in 0..N {
+            p[k] = s.scale2(p[k], n[k]);
+        }
+        for k in 0..N {
+            p[k] = s.fma(p[k], s.splat(0.25), s.splat(0.5));
+        }
+        for k in 0..N {
+            f[k] = s.recip_estimate(p[k]);
+        }
+        for k in 0..N {
+            n[k] = s.fnma(f[k], p[k], s.splat(1.0));
+        }
+        for k in 0..N {
+            x[k] = s.fma(f[k], n[k], f[k]);
+        }
+    }
+}
+
 /// `1 / (1 + e^-x)`.
 #[inline(always)]
 pub(crate) unsafe fn sigmoid<S: Simd>(s: S, x: S::V) -> S::V {
@@ -307,6 +392,7 @@ pub(crate) unsafe fn activate<S: Simd>(s: S, act: Activation, x: S::V) -> S::V {
             // `min(zero, x)` returns x when x is NaN: a * NaN = NaN, as in the reference.
             Activation::Prelu(a) => s.fma(s.splat(a), s.min(zero, x), s.max(x, zero)),
             Activation::Tanh => tanh(s, x),
+            Activation::TanhFolded => tanh_folded(s, x),
             Activation::Sigmoid => sigmoid(s, x),
             Activation::Sin => sin(s, x),
             Activation::Gelu => gelu(s, x),

@@ -1,17 +1,19 @@
 //! Activation accuracy of every supported path against the f64 reference.
 //!
-//! Bounds (also in the crate docs): tanh and sigmoid within 2e-7 absolute over [-20, 20];
+//! Bounds (also in the crate docs): tanh and sigmoid within 2e-7 absolute over [-20, 20],
+//! tanh-folded (`2 / (1 + 2^x)`) over [-60, 60];
 //! identity, relu, prelu exact; sin, silu, softplus within 1e-6 relative where |f(x)| >= 1e-6
 //! (absolute 1e-11 below that); gelu 1e-6 relative.
 
 use hdon_kernels::reference::{activate as ref_activate, activate_f64};
 use hdon_kernels::{activate_on, Activation, Path};
 
-const ALL: [Activation; 9] = [
+const ALL: [Activation; 10] = [
     Activation::Identity,
     Activation::Relu,
     Activation::Prelu(0.25),
     Activation::Tanh,
+    Activation::TanhFolded,
     Activation::Sigmoid,
     Activation::Sin,
     Activation::Gelu,
@@ -70,6 +72,18 @@ fn tanh_and_sigmoid_within_2e_7_absolute() {
             println!("{path:?} {act:?}: max abs err {abs:.3e}");
             assert!(abs <= 2e-7, "{path:?} {act:?}: max abs err {abs:.3e}");
         }
+    }
+}
+
+/// The folded tanh's input is the tanh argument times -2 log2(e) (~ -2.885): [-60, 60] covers
+/// tanh arguments beyond [-20, 20], and the grid's small magnitudes cover 0.
+#[test]
+fn tanh_folded_within_2e_7_absolute() {
+    let xs = grid(-60.0, 60.0, 600_001);
+    for path in supported() {
+        let (abs, _) = worst(path, Activation::TanhFolded, &xs, 0.0);
+        println!("{path:?} TanhFolded: max abs err {abs:.3e}");
+        assert!(abs <= 2e-7, "{path:?} TanhFolded: max abs err {abs:.3e}");
     }
 }
 

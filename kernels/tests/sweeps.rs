@@ -18,8 +18,9 @@ const EXACT: [Activation; 4] = [
     Activation::Prelu(0.25),
     Activation::Prelu(-0.5),
 ];
-const SMOOTH: [Activation; 6] = [
+const SMOOTH: [Activation; 7] = [
     Activation::Tanh,
+    Activation::TanhFolded,
     Activation::Sigmoid,
     Activation::Sin,
     Activation::Gelu,
@@ -132,12 +133,88 @@ fn mlp_every_input_and_output_dim_around_tile_sizes() {
                 &mut rng,
                 &[d_y, 20, 20, d_out],
                 n,
-                SMOOTH[k % 6],
+                SMOOTH[k % SMOOTH.len()],
                 Activation::Identity,
             );
             k += 1;
         }
     }
+}
+
+/// A tanh network rewritten by `fold_tanh` (hidden layers `TanhFolded`) computes the same
+/// function on every path: against the f32 reference of the unfolded network, within the
+/// smooth-activation tolerance on the fast paths and 2e-5 on the reference itself (the extra
+/// roundings of the rescaled weights and shifted biases). Tanh outputs stay tanh; widths
+/// around the tile row blocks, depth 2 to 6.
+#[test]
+fn fold_tanh_keeps_the_function() {
+    let mut rng = Rng(43);
+    let nets: [(&[usize], Activation); 6] = [
+        (&[2, 20, 20, 20, 1], Activation::Identity),
+        (&[2, 33, 33, 33, 1], Activation::Identity),
+        (&[3, 9, 2], Activation::Tanh),
+        (&[1, 7, 64, 5, 3], Activation::Tanh),
+        (&[4, 17, 17, 17, 17, 17, 8], Activation::Identity),
+        (&[2, 1, 1], Activation::Identity),
+    ];
+    for (sizes, last) in nets {
+        let th = theta(&mut rng, sizes);
+        let plain = layers(sizes, &th, Activation::Tanh, last);
+        let mut acts: Vec<Activation> = plain.iter().map(|l| l.act).collect();
+        assert!(fold_tanh_acts(&mut acts));
+        assert_eq!(acts[acts.len() - 1], last, "the output activation is kept");
+        let mut folded_th = th.clone();
+        let mut off = 0;
+        for (k, l) in plain.iter().enumerate() {
+            let len = l.params.len();
+            let input_folded = k > 0 && acts[k - 1] == Activation::TanhFolded;
+            let output_folded = acts[k] == Activation::TanhFolded;
+            fold_tanh(
+                &mut folded_th[off..off + len],
+                l.n_in,
+                input_folded,
+                output_folded,
+            )
+            .unwrap();
+            off += len;
+        }
+        let mut folded = layers(sizes, &folded_th, Activation::Tanh, last);
+        for (l, &a) in folded.iter_mut().zip(&acts) {
+            l.act = a;
+        }
+        let n = 77;
+        let pts = rng.vec(n * sizes[0], 2.0);
+        let d_out = sizes[sizes.len() - 1];
+        let mut scratch = vec![0.0f32; mlp_scratch_len(&plain)];
+        let mut want = vec![0.0f32; n * d_out];
+        reference::mlp_eval(&plain, &pts, &mut want, &mut scratch).unwrap();
+        let mut paths = fast_paths();
+        paths.push(Path::Scalar);
+        for path in paths {
+            let mut got = vec![f32::NAN; n * d_out];
+            mlp_eval_on(path, &folded, &pts, &mut got, &mut scratch).unwrap();
+            let rel = if path == Path::Scalar { 2e-5 } else { 1e-4 };
+            for (k, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= rel * (1.0 + w.abs()),
+                    "{path:?} {sizes:?} out[{k}]: folded {g} vs {w}"
+                );
+            }
+        }
+    }
+    // Flags: only hidden tanh layers fold; a chain without one reports false.
+    let mut acts = [Activation::Relu, Activation::Tanh, Activation::Tanh];
+    assert!(fold_tanh_acts(&mut acts));
+    assert_eq!(
+        acts,
+        [Activation::Relu, Activation::TanhFolded, Activation::Tanh]
+    );
+    let mut acts = [Activation::Relu, Activation::Tanh];
+    assert!(!fold_tanh_acts(&mut acts));
+    assert!(matches!(
+        fold_tanh(&mut [0.0; 5], 2, true, true),
+        Err(KernelError::Length { .. })
+    ));
 }
 
 #[test]
@@ -177,8 +254,8 @@ fn mlp_hidden_widths_1_to_70() {
             &mut rng,
             &[3, w, w % 8 + 1],
             9,
-            SMOOTH[w % 6],
-            SMOOTH[(w + 1) % 6],
+            SMOOTH[w % SMOOTH.len()],
+            SMOOTH[(w + 1) % SMOOTH.len()],
         );
     }
 }
@@ -195,7 +272,7 @@ fn mlp_depth_1_to_16_and_wide_layers() {
             &mut rng,
             &sizes,
             17,
-            SMOOTH[depth % 6],
+            SMOOTH[depth % SMOOTH.len()],
             Activation::Identity,
         );
     }

@@ -9,7 +9,7 @@
 //! `std_j` and adds `mean_j` to its bias. Eval therefore makes no extra pass.
 
 use hdon_format::Family;
-use hdon_kernels::{gemv, gemv_batch};
+use hdon_kernels::{fold_tanh, gemv, gemv_batch, Activation as KAct};
 
 use crate::model::{GenLayer, Model, Net, Norm, NET_AUX_A, NET_AUX_B, NET_MAIN};
 use crate::plan::Src;
@@ -407,6 +407,23 @@ impl<'a> Model<'a> {
                 .get_mut(off..off + last.block_len())
                 .ok_or(internal("theta"))?;
             fold_last(l, last.n_in + 1, self.output_norm.as_ref());
+        }
+        // Hidden tanh layers the plan runs as `TanhFolded` (HyperDeepONet families, whose
+        // whole target lives in the state): rescale and shift theta to match, after the
+        // normalization folds above (both are exact rewrites of the same function).
+        let mut prev_folded = false;
+        for slot in &plan.target[..plan.n_target] {
+            let folded = slot.act == KAct::TanhFolded;
+            if folded || prev_folded {
+                let Src::State(off) = slot.src else {
+                    return Err(internal("folded tanh layer outside the state"));
+                };
+                let block = theta
+                    .get_mut(off..off + slot.block_len())
+                    .ok_or(internal("theta"))?;
+                fold_tanh(block, slot.n_in, prev_folded, folded)?;
+            }
+            prev_folded = folded;
         }
         Ok(())
     }

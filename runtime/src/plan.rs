@@ -26,7 +26,9 @@
 //! HyperDeepONet runs groups of functions through `gemv_batch`, bit-identical per vector).
 
 use hdon_format::{Architecture, Family, Role};
-use hdon_kernels::{mlp_scratch_len, Activation as KAct, Layer as KLayer, MAX_LAYERS, MAX_WIDTH};
+use hdon_kernels::{
+    fold_tanh_acts, mlp_scratch_len, Activation as KAct, Layer as KLayer, MAX_LAYERS, MAX_WIDTH,
+};
 
 use crate::Error;
 
@@ -316,6 +318,16 @@ impl Plan {
                     };
                     off = add(off, slot.block_len())?;
                     push(&mut plan, slot)?;
+                }
+                // Hidden tanh layers run folded (`hdon_kernels::fold_tanh`): the generate
+                // rewrites each theta once, every eval saves two vector operations per tanh.
+                let mut acts = [KAct::Identity; MAX_LAYERS];
+                for (a, slot) in acts.iter_mut().zip(&plan.target[..plan.n_target]) {
+                    *a = slot.act;
+                }
+                fold_tanh_acts(&mut acts[..plan.n_target]);
+                for (slot, a) in plan.target.iter_mut().zip(&acts[..plan.n_target]) {
+                    slot.act = *a;
                 }
                 plan.state_len = off;
                 let hidden = widest_hidden(arch, Role::Hyper);

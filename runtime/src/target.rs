@@ -47,7 +47,10 @@ impl<'w> Target<'w> {
     }
 
     /// The target layers in kernel layout (packed blocks `[n_out, n_in + 1]`), normalization
-    /// folded in: what [`Target::eval`] passes to `hdon_kernels::mlp_eval`.
+    /// folded in: what [`Target::eval`] passes to `hdon_kernels::mlp_eval`. For the
+    /// HyperDeepONet families the hidden tanh layers are in folded form
+    /// (`Activation::TanhFolded`, parameters rewritten by `hdon_kernels::fold_tanh`): the
+    /// same function, two vector operations fewer per activation.
     pub fn layers(&self) -> &[Layer<'w>] {
         self.layers.get(..self.n_layers).unwrap_or(&[])
     }
