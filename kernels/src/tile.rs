@@ -5,9 +5,10 @@
 //! input `i` of every point of the tile); each layer reads one and writes the other, `R`
 //! output rows at a time (`2 R` independent accumulators hide the FMA latency; each broadcast
 //! weight feeds two FMAs), with bias and activation applied before the store (tanh on two
-//! rows = four registers at a time, step by step: `vector_math::tanh_n`). `R` is 8 on AVX-512
-//! (4 on AVX2 and portable); widths that would leave 1-3 rows over are split into blocks of
-//! 4-8 rows of nearly equal size instead.
+//! rows = four registers at a time, step by step: `vector_math::tanh_n`, or `tanh_folded_n`
+//! for [`Activation::TanhFolded`]). `R` is 8 on AVX-512 (4 on AVX2 and portable); widths
+//! above 8 that are not a multiple of 8 are split into blocks of 4-8 rows of nearly equal
+//! size instead.
 
 use crate::simd::Simd;
 use crate::vector_math::{activate, tanh_folded_n, tanh_n};
@@ -144,11 +145,12 @@ unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [
     // SAFETY: rows o..o+R exist (o + R <= n_out) and the buffers are long enough (above).
     unsafe {
         // 8 rows = 16 accumulators fit the 32 zmm registers; AVX2's 16 ymm take 4 rows.
-        if S::REGISTERS >= 32 && n_out > 8 && matches!(n_out % 8, 1..=3 | 5..=7) {
-            // Blocks of 8 would leave 1-3 rows (or 5-7 after a block of 4) whose few
-            // accumulators cannot hide the FMA latency: spread the rows evenly over
-            // ceil(n_out / 8) blocks instead (33 = 7+7+7+6+6, 20 stays 8+8+4). Each row is
-            // still computed by the same steps, so the results are the same bits.
+        if S::REGISTERS >= 32 && n_out > 8 && !n_out.is_multiple_of(8) {
+            // Blocks of 8 would leave 1-7 rows whose few accumulators barely hide the FMA
+            // latency: spread the rows evenly over ceil(n_out / 8) blocks of 4-8 instead
+            // (33 = 7+7+7+6+6, 20 = 7+7+6: 1-2 % faster than 8+8+4 at width 20 with the
+            // folded tanh). Each row is still computed by the same steps, so the results are
+            // the same bits.
             let blocks = n_out.div_ceil(8);
             for k in 0..blocks {
                 let r = n_out / blocks + usize::from(k < n_out % blocks);
