@@ -258,46 +258,53 @@ fn bench_gemv_i8<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
-/// f32 70x3466 for 8 input functions at once, on the widest path: `batch` vectors per
-/// `gemv_batch` call (8 = two blocks of 4 sharing a pass over W) against 8 calls of one.
-/// Throughput is weight bytes as if every vector read W (8 x the matrix per iteration).
+/// Batched f32 GEMV on the widest path, `per_call` vectors per `gemv_batch` call against one
+/// call per vector: 70x3466 for 8 input functions (rows too long for the AVX-512 wide block:
+/// blocks of 4 vectors), and the S hypernetwork's output layer, 921 rows x 100 columns, for 64
+/// functions (workload B): 4 per call = blocks of 4, 64 per call = wide blocks of 16.
+/// Throughput is weight bytes as if every vector read W (`n` x the matrix per iteration).
 fn bench_gemv_batch<M: Measurement>(c: &mut Criterion<M>) {
-    let (rows, cols, n) = (70usize, 3466usize, 8usize);
-    let w = values(rows * cols, 0.05);
-    let m = MatRef {
-        rows,
-        cols,
-        data: WeightData::F32(&w),
-    };
-    let x = values(n * cols, 1.0);
-    let bias = values(rows, 0.1);
-    let mut y = vec![0.0f32; n * rows];
-    let path = paths()[0];
     let mut g = c.benchmark_group("gemv_batch");
-    g.throughput(Throughput::Bytes((n * m.bytes()) as u64));
-    for per_call in [1usize, 8] {
-        g.bench_function(
-            BenchmarkId::new(
-                format!("{rows}x{cols}_x{n}"),
-                format!("{}_per_call_{per_call}", path.name()),
-            ),
-            |b| {
-                b.iter(|| {
-                    for (xc, yc) in x.chunks(per_call * cols).zip(y.chunks_mut(per_call * rows)) {
-                        gemv_batch_on(
-                            path,
-                            &m,
-                            black_box(xc),
-                            per_call,
-                            Some(&bias),
-                            Activation::Identity,
-                            yc,
-                        )
-                        .unwrap()
-                    }
-                })
-            },
-        );
+    for (rows, cols, n, per_calls) in [
+        (70usize, 3466usize, 8usize, &[1usize, 8][..]),
+        (921, 100, 64, &[1, 4, 64][..]),
+    ] {
+        let w = values(rows * cols, 0.05);
+        let m = MatRef {
+            rows,
+            cols,
+            data: WeightData::F32(&w),
+        };
+        let x = values(n * cols, 1.0);
+        let bias = values(rows, 0.1);
+        let mut y = vec![0.0f32; n * rows];
+        let path = paths()[0];
+        g.throughput(Throughput::Bytes((n * m.bytes()) as u64));
+        for &per_call in per_calls {
+            g.bench_function(
+                BenchmarkId::new(
+                    format!("{rows}x{cols}_x{n}"),
+                    format!("{}_per_call_{per_call}", path.name()),
+                ),
+                |b| {
+                    b.iter(|| {
+                        for (xc, yc) in x.chunks(per_call * cols).zip(y.chunks_mut(per_call * rows))
+                        {
+                            gemv_batch_on(
+                                path,
+                                &m,
+                                black_box(xc),
+                                per_call,
+                                Some(&bias),
+                                Activation::Identity,
+                                yc,
+                            )
+                            .unwrap()
+                        }
+                    })
+                },
+            );
+        }
     }
     g.finish();
 }

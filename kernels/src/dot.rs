@@ -285,6 +285,10 @@ const BATCH_BLOCK: usize = 4;
 /// Vectors per wide block ([`gemv_wide`], 32-register paths).
 const WIDE: usize = 16;
 
+/// Fewest rows a wide block takes: its copy of x costs about two rows' work, and at 16 rows
+/// of 512 it was 3-19 % slower than blocks of 4 (same-process A/B).
+const WIDE_MIN_ROWS: usize = 32;
+
 /// Longest row a wide block takes: its copy of x is `WIDE * PACK_COLS` f32 (32 KB) of stack.
 const PACK_COLS: usize = 512;
 
@@ -372,8 +376,8 @@ unsafe fn gemv_wide<S: RowSums, E: Elem>(
 }
 
 /// `Y[b] = act(W X[b] + bias)`: on AVX-512 blocks of [`WIDE`] vectors share one pass over W
-/// ([`gemv_wide`], rows up to [`PACK_COLS`]), then blocks of [`BATCH_BLOCK`]; the remaining
-/// vectors go one at a time.
+/// ([`gemv_wide`]; at least [`WIDE_MIN_ROWS`] rows of at most [`PACK_COLS`]), then blocks of
+/// [`BATCH_BLOCK`]; the remaining vectors go one at a time.
 ///
 /// # Safety
 /// Path of `s` supported; lengths validated by `gemv::validate_gemv`.
@@ -389,7 +393,8 @@ pub(crate) unsafe fn gemv_batch<S: RowSums>(
 ) {
     let (rows_n, cols) = (w.rows, w.cols);
     let mut b = 0;
-    if S::LANES == WIDE && S::REGISTERS >= 32 && S::LANES <= cols && cols <= PACK_COLS {
+    let wide = S::LANES == WIDE && S::REGISTERS >= 32;
+    if wide && rows_n >= WIDE_MIN_ROWS && S::LANES <= cols && cols <= PACK_COLS {
         while b + WIDE <= batch {
             let xb = &x[b * cols..(b + WIDE) * cols];
             let yb = &mut y[b * rows_n..(b + WIDE) * rows_n];

@@ -36,7 +36,7 @@
 //! (one FMA chain per row sharing each load of `x`; 16 rows on AVX-512 read 15-21 % slower on
 //! L2-resident matrices, too many streams at once), and their accumulators are reduced
 //! together by a transpose-and-add tree (no horizontal reduction per row).
-//! `gemv_batch` runs blocks of 16 vectors (AVX-512, rows up to 512 long: one row at a time
+//! `gemv_batch` runs blocks of 16 vectors (AVX-512, >= 32 rows of <= 512: one row at a time
 //! against a 64-byte aligned copy of the 16 vectors) and then of 4 vectors per pass over W,
 //! with the same per-vector order of operations, so it is bit-identical to `gemv` per vector.
 //!

@@ -587,6 +587,7 @@ fn gemv_batch_sizes_1_to_21_every_dtype() {
                 (70, 70),
                 (6, 300),
                 (3, 513),
+                (40, 20),
             ] {
                 let act = if batch % 2 == 0 {
                     Activation::Tanh
@@ -638,7 +639,7 @@ fn gemv_batch_bit_identical_to_single_vectors() {
             (17, 33),
             (70, 70),
             (100, 100),
-            (9, 512),
+            (33, 512),
             (6, 1100),
         ] {
             let w = Weights::new(&mut rng, rows, cols);
