@@ -139,13 +139,8 @@ pub(crate) unsafe fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
         }
         // Clamp with the constant first: max returns its second operand when a lane is NaN,
         // so NaN propagates (NonFinite::Propagate in the runtime relies on it).
-        let x = s.max(s.splat(-10.0), x);
-        let u = s.mul(x, s.splat(-2.0 * LOG2E));
-        let (f, n) = s.exp2_split(u);
-        let e2 = s.scale2(horner(s, f, &EXP2_P2), n);
-        let d = s.fma(e2, s.splat(0.25), s.splat(0.5));
-        let q = s.recip_estimate(d);
-        let e = s.fnma(q, d, s.splat(1.0));
+        let u = s.mul(s.max(s.splat(-10.0), x), s.splat(-2.0 * LOG2E));
+        let ([q], [e]) = recip_half_one_plus_exp2_n(s, &[u]);
         s.fma(q, e, s.sub(q, s.splat(1.0)))
     }
 }
@@ -162,13 +157,30 @@ pub(crate) unsafe fn tanh_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
             }
             return;
         }
-        let mut f = *x;
-        let mut n = *x;
         for k in 0..N {
             x[k] = s.mul(s.max(s.splat(-10.0), x[k]), s.splat(-2.0 * LOG2E));
         }
+        let (q, e) = recip_half_one_plus_exp2_n(s, x);
         for k in 0..N {
-            (f[k], n[k]) = s.exp2_split(x[k]);
+            x[k] = s.fma(q[k], e[k], s.sub(q[k], s.splat(1.0)));
+        }
+    }
+}
+
+/// The shared middle of [`tanh_n`] and [`tanh_folded_n`] (saturating paths): for each `u` of
+/// `u`, `q` estimating `1 / D`, `D = (1 + 2^u) / 2`, and the Newton residual `e = 1 - q D`,
+/// step by step over the `N` registers. `1 / D = q + q e` to ~2^-28.
+#[inline(always)]
+unsafe fn recip_half_one_plus_exp2_n<S: Simd, const N: usize>(
+    s: S,
+    u: &[S::V; N],
+) -> ([S::V; N], [S::V; N]) {
+    // SAFETY (all `s.*` calls): the caller guarantees the path is supported.
+    unsafe {
+        let mut f = *u;
+        let mut n = *u;
+        for k in 0..N {
+            (f[k], n[k]) = s.exp2_split(u[k]);
         }
         let mut p = [s.splat(EXP2_P2[5]); N];
         for c in (0..5).rev() {
@@ -188,9 +200,7 @@ pub(crate) unsafe fn tanh_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
         for k in 0..N {
             n[k] = s.fnma(f[k], p[k], s.splat(1.0));
         }
-        for k in 0..N {
-            x[k] = s.fma(f[k], n[k], s.sub(f[k], s.splat(1.0)));
-        }
+        (f, n)
     }
 }
 
@@ -228,11 +238,7 @@ pub(crate) unsafe fn tanh_folded<S: Simd>(s: S, u: S::V) -> S::V {
         }
         // min returns its second operand when a lane is NaN: NaN propagates.
         let u = s.min(s.splat(FOLD_MAX_U), u);
-        let (f, n) = s.exp2_split(u);
-        let e2 = s.scale2(horner(s, f, &EXP2_P2), n);
-        let d = s.fma(e2, s.splat(0.25), s.splat(0.5));
-        let q = s.recip_estimate(d);
-        let e = s.fnma(q, d, s.splat(1.0));
+        let ([q], [e]) = recip_half_one_plus_exp2_n(s, &[u]);
         s.fma(q, e, q)
     }
 }
@@ -247,34 +253,12 @@ pub(crate) unsafe fn tanh_folded_n<S: Simd, const N: usize>(s: S, x: &mut [S::V;
             }
             return;
         }
-        let mut f = *x;
-        let mut n = *x;
         for k in 0..N {
             x[k] = s.min(s.splat(FOLD_MAX_U), x[k]);
         }
+        let (q, e) = recip_half_one_plus_exp2_n(s, x);
         for k in 0..N {
-            (f[k], n[k]) = s.exp2_split(x[k]);
-        }
-        let mut p = [s.splat(EXP2_P2[5]); N];
-        for c in (0..5).rev() {
-            for k in 0..N {
-                p[k] = s.fma(p[k], f[k], s.splat(EXP2_P2[c]));
-            }
-        }
-        for k in 0..N {
-            p[k] = s.scale2(p[k], n[k]);
-        }
-        for k in 0..N {
-            p[k] = s.fma(p[k], s.splat(0.25), s.splat(0.5));
-        }
-        for k in 0..N {
-            f[k] = s.recip_estimate(p[k]);
-        }
-        for k in 0..N {
-            n[k] = s.fnma(f[k], p[k], s.splat(1.0));
-        }
-        for k in 0..N {
-            x[k] = s.fma(f[k], n[k], f[k]);
+            x[k] = s.fma(q[k], e[k], q[k]);
         }
     }
 }
