@@ -90,15 +90,22 @@ impl MatRef<'_> {
 
     /// The int8 matrices that run W8A16 (integer sums, see [`WeightData::I8`]): row-major with
     /// `cols <= QMAX_COLS`, and every blocked one (validated: `cols <= QMAX_COLS`).
-    pub(crate) fn int8_w8a16(&self) -> Option<(crate::qgemv::Int8Layout, &[i8], &[f32])> {
+    pub(crate) fn int8_w8a16(&self) -> Option<crate::qgemv::QMat<'_>> {
         use crate::qgemv::Int8Layout;
-        match self.data {
+        let (layout, values, scales) = match self.data {
             WeightData::I8 { values, scales } if self.cols <= crate::QMAX_COLS => {
-                Some((Int8Layout::Rows, values, scales))
+                (Int8Layout::Rows, values, scales)
             }
-            WeightData::I8Blocked { values, scales } => Some((Int8Layout::Blocked, values, scales)),
-            _ => None,
-        }
+            WeightData::I8Blocked { values, scales } => (Int8Layout::Blocked, values, scales),
+            _ => return None,
+        };
+        Some(crate::qgemv::QMat {
+            layout,
+            values,
+            scales,
+            rows: self.rows,
+            cols: self.cols,
+        })
     }
 
     /// Bytes of weight data one pass over the matrix reads (values plus int8 scales).
@@ -207,20 +214,15 @@ pub fn gemv_batch_on(
     if w.rows == 0 || batch == 0 {
         return Ok(());
     }
-    if let Some((layout, values, scales)) = w.int8_w8a16() {
-        let (rows, cols) = (w.rows, w.cols);
+    if let Some(m) = w.int8_w8a16() {
         match path {
-            Path::Scalar | Path::Portable => crate::qgemv::gemv_batch_generic(
-                path, layout, values, scales, rows, cols, x, batch, bias, act, y,
-            ),
+            Path::Scalar | Path::Portable => {
+                crate::qgemv::gemv_batch_generic(path, m, x, batch, bias, act, y)
+            }
             #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => crate::x86_64::avx2_qgemv_batch(
-                layout, values, scales, rows, cols, x, batch, bias, act, y,
-            ),
+            Path::Avx2 => crate::x86_64::avx2_qgemv_batch(m, x, batch, bias, act, y),
             #[cfg(target_arch = "x86_64")]
-            Path::Avx512 => crate::x86_64::avx512_qgemv_batch(
-                layout, values, scales, rows, cols, x, batch, bias, act, y,
-            ),
+            Path::Avx512 => crate::x86_64::avx512_qgemv_batch(m, x, batch, bias, act, y),
             #[cfg(not(target_arch = "x86_64"))]
             Path::Avx2 | Path::Avx512 => unreachable!("is_supported is false off x86-64"),
         }

@@ -366,89 +366,80 @@ pub(crate) enum Int8Layout {
     Blocked,
 }
 
-/// `y = W x + bias` (no activation) with the plain-Rust integer row sums of `layout`:
+/// An int8 matrix that runs W8A16 ([`crate::MatRef::int8_w8a16`]): its layout, values,
+/// per-row scales and shape, lengths validated. What the int8 dispatch passes around.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QMat<'a> {
+    pub layout: Int8Layout,
+    pub values: &'a [i8],
+    pub scales: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+}
+
+/// `y = W x + bias` (no activation) with the plain-Rust integer row sums of `m.layout`:
 /// [`ScalarRows`] / [`ScalarBlocks`](crate::qblock::ScalarBlocks) when `scalar`, else the
 /// portable ones. Lengths validated by the caller.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn gemv_batch_plain(
     scalar: bool,
-    layout: Int8Layout,
-    values: &[i8],
-    scales: &[f32],
-    rows: usize,
-    cols: usize,
+    m: QMat<'_>,
     x: &[f32],
     batch: usize,
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) {
     use crate::qblock::{gemv_batch_blocked_with, PortableBlocks, ScalarBlocks};
+    let QMat {
+        layout,
+        values: v,
+        scales: s,
+        rows: r,
+        cols: c,
+    } = m;
     // SAFETY: plain Rust, runs everywhere; lengths validated by the caller.
     unsafe {
         match (layout, scalar) {
-            (Int8Layout::Rows, true) => {
-                gemv_batch_with(ScalarRows, values, scales, rows, cols, x, batch, bias, y)
-            }
+            (Int8Layout::Rows, true) => gemv_batch_with(ScalarRows, v, s, r, c, x, batch, bias, y),
             (Int8Layout::Rows, false) => {
-                gemv_batch_with(PortableRows, values, scales, rows, cols, x, batch, bias, y)
+                gemv_batch_with(PortableRows, v, s, r, c, x, batch, bias, y)
             }
             (Int8Layout::Blocked, true) => {
-                gemv_batch_blocked_with(ScalarBlocks, values, scales, rows, cols, x, batch, bias, y)
+                gemv_batch_blocked_with(ScalarBlocks, v, s, r, c, x, batch, bias, y)
             }
-            (Int8Layout::Blocked, false) => gemv_batch_blocked_with(
-                PortableBlocks,
-                values,
-                scales,
-                rows,
-                cols,
-                x,
-                batch,
-                bias,
-                y,
-            ),
+            (Int8Layout::Blocked, false) => {
+                gemv_batch_blocked_with(PortableBlocks, v, s, r, c, x, batch, bias, y)
+            }
         }
     }
 }
 
 /// [`gemv_batch_plain`] with the portable row sums: the fallback of the x86 paths on CPUs
 /// without the integer extensions they use (no activation).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn gemv_batch_portable(
-    layout: Int8Layout,
-    values: &[i8],
-    scales: &[f32],
-    rows: usize,
-    cols: usize,
+    m: QMat<'_>,
     x: &[f32],
     batch: usize,
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) {
-    gemv_batch_plain(false, layout, values, scales, rows, cols, x, batch, bias, y);
+    gemv_batch_plain(false, m, x, batch, bias, y);
 }
 
 /// Scalar-path and portable-path int8 GEMV (`path` is `Scalar` or `Portable`), either layout,
 /// activation included. Lengths validated by the caller.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn gemv_batch_generic(
     path: Path,
-    layout: Int8Layout,
-    values: &[i8],
-    scales: &[f32],
-    rows: usize,
-    cols: usize,
+    m: QMat<'_>,
     x: &[f32],
     batch: usize,
     bias: Option<&[f32]>,
     act: Activation,
     y: &mut [f32],
 ) {
-    let y = &mut y[..batch * rows];
+    let y = &mut y[..batch * m.rows];
     let scalar = path == Path::Scalar;
-    gemv_batch_plain(
-        scalar, layout, values, scales, rows, cols, x, batch, bias, y,
-    );
+    gemv_batch_plain(scalar, m, x, batch, bias, y);
     if scalar {
         crate::reference::activate_slice(act, y);
     } else {

@@ -158,21 +158,9 @@ pub(crate) fn gemv_batch_unchecked(
     act: Activation,
     y: &mut [f32],
 ) {
-    if let Some((layout, values, scales)) = w.int8_w8a16() {
+    if let Some(m) = w.int8_w8a16() {
         // W8A16: x quantized per vector, exact integer sums (see `qgemv`).
-        return crate::qgemv::gemv_batch_generic(
-            crate::Path::Scalar,
-            layout,
-            values,
-            scales,
-            w.rows,
-            w.cols,
-            x,
-            batch,
-            bias,
-            act,
-            y,
-        );
+        return crate::qgemv::gemv_batch_generic(crate::Path::Scalar, m, x, batch, bias, act, y);
     }
     for b in 0..batch {
         let xb = &x[b * w.cols..(b + 1) * w.cols];

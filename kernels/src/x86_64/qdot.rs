@@ -22,7 +22,7 @@ use core::arch::x86_64::*;
 
 use crate::dot::row_ptrs;
 use crate::qblock::{PortableBlocks, QBlocks, BLOCKS_AT_ONCE};
-use crate::qgemv::{Int8Layout, QRows, QVec, QBUF};
+use crate::qgemv::{Int8Layout, QMat, QRows, QVec, QBUF};
 use crate::vector_math::activate_slice;
 use crate::Activation;
 
@@ -709,24 +709,19 @@ pub(crate) fn avx512_int_kernel() -> IntKernel {
 /// The AVX-512 path's int8 GEMV (activation included), row-major or blocked (`layout`): the
 /// best integer kernel this CPU has for that layout. The caller checked
 /// `Path::Avx512.is_supported()`, validated the lengths and `cols <= QMAX_COLS`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn avx512_qgemv_batch(
-    layout: Int8Layout,
-    values: &[i8],
-    scales: &[f32],
-    rows: usize,
-    cols: usize,
+    m: QMat<'_>,
     x: &[f32],
     batch: usize,
     bias: Option<&[f32]>,
     act: Activation,
     y: &mut [f32],
 ) {
-    debug_assert!(crate::Path::Avx512.is_supported() && cols <= QBUF);
+    debug_assert!(crate::Path::Avx512.is_supported() && m.cols <= QBUF);
     // SAFETY: each entry is called only when its features were detected (the AVX-512F/DQ part
     // by the caller); the rest of the contract is the caller's.
     unsafe {
-        let entry: Entry = match (layout, avx512_int_kernel()) {
+        let entry: Entry = match (m.layout, avx512_int_kernel()) {
             (Int8Layout::Rows, IntKernel::Bytes) => entry_bytes,
             (Int8Layout::Rows, IntKernel::Vnni) => entry_vnni,
             (Int8Layout::Rows, IntKernel::Bw) => entry_bw,
@@ -734,39 +729,32 @@ pub(crate) fn avx512_qgemv_batch(
             (Int8Layout::Blocked, IntKernel::Bytes) => entry_blocked_vnni,
             (Int8Layout::Blocked, _) => entry_blocked_on512,
             (Int8Layout::Rows, IntKernel::Portable) => {
-                let y = &mut y[..batch * rows];
-                crate::qgemv::gemv_batch_portable(
-                    layout, values, scales, rows, cols, x, batch, bias, y,
-                );
+                let y = &mut y[..batch * m.rows];
+                crate::qgemv::gemv_batch_portable(m, x, batch, bias, y);
                 return crate::x86_64::avx512_activate_slice(act, y);
             }
         };
-        entry(values, scales, rows, cols, x, batch, bias, act, y)
+        entry(m.values, m.scales, m.rows, m.cols, x, batch, bias, act, y)
     }
 }
 
 /// The AVX2 path's int8 GEMV (activation included), row-major or blocked. The caller checked
 /// `Path::Avx2.is_supported()`, validated the lengths and `cols <= QMAX_COLS`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn avx2_qgemv_batch(
-    layout: Int8Layout,
-    values: &[i8],
-    scales: &[f32],
-    rows: usize,
-    cols: usize,
+    m: QMat<'_>,
     x: &[f32],
     batch: usize,
     bias: Option<&[f32]>,
     act: Activation,
     y: &mut [f32],
 ) {
-    debug_assert!(crate::Path::Avx2.is_supported() && cols <= QBUF);
-    let entry: Entry = match layout {
+    debug_assert!(crate::Path::Avx2.is_supported() && m.cols <= QBUF);
+    let entry: Entry = match m.layout {
         Int8Layout::Rows => entry_avx2,
         Int8Layout::Blocked => entry_blocked_avx2,
     };
     // SAFETY: AVX2 + FMA + F16C were detected by the caller; the rest is the caller's.
-    unsafe { entry(values, scales, rows, cols, x, batch, bias, act, y) }
+    unsafe { entry(m.values, m.scales, m.rows, m.cols, x, batch, bias, act, y) }
 }
 
 /// The signature of every `q_entry!` function.
@@ -851,19 +839,14 @@ mod tests {
                 let mut want = vec![0.0f32; batch * rows];
                 let a = Activation::Identity;
                 let args = (rows, cols, batch);
-                gemv_batch_generic(
-                    Path::Scalar,
-                    Int8Layout::Rows,
-                    &values,
-                    &scales,
+                let m = QMat {
+                    layout: Int8Layout::Rows,
+                    values: &values,
+                    scales: &scales,
                     rows,
                     cols,
-                    &x,
-                    batch,
-                    Some(&bias),
-                    a,
-                    &mut want,
-                );
+                };
+                gemv_batch_generic(Path::Scalar, m, &x, batch, Some(&bias), a, &mut want);
                 for (name, e) in &entries {
                     let mut y = vec![f32::NAN; batch * rows];
                     // SAFETY: the entry's features were detected above; lengths match.
@@ -926,19 +909,14 @@ mod tests {
                     .collect();
                 let a = Activation::Identity;
                 let mut want = vec![0.0f32; batch * rows];
-                gemv_batch_generic(
-                    Path::Scalar,
-                    Int8Layout::Rows,
-                    &values,
-                    &scales,
+                let m = QMat {
+                    layout: Int8Layout::Rows,
+                    values: &values,
+                    scales: &scales,
                     rows,
                     cols,
-                    &x,
-                    batch,
-                    Some(&bias),
-                    a,
-                    &mut want,
-                );
+                };
+                gemv_batch_generic(Path::Scalar, m, &x, batch, Some(&bias), a, &mut want);
                 for (name, e) in &entries {
                     let mut y = vec![f32::NAN; batch * rows];
                     // SAFETY: the entry's features were detected above; lengths match.
