@@ -9,6 +9,16 @@ pub mod build;
 pub mod random;
 pub mod reference;
 
+/// The six families by their spec names (`random::Spec::small` takes these).
+pub const FAMILIES: [&str; 6] = [
+    "deeponet",
+    "shift",
+    "flex",
+    "nomad",
+    "hyper",
+    "chunked_hyper",
+];
+
 /// Relative L2 error `||a - b|| / ||b||` (0 if both are zero).
 pub fn rel_l2(a: &[f32], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());

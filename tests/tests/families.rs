@@ -8,14 +8,7 @@ use hdon_tests::random::{random_model, Rng, Spec, WeightType};
 use hdon_tests::reference::{Act, PaperModel};
 use hdon_tests::rel_l2;
 
-const FAMILIES: [&str; 6] = [
-    "deeponet",
-    "shift",
-    "flex",
-    "nomad",
-    "hyper",
-    "chunked_hyper",
-];
+use hdon_tests::FAMILIES;
 const TOL: f64 = 1e-5;
 /// int8 generate-side layers run W8A16: the reference sees the dequantized int8 weights
 /// exactly, but the runtime also rounds each layer's input to 16 bits (`x_scale = max|x| /

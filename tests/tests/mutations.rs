@@ -16,14 +16,7 @@ fn mutated_files_never_panic() {
     let mut rng = Rng(77);
     let mut loaded = 0usize;
     let mut rejected = 0usize;
-    for fam in [
-        "deeponet",
-        "shift",
-        "flex",
-        "nomad",
-        "hyper",
-        "chunked_hyper",
-    ] {
+    for fam in hdon_tests::FAMILIES {
         let spec = Spec::small(fam);
         let good = to_hdon(&random_model(&spec), spec.weights);
         for _ in 0..400 {

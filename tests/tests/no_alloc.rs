@@ -58,14 +58,7 @@ fn from_bytes_generate_eval_do_not_allocate() {
     let (_, n) = count(|| std::hint::black_box(vec![1u8; 10]));
     assert_eq!(n, 1);
 
-    for fam in [
-        "deeponet",
-        "shift",
-        "flex",
-        "nomad",
-        "hyper",
-        "chunked_hyper",
-    ] {
+    for fam in hdon_tests::FAMILIES {
         for w in [WeightType::F32, WeightType::I8] {
             let mut spec = Spec::small(fam);
             spec.weights = w;

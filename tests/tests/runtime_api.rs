@@ -6,14 +6,7 @@ use hdon_runtime::{workspace_len_for, Error, Model, NonFinite, Options};
 use hdon_tests::build::{builder, to_hdon};
 use hdon_tests::random::{random_model, Rng, Spec, WeightType};
 
-const FAMILIES: [&str; 6] = [
-    "deeponet",
-    "shift",
-    "flex",
-    "nomad",
-    "hyper",
-    "chunked_hyper",
-];
+use hdon_tests::FAMILIES;
 
 fn file(spec: &Spec) -> AlignedBytes {
     AlignedBytes::from_slice(&to_hdon(&random_model(spec), spec.weights))

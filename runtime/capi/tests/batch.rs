@@ -17,14 +17,7 @@ fn zeroed<T>() -> Box<T> {
 
 #[test]
 fn batch_targets_equal_single_generates_every_family() {
-    for fam in [
-        "deeponet",
-        "shift",
-        "flex",
-        "nomad",
-        "hyper",
-        "chunked_hyper",
-    ] {
+    for fam in hdon_tests::FAMILIES {
         let spec = Spec::small(fam);
         let bytes = AlignedBytes::from_slice(&to_hdon(&random_model(&spec), WeightType::F32));
         let mut model = zeroed::<HdonModel>();
