@@ -279,6 +279,33 @@ unsafe fn gemv_raw_multi<S: RowSums, E: Elem, const B: usize>(
     }
 }
 
+/// `$call` with `$d` bound to the weight slice of `$data` (each element type instantiates
+/// `$call` once) and `$sc` to its int8 row scales (`None` for the float types). Blocked int8
+/// never gets here: `gemv_batch_on` sends it to `qblock` before any of these paths.
+macro_rules! by_elem {
+    ($data:expr, |$d:ident, $sc:ident| $call:expr) => {
+        match $data {
+            WeightData::F32($d) => {
+                let $sc = None;
+                $call
+            }
+            WeightData::F16($d) => {
+                let $sc = None;
+                $call
+            }
+            WeightData::Bf16($d) => {
+                let $sc = None;
+                $call
+            }
+            WeightData::I8 { values: $d, scales } => {
+                let $sc = Some(scales);
+                $call
+            }
+            WeightData::I8Blocked { .. } => unreachable!("blocked int8 takes qblock"),
+        }
+    };
+}
+
 /// Vectors per pass over W in [`gemv_batch`] after the wide blocks.
 const BATCH_BLOCK: usize = 4;
 
@@ -302,9 +329,9 @@ struct Aligned64<T>(T);
 /// The vectors are first copied into one 64-byte aligned stack buffer, `[chunk, vector,
 /// LANES]` with the column tail as in [`x_tail`]: a chunk's 16 loads are then one pointer plus
 /// constant offsets and never split a cache line (with 16 separate, unaligned vectors the
-/// compiler rebuilds 16 addresses per chunk; this block is 1.2-1.5x faster than blocks of 4
-/// on 100x921, 100x100 and 70x3466 in a same-process A/B, where blocks of 4 read W four times
-/// as often). Each (row, vector) takes the FMA chain of [`block`] and the same
+/// compiler rebuilds 16 addresses per chunk; for 64 vectors this block is 1.24-1.32x faster
+/// than blocks of 4 on 921x100, 100x100 and 64x256 (rows x columns) in a same-process A/B,
+/// where blocks of 4 read W four times as often). Each (row, vector) takes the FMA chain of [`block`] and the same
 /// [`RowSums::row_sums`] tree, so the results are the bits of [`gemv_raw`].
 ///
 /// # Safety
@@ -399,18 +426,7 @@ pub(crate) unsafe fn gemv_batch<S: RowSums>(
             let xb = &x[b * cols..(b + WIDE) * cols];
             let yb = &mut y[b * rows_n..(b + WIDE) * rows_n];
             // SAFETY: forwarded contract; LANES = 16 and cols checked above.
-            unsafe {
-                match w.data {
-                    WeightData::F32(d) => gemv_wide(s, d, None, rows_n, cols, xb, yb),
-                    WeightData::F16(d) => gemv_wide(s, d, None, rows_n, cols, xb, yb),
-                    WeightData::Bf16(d) => gemv_wide(s, d, None, rows_n, cols, xb, yb),
-                    WeightData::I8 { values, scales } => {
-                        gemv_wide(s, values, Some(scales), rows_n, cols, xb, yb)
-                    }
-                    // Dispatched to `qblock` by `gemv_batch_on` before any f32 path.
-                    WeightData::I8Blocked { .. } => unreachable!("blocked int8 takes qblock"),
-                }
-            }
+            unsafe { by_elem!(w.data, |d, sc| gemv_wide(s, d, sc, rows_n, cols, xb, yb)) }
             b += WIDE;
         }
     }
@@ -423,36 +439,14 @@ pub(crate) unsafe fn gemv_batch<S: RowSums>(
         let mut ys: [&mut [f32]; BATCH_BLOCK] =
             core::array::from_fn(|_| it.next().expect("BATCH_BLOCK rows of y"));
         // SAFETY: forwarded contract.
-        unsafe {
-            match w.data {
-                WeightData::F32(d) => gemv_raw_multi(s, d, None, cols, xs, &mut ys),
-                WeightData::F16(d) => gemv_raw_multi(s, d, None, cols, xs, &mut ys),
-                WeightData::Bf16(d) => gemv_raw_multi(s, d, None, cols, xs, &mut ys),
-                WeightData::I8 { values, scales } => {
-                    gemv_raw_multi(s, values, Some(scales), cols, xs, &mut ys)
-                }
-                // Dispatched to `qblock` by `gemv_batch_on` before any f32 path.
-                WeightData::I8Blocked { .. } => unreachable!("blocked int8 takes qblock"),
-            }
-        }
+        unsafe { by_elem!(w.data, |d, sc| gemv_raw_multi(s, d, sc, cols, xs, &mut ys)) }
         b += BATCH_BLOCK;
     }
     while b < batch {
         let xb = &x[b * cols..(b + 1) * cols];
         let yb = &mut y[b * rows_n..(b + 1) * rows_n];
         // SAFETY: forwarded contract.
-        unsafe {
-            match w.data {
-                WeightData::F32(d) => gemv_raw(s, d, None, cols, xb, yb),
-                WeightData::F16(d) => gemv_raw(s, d, None, cols, xb, yb),
-                WeightData::Bf16(d) => gemv_raw(s, d, None, cols, xb, yb),
-                WeightData::I8 { values, scales } => {
-                    gemv_raw(s, values, Some(scales), cols, xb, yb)
-                }
-                // Dispatched to `qblock` by `gemv_batch_on` before any f32 path.
-                WeightData::I8Blocked { .. } => unreachable!("blocked int8 takes qblock"),
-            }
-        }
+        unsafe { by_elem!(w.data, |d, sc| gemv_raw(s, d, sc, cols, xb, yb)) }
         b += 1;
     }
     for yb in y[..batch * rows_n].chunks_exact_mut(rows_n) {
