@@ -22,8 +22,8 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use half::{bf16, f16};
 use hdon_kernels::{
-    fold_tanh, gemv_batch_on, mlp_eval_on, mlp_scratch_len, Activation, Layer, MatRef, Path,
-    WeightData,
+    fold_tanh, gemm_on, gemv_batch_on, mlp_eval_on, mlp_scratch_len, Activation, Layer, MatRef,
+    Path, WeightData,
 };
 
 #[path = "../src/bin/peak.rs"]
@@ -309,6 +309,67 @@ fn bench_gemv_batch<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
+/// The broadcast form ([`gemm`]: vectors in lanes) on the batched-generate shapes of
+/// workload B (S's hypernetwork for 64 functions: 100x100 hidden layers, 921x100 output
+/// layer), next to `gemv_batch` (dot form) on the same vectors. Throughput in flops (2 per
+/// multiply-add).
+fn bench_gemm<M: Measurement>(c: &mut Criterion<M>) {
+    let mut g = c.benchmark_group("gemm");
+    for (rows, cols, n) in [
+        (921usize, 100usize, 64usize),
+        (100, 100, 64),
+        (921, 100, 16),
+    ] {
+        let w = values(rows * cols, 0.05);
+        let m = MatRef {
+            rows,
+            cols,
+            data: WeightData::F32(&w),
+        };
+        let x = values(n * cols, 1.0);
+        let bias = values(rows, 0.1);
+        let mut y = vec![0.0f32; n * rows];
+        let path = paths()[0];
+        g.throughput(Throughput::Elements((2 * rows * cols * n) as u64));
+        let shape = format!("{rows}x{cols}_x{n}");
+        g.bench_function(
+            BenchmarkId::new(&shape, format!("{}_gemm", path.name())),
+            |b| {
+                b.iter(|| {
+                    gemm_on(
+                        path,
+                        &m,
+                        black_box(&x),
+                        n,
+                        Some(&bias),
+                        Activation::Relu,
+                        &mut y,
+                    )
+                    .unwrap()
+                })
+            },
+        );
+        g.bench_function(
+            BenchmarkId::new(&shape, format!("{}_gemv_batch", path.name())),
+            |b| {
+                b.iter(|| {
+                    gemv_batch_on(
+                        path,
+                        &m,
+                        black_box(&x),
+                        n,
+                        Some(&bias),
+                        Activation::Relu,
+                        &mut y,
+                    )
+                    .unwrap()
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
 /// 256 x 16384 in every dtype: int8 reads a quarter of the bytes of f32.
 fn bench_gemv_dtypes<M: Measurement>(c: &mut Criterion<M>) {
     let (rows, cols) = (256usize, 16_384usize);
@@ -363,6 +424,7 @@ fn run<M: Measurement>(c: &mut Criterion<M>) {
     bench_gemv_i8(c);
     bench_gemv_dtypes(c);
     bench_gemv_batch(c);
+    bench_gemm(c);
 }
 
 fn main() {

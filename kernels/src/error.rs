@@ -67,6 +67,20 @@ pub enum KernelError {
         /// [`crate::QMAX_COLS`].
         max: usize,
     },
+    /// [`crate::gemm`]'s vector count is not a multiple of [`crate::GEMM_LANES`].
+    Lanes {
+        /// Vectors passed.
+        found: usize,
+        /// The multiple required.
+        multiple: usize,
+    },
+    /// A kernel that takes one weight type got another ([`crate::gemm`]: f32 only).
+    WeightType {
+        /// The type the kernel takes.
+        expected: &'static str,
+        /// The type passed (`"f32"`, `"f16"`, `"bf16"`, `"int8"`, `"int8 blocked"`).
+        found: &'static str,
+    },
 }
 
 impl fmt::Display for KernelError {
@@ -121,6 +135,13 @@ impl fmt::Display for KernelError {
                 f,
                 "blocked int8 weights have {cols} columns; the blocked layout takes at most {max}"
             ),
+            KernelError::Lanes { found, multiple } => write!(
+                f,
+                "{found} vectors given; the batched layer takes a multiple of {multiple} (pad them)"
+            ),
+            KernelError::WeightType { expected, found } => {
+                write!(f, "weights are {found}; this kernel takes {expected}")
+            }
         }
     }
 }

@@ -43,6 +43,19 @@ pub enum WeightData<'a> {
     },
 }
 
+impl WeightData<'_> {
+    /// The element type's name: `"f32"`, `"f16"`, `"bf16"`, `"int8"` or `"int8 blocked"`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            WeightData::F32(_) => "f32",
+            WeightData::F16(_) => "f16",
+            WeightData::Bf16(_) => "bf16",
+            WeightData::I8 { .. } => "int8",
+            WeightData::I8Blocked { .. } => "int8 blocked",
+        }
+    }
+}
+
 /// A borrowed row-major matrix `[rows, cols]` = `[out, in]`.
 #[derive(Clone, Copy, Debug)]
 pub struct MatRef<'a> {

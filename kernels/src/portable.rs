@@ -115,6 +115,11 @@ pub(crate) fn gemv_batch(
     unsafe { dot::gemv_batch(Portable, w, x, batch, bias, act, y) }
 }
 
+pub(crate) fn gemm(g: &crate::gemm::Gemm<'_>, y: &mut [f32]) {
+    // SAFETY: the portable path runs everywhere; `g` validated by the caller.
+    unsafe { crate::gemm::gemm_simd(Portable, g, y) }
+}
+
 pub(crate) fn mlp_eval(layers: &[Layer<'_>], points: &[f32], out: &mut [f32], scratch: &mut [f32]) {
     // SAFETY: the portable path runs everywhere; arguments validated by the caller.
     unsafe { tile::mlp_eval(Portable, layers, points, out, scratch) }

@@ -171,6 +171,35 @@ pub(crate) fn gemv_batch_unchecked(
     }
 }
 
+/// The twin of [`crate::gemm`] (same checks, same errors, same order of operations).
+///
+/// # Errors
+/// As [`crate::gemm`].
+pub fn gemm(
+    w: &MatRef<'_>,
+    x: &[f32],
+    n: usize,
+    bias: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+) -> Result<(), KernelError> {
+    crate::gemm_on(crate::Path::Scalar, w, x, n, bias, act, y)
+}
+
+/// Validated by the caller; `y.len() = rows * n`.
+pub(crate) fn gemm_unchecked(g: &crate::gemm::Gemm<'_>, y: &mut [f32]) {
+    for (o, yo) in y.chunks_exact_mut(g.n).enumerate() {
+        let row = &g.w[o * g.cols..(o + 1) * g.cols];
+        for (j, yj) in yo.iter_mut().enumerate() {
+            let mut acc = g.bias.map_or(0.0, |b| b[o]);
+            for (k, &wk) in row.iter().enumerate() {
+                acc = fma(wk, g.x[k * g.n + j], acc);
+            }
+            *yj = activate(g.act, acc);
+        }
+    }
+}
+
 /// The twin of [`crate::mlp_eval`]: one point at a time, two scratch vectors.
 ///
 /// # Errors

@@ -813,3 +813,268 @@ fn gemv_i8_blocked_special_inputs_and_errors() {
         })
     );
 }
+
+// ---------------------------------------------------------------- gemm (vectors in lanes)
+
+/// `x` `[cols, n]` holding vectors as columns, from vectors `[n, cols]`.
+fn columns(v: &[f32], n: usize, cols: usize) -> Vec<f32> {
+    let mut x = vec![0.0f32; cols * n];
+    for j in 0..n {
+        for k in 0..cols {
+            x[k * n + j] = v[j * cols + k];
+        }
+    }
+    x
+}
+
+/// `gemm` against its scalar twin on every path, and the twin against an f64 sum: rows and
+/// columns 1-70 around every row block (6, 8, 4, 2, 1) and lane block (64, 32, 16 vectors),
+/// every activation, with and without bias. The FMA paths (avx2, avx512) run the twin's order
+/// of operations, so identity, relu and prelu outputs are its bits; the other activations and the
+/// portable path (fused only when built with FMA) are held to a tolerance.
+#[test]
+fn gemm_equals_its_scalar_twin() {
+    let mut rng = Rng(71);
+    let shapes = [
+        (1, 1),
+        (2, 3),
+        (5, 7),
+        (6, 16),
+        (7, 1),
+        (9, 33),
+        (13, 70),
+        (17, 5),
+        (24, 24),
+        (31, 12),
+        (70, 70),
+        (100, 100),
+    ];
+    for (idx, &(rows, cols)) in shapes.iter().enumerate() {
+        let w = rng.vec(rows * cols, 1.0);
+        let m = MatRef {
+            rows,
+            cols,
+            data: WeightData::F32(&w),
+        };
+        let b = rng.vec(rows, 1.0);
+        for n in [16, 32, 48, 64, 80, 112, 144] {
+            let x = rng.vec(cols * n, 1.0);
+            for (ai, act) in EXACT.into_iter().chain(SMOOTH).enumerate() {
+                // Every activation on a few shapes, identity and relu on all.
+                if (ai + idx) % 3 != 0 && !EXACT.contains(&act) {
+                    continue;
+                }
+                let bias = (ai % 2 == 0).then_some(&b[..]);
+                let mut want = vec![f32::NAN; rows * n];
+                reference::gemm(&m, &x, n, bias, act, &mut want).unwrap();
+                // The twin against the f64 sum of the same terms.
+                for o in 0..rows {
+                    for j in 0..n {
+                        let (mut s, mut mag) = (bias.map_or(0.0, |b| b[o] as f64), 0.0f64);
+                        mag += s.abs();
+                        for k in 0..cols {
+                            let t = w[o * cols + k] as f64 * x[k * n + j] as f64;
+                            s += t;
+                            mag += t.abs();
+                        }
+                        let exact = reference::activate_f64(act, s) as f32;
+                        let tol = (cols + 2) as f32 * f32::EPSILON * mag as f32 * 1.5
+                            + 2e-6 * exact.abs()
+                            + 1e-6;
+                        let got = want[o * n + j];
+                        assert!(
+                            (got - exact).abs() <= tol,
+                            "reference {rows}x{cols} n={n} {act:?} y[{o},{j}] {got} vs {exact}"
+                        );
+                    }
+                }
+                for path in fast_paths() {
+                    let mut got = vec![f32::NAN; rows * n];
+                    gemm_on(path, &m, &x, n, bias, act, &mut got).unwrap();
+                    let exact = matches!(path, Path::Avx2 | Path::Avx512) && EXACT.contains(&act);
+                    for (i, (&g, &r)) in got.iter().zip(&want).enumerate() {
+                        let ok = if exact {
+                            g.to_bits() == r.to_bits()
+                        } else {
+                            let (o, j) = (i / n, i % n);
+                            let mag: f32 = (0..cols)
+                                .map(|k| (w[o * cols + k] * x[k * n + j]).abs())
+                                .sum::<f32>()
+                                + bias.map_or(0.0, |b| b[o].abs());
+                            (g - r).abs()
+                                <= 4.0 * (cols + 1) as f32 * f32::EPSILON * mag
+                                    + 2e-6 * r.abs()
+                                    + 2e-7
+                        };
+                        assert!(
+                            ok,
+                            "{path:?} {rows}x{cols} n={n} {act:?} bias={} y[{}, {}]: {g} vs {r}",
+                            bias.is_some(),
+                            i / n,
+                            i % n
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A vector's outputs do not depend on the batch around it: vector `v` alone (padded with
+/// zeros to 16) and at every lane of a batch of 144 (lane blocks of 64, 32 and 16) gives the
+/// same bits, on every path. `gemm` agrees with `gemv_batch` on the same vectors to rounding.
+#[test]
+fn gemm_vector_results_do_not_depend_on_the_batch() {
+    let mut rng = Rng(5);
+    let (rows, cols, n) = (23, 41, 144);
+    let w = rng.vec(rows * cols, 1.0);
+    let m = MatRef {
+        rows,
+        cols,
+        data: WeightData::F32(&w),
+    };
+    let b = rng.vec(rows, 1.0);
+    let vecs = rng.vec(n * cols, 1.0);
+    let x = columns(&vecs, n, cols);
+    let mut paths = fast_paths();
+    paths.push(Path::Scalar);
+    for path in paths {
+        let act = Activation::Tanh;
+        let mut y = vec![0.0f32; rows * n];
+        gemm_on(path, &m, &x, n, Some(&b), act, &mut y).unwrap();
+        let mut dot = vec![0.0f32; n * rows];
+        gemv_batch_on(path, &m, &vecs, n, Some(&b), act, &mut dot).unwrap();
+        for j in 0..n {
+            let lane = (j * 7) % 16;
+            let mut one = vec![0.0f32; 16 * cols];
+            for k in 0..cols {
+                one[k * 16 + lane] = vecs[j * cols + k];
+            }
+            let mut y1 = vec![0.0f32; rows * 16];
+            gemm_on(path, &m, &one, 16, Some(&b), act, &mut y1).unwrap();
+            for o in 0..rows {
+                let (g, a, d) = (y[o * n + j], y1[o * 16 + lane], dot[j * rows + o]);
+                assert_eq!(g.to_bits(), a.to_bits(), "{path:?} vector {j} row {o}");
+                assert!(
+                    (g - d).abs() <= 1e-5,
+                    "{path:?} vector {j} row {o}: {g} vs gemv {d}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn gemm_rejects_bad_shapes_and_types() {
+    let w = vec![0.5f32; 6];
+    let m = MatRef {
+        rows: 2,
+        cols: 3,
+        data: WeightData::F32(&w),
+    };
+    let x = vec![1.0f32; 3 * 16];
+    let mut y = vec![0.0f32; 2 * 16];
+    let act = Activation::Identity;
+    assert_eq!(
+        gemm(&m, &x[..3 * 15], 15, None, act, &mut y[..30]),
+        Err(KernelError::Lanes {
+            found: 15,
+            multiple: GEMM_LANES
+        })
+    );
+    assert_eq!(
+        gemm(&m, &x[1..], 16, None, act, &mut y),
+        Err(KernelError::Length {
+            what: "x",
+            expected: 48,
+            found: 47
+        })
+    );
+    assert_eq!(
+        gemm(&m, &x, 16, Some(&[1.0]), act, &mut y),
+        Err(KernelError::Length {
+            what: "bias",
+            expected: 2,
+            found: 1
+        })
+    );
+    assert_eq!(
+        gemm(&m, &x, 16, None, act, &mut y[1..]),
+        Err(KernelError::Length {
+            what: "y",
+            expected: 32,
+            found: 31
+        })
+    );
+    let h = vec![f16::ONE; 6];
+    let mh = MatRef {
+        rows: 2,
+        cols: 3,
+        data: WeightData::F16(&h),
+    };
+    let e = gemm(&mh, &x, 16, None, act, &mut y).unwrap_err();
+    assert_eq!(
+        e,
+        KernelError::WeightType {
+            expected: "f32",
+            found: "f16"
+        }
+    );
+    assert_eq!(e.to_string(), "weights are f16; this kernel takes f32");
+    gemm(&m, &x, 16, Some(&[1.0, -2.0]), act, &mut y).unwrap();
+    assert!(y[..16].iter().all(|&v| v == 2.5) && y[16..].iter().all(|&v| v == -0.5));
+}
+
+/// `columns_to_rows` moves every element where the index math says, on full 16 x 16 squares
+/// (the AVX-512 register transpose) and on edges, and touches nothing else of `dst`.
+#[test]
+fn columns_to_rows_every_shape() {
+    for (rows, n, count, extra) in [
+        (1, 16, 1, 0),
+        (16, 16, 16, 0),
+        (17, 32, 31, 3),
+        (33, 48, 48, 1),
+        (921, 64, 64, 7),
+        (100, 80, 77, 0),
+        (5, 16, 0, 2),
+    ] {
+        let stride = rows + extra;
+        let src: Vec<f32> = (0..rows * n).map(|i| i as f32).collect();
+        let len = if count == 0 {
+            0
+        } else {
+            (count - 1) * stride + rows
+        };
+        let mut dst = vec![-1.0f32; len];
+        columns_to_rows(&src, rows, n, count, &mut dst, stride).unwrap();
+        for (i, &v) in dst.iter().enumerate() {
+            let (c, r) = (i / stride, i % stride);
+            let want = if r < rows { src[r * n + c] } else { -1.0 };
+            assert_eq!(
+                v, want,
+                "{rows}x{n} count {count}: dst[{i}] (column {c}, row {r})"
+            );
+        }
+    }
+    let src = vec![0.0f32; 32];
+    let mut dst = vec![0.0f32; 40];
+    assert!(matches!(
+        columns_to_rows(&src, 2, 16, 17, &mut dst, 2),
+        Err(KernelError::TooShort {
+            what: "src columns",
+            ..
+        })
+    ));
+    assert!(matches!(
+        columns_to_rows(&src, 2, 16, 16, &mut dst[..31], 2),
+        Err(KernelError::TooShort {
+            what: "dst",
+            needed: 32,
+            found: 31
+        })
+    ));
+    assert!(matches!(
+        columns_to_rows(&src, 2, 16, 16, &mut dst, 1),
+        Err(KernelError::TooShort { what: "stride", .. })
+    ));
+}

@@ -9,7 +9,7 @@
 //! `std_j` and adds `mean_j` to its bias. Eval therefore makes no extra pass.
 
 use hdon_format::Family;
-use hdon_kernels::{fold_tanh, gemv, gemv_batch, Activation as KAct};
+use hdon_kernels::{fold_tanh, gemm, gemv, gemv_batch, Activation as KAct, WeightData};
 
 use crate::model::{GenLayer, Model, Net, Norm, NET_AUX_A, NET_AUX_B, NET_MAIN};
 use crate::plan::Src;
@@ -40,12 +40,28 @@ fn internal(problem: &'static str) -> Error {
     }
 }
 
-/// `y = act(W x + b)` for `batch` vectors (`gemv` for one, `gemv_batch` otherwise).
-fn dense(l: &GenLayer<'_>, x: &[f32], batch: usize, y: &mut [f32]) -> Result<(), Error> {
-    if batch == 1 {
-        gemv(&l.w, x, l.bias, l.act, y)?;
-    } else {
-        gemv_batch(&l.w, x, batch, l.bias, l.act, y)?;
+/// How [`forward`] stores a batch of vectors.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `[batch, width]` row-major, one vector per row: `gemv` / `gemv_batch`.
+    Rows,
+    /// `[width, batch]` row-major, one vector per column (`batch` a multiple of
+    /// `GEMM_LANES`): `gemm`, vectors in SIMD lanes.
+    Lanes,
+}
+
+/// `y = act(W x + b)` for `batch` vectors (`gemv` for one, `gemv_batch` or `gemm` otherwise).
+fn dense(
+    l: &GenLayer<'_>,
+    x: &[f32],
+    batch: usize,
+    form: Form,
+    y: &mut [f32],
+) -> Result<(), Error> {
+    match form {
+        Form::Rows if batch == 1 => gemv(&l.w, x, l.bias, l.act, y)?,
+        Form::Rows => gemv_batch(&l.w, x, batch, l.bias, l.act, y)?,
+        Form::Lanes => gemm(&l.w, x, batch, l.bias, l.act, y)?,
     }
     Ok(())
 }
@@ -57,13 +73,14 @@ enum Buf {
     Pong,
 }
 
-/// Runs layers `start..` of `net` on `batch` row-major input vectors `x`; hidden activations
-/// alternate between `ping` and `pong`, the last layer writes `out` `[batch, n_out]`.
+/// Runs layers `start..` of `net` on `batch` input vectors `x` (`[batch, n_in]` row-major;
+/// [`Form::Lanes`]: `[n_in, batch]`); hidden activations alternate between `ping` and `pong`,
+/// the last layer writes `out` (`[batch, n_out]`; lanes: `[n_out, batch]`).
 fn forward(
     net: &Net<'_>,
     start: usize,
     x: &[f32],
-    batch: usize,
+    (batch, form): (usize, Form),
     ping: &mut [f32],
     pong: &mut [f32],
     out: &mut [f32],
@@ -85,7 +102,7 @@ fn forward(
         };
         let input = input.get(..n_x).ok_or_else(short)?;
         let dst = dst.get_mut(..n_y).ok_or_else(short)?;
-        dense(l, input, batch, dst)?;
+        dense(l, input, batch, form, dst)?;
         src = match (src, last) {
             (_, true) => src,
             (Buf::X, false) | (Buf::Pong, false) => Buf::Ping,
@@ -222,7 +239,7 @@ impl<'a> Model<'a> {
                 let (f, comb) = state
                     .split_at_mut_checked(first.block_len())
                     .ok_or(internal("state"))?;
-                forward(main, 0, u, 1, ping, pong, comb)?;
+                forward(main, 0, u, (1, Form::Rows), ping, pong, comb)?;
                 fold_last(comb, plan.p + 1, self.output_norm.as_ref());
                 let src = self.target_file[0];
                 if src.len() != f.len() {
@@ -231,8 +248,24 @@ impl<'a> Model<'a> {
                 f.copy_from_slice(src);
                 match plan.family {
                     Family::ShiftDeepONet => {
-                        forward(&self.nets[NET_AUX_A], 0, u, 1, ping, pong, aux_a)?;
-                        forward(&self.nets[NET_AUX_B], 0, u, 1, ping, pong, aux_b)?;
+                        forward(
+                            &self.nets[NET_AUX_A],
+                            0,
+                            u,
+                            (1, Form::Rows),
+                            ping,
+                            pong,
+                            aux_a,
+                        )?;
+                        forward(
+                            &self.nets[NET_AUX_B],
+                            0,
+                            u,
+                            (1, Form::Rows),
+                            ping,
+                            pong,
+                            aux_b,
+                        )?;
                         let (s, c) = (&*aux_a, &*aux_b);
                         // y_n * s + c with y_n = y a + d: (a s) y + (d s + c).
                         let affine = |i: usize| {
@@ -246,7 +279,15 @@ impl<'a> Model<'a> {
                         }
                     }
                     Family::FlexDeepONet => {
-                        forward(&self.nets[NET_AUX_A], 0, u, 1, ping, pong, aux_a)?;
+                        forward(
+                            &self.nets[NET_AUX_A],
+                            0,
+                            u,
+                            (1, Form::Rows),
+                            ping,
+                            pong,
+                            aux_a,
+                        )?;
                         for (row, pre) in f.chunks_exact_mut(row_first).zip(aux_a.iter()) {
                             fold_first_row(row, point, *pre);
                         }
@@ -260,7 +301,7 @@ impl<'a> Model<'a> {
             }
             Family::Nomad => {
                 let beta = aux_a;
-                forward(main, 0, u, 1, ping, pong, beta)?;
+                forward(main, 0, u, (1, Form::Rows), ping, pong, beta)?;
                 let (f, rest) = state
                     .split_at_mut_checked(first.block_len())
                     .ok_or(internal("state"))?;
@@ -296,7 +337,7 @@ impl<'a> Model<'a> {
                 }
             }
             Family::HyperDeepONet => {
-                forward(main, 0, u, 1, ping, pong, state)?;
+                forward(main, 0, u, (1, Form::Rows), ping, pong, state)?;
                 self.fold_theta(state, point)?;
             }
             Family::ChunkedHyperDeepONet => {
@@ -336,25 +377,42 @@ impl<'a> Model<'a> {
     }
 
     /// Whether [`Model::generate_group`] batches this model's generate (HyperDeepONet: the
-    /// whole generate is the hypernetwork, so a group of functions is one `gemv_batch` per
-    /// layer).
+    /// whole generate is the hypernetwork, so a group of functions is one `gemm` or
+    /// `gemv_batch` per layer).
     #[cfg(feature = "std")]
     pub(crate) fn batches_generate(&self) -> bool {
         self.plan.family == Family::HyperDeepONet
     }
 
+    /// Whether a batched generate runs the hypernetwork in lanes (`gemm`): every layer f32
+    /// (`gemm` takes f32 weights; the 16-bit and int8 hypernetworks keep `gemv_batch`).
+    #[cfg(feature = "std")]
+    pub(crate) fn generate_in_lanes(&self) -> bool {
+        let main = &self.nets[NET_MAIN];
+        (0..main.len).all(|i| {
+            main.layer(i)
+                .is_ok_and(|l| matches!(l.w.data, WeightData::F32(_)))
+        })
+    }
+
     /// The generate of `g = sensors.len() / m` functions at once (only when
-    /// [`Model::batches_generate`]): the hypernetwork runs on all `g` normalized sensor vectors
-    /// with `gemv_batch` (each weight matrix read once per block of 16 or 4 functions), into `tmp`;
-    /// each theta is then copied into its function's state (`ws` holds `g` consecutive blocks of
-    /// `per_function` f32) and folded as in the serial generate. `gemv_batch` is bit-identical to
-    /// `gemv` per vector, so every function's state is bit-identical to a serial `generate`.
-    /// `sensors` was checked by the caller.
+    /// [`Model::batches_generate`]), with `tmp` as the group's scratch; `ws` holds `g`
+    /// consecutive blocks of `per_function` f32, each theta is written into its function's
+    /// state and folded as in the serial generate. `sensors` was checked by the caller.
+    ///
+    /// `lanes` ([`Model::generate_in_lanes`] models): the normalized sensor vectors become the
+    /// columns of `[m, G]` (`G = g` rounded up to `GEMM_LANES`, zero columns after `g`) and each
+    /// hypernetwork layer is one `gemm` (one weight broadcast feeds 64 functions; every
+    /// output summed in order `bias, k = 0, 1, ...`, so a function's theta does not depend on
+    /// the group around it); thetas `[n_theta, G]` are then gathered column by column.
+    /// Otherwise `gemv_batch` on `[g, m]` rows, bit-identical to `gemv` per vector, so every
+    /// state is bit-identical to a serial `generate`.
     #[cfg(feature = "std")]
     pub(crate) fn generate_group(
         &self,
         sensors: &[f32],
         ws: &mut [f32],
+        lanes: bool,
         tmp: &mut std::vec::Vec<f32>,
     ) -> Result<(), Error> {
         let plan = &self.plan;
@@ -366,22 +424,134 @@ impl<'a> Model<'a> {
         let main = &self.nets[NET_MAIN];
         let n_theta = main.layer(main.len - 1)?.w.rows;
         let hidden = plan.gen.ping.max(plan.gen.pong);
-        tmp.clear();
-        tmp.resize(g * (m + 2 * hidden + n_theta), 0.0);
-        let (u, rest) = tmp.split_at_mut(g * m);
-        let (ping, rest) = rest.split_at_mut(g * hidden);
-        let (pong, thetas) = rest.split_at_mut(g * hidden);
-        for (dst, src) in u.chunks_exact_mut(m).zip(sensors.chunks_exact(m)) {
-            self.normalize_sensors(src, dst);
+        let (n, form) = if lanes {
+            (g.next_multiple_of(hdon_kernels::GEMM_LANES), Form::Lanes)
+        } else {
+            (g, Form::Rows)
+        };
+        // Every element is written below before it is read (lanes: the padding columns of
+        // `u` are zeroed), so a buffer kept from an earlier call is not cleared.
+        let len = n * (m + 2 * hidden + n_theta) + m;
+        if tmp.len() < len {
+            tmp.resize(len, 0.0);
         }
-        forward(main, 0, u, g, ping, pong, thetas)?;
+        let (u, rest) = tmp.split_at_mut(n * m);
+        let (ping, rest) = rest.split_at_mut(n * hidden);
+        let (pong, rest) = rest.split_at_mut(n * hidden);
+        let (thetas, rest) = rest.split_at_mut(n * n_theta);
+        let row = &mut rest[..m];
+        if lanes {
+            for uk in u.chunks_exact_mut(n) {
+                uk[g..].fill(0.0);
+            }
+        }
+        for (b, src) in sensors.chunks_exact(m).enumerate() {
+            if lanes {
+                self.normalize_sensors(src, row);
+                for (k, &v) in row.iter().enumerate() {
+                    u[k * n + b] = v;
+                }
+            } else {
+                self.normalize_sensors(src, &mut u[b * m..(b + 1) * m]);
+            }
+        }
+        forward(main, 0, u, (n, form), ping, pong, thetas)?;
+        if plan.state_len != n_theta {
+            return Err(internal("HyperDeepONet state is not theta"));
+        }
+        if lanes {
+            self.fold_theta_lanes(thetas, n)?;
+            hdon_kernels::columns_to_rows(thetas, n_theta, n, g, ws, per)?;
+            return Ok(());
+        }
         for (w, theta) in ws.chunks_exact_mut(per).zip(thetas.chunks_exact(n_theta)) {
-            let state = w
-                .get_mut(..plan.state_len)
-                .and_then(|st| st.get_mut(..n_theta))
-                .ok_or(internal("state"))?;
+            let state = w.get_mut(..n_theta).ok_or(internal("state"))?;
             state.copy_from_slice(theta);
-            self.fold_theta(&mut w[..plan.state_len], |i| self.point_affine(i))?;
+            self.fold_theta(state, |i| self.point_affine(i))?;
+        }
+        Ok(())
+    }
+
+    /// [`Model::fold_theta`] (HyperDeepONet, point normalization) on `n` thetas stored as the
+    /// columns of `t` (`[n_theta, n]` row-major: element `e` of every theta is the row
+    /// `t[e * n..][..n]`). Each step is an element-wise operation on whole rows, so it runs
+    /// across functions in SIMD lanes, and each element sees the same operations in the same
+    /// order as in `fold_theta` and `fold_tanh`: the same bits.
+    #[cfg(feature = "std")]
+    fn fold_theta_lanes(&self, t: &mut [f32], n: usize) -> Result<(), Error> {
+        let plan = &self.plan;
+        let short = || internal("theta lanes");
+        // First layer: `b += sum_i W[o, i] d_i` then `W[o, i] *= a_i` (fold_first_row).
+        let first = plan.target[0];
+        let row = first.n_in + 1;
+        let f = t.get_mut(..first.block_len() * n).ok_or_else(short)?;
+        for r in f.chunks_exact_mut(row * n) {
+            let (b, w) = r.split_at_mut(n);
+            for v in b.iter_mut() {
+                *v += 0.0;
+            }
+            for (i, wi) in w.chunks_exact_mut(n).enumerate() {
+                let (a, d) = self.point_affine(i);
+                for (bv, wv) in b.iter_mut().zip(wi.iter_mut()) {
+                    *bv += *wv * d;
+                    *wv *= a;
+                }
+            }
+        }
+        // Last layer: row j scaled by std_j, then mean_j added to its bias (fold_last).
+        let last = plan.target[plan.n_target - 1];
+        if let (Src::State(off), Some(norm)) = (last.src, self.output_norm.as_ref()) {
+            let l = t
+                .get_mut(off * n..(off + last.block_len()) * n)
+                .ok_or_else(short)?;
+            for (j, r) in l.chunks_exact_mut((last.n_in + 1) * n).enumerate() {
+                let (mean, std) = norm.at(j);
+                for v in r.iter_mut() {
+                    *v *= std;
+                }
+                for v in &mut r[..n] {
+                    *v += mean;
+                }
+            }
+        }
+        // Folded tanh layers (fold_tanh): `b - sum_i W[o, i]` with the sum in f64 over four
+        // partial sums (`i mod 4`), then the row times TANH_FOLD_SCALE.
+        let mut prev_folded = false;
+        for slot in &plan.target[..plan.n_target] {
+            let folded = slot.act == KAct::TanhFolded;
+            if folded || prev_folded {
+                let Src::State(off) = slot.src else {
+                    return Err(internal("folded tanh layer outside the state"));
+                };
+                let l = t
+                    .get_mut(off * n..(off + slot.block_len()) * n)
+                    .ok_or_else(short)?;
+                for r in l.chunks_exact_mut((slot.n_in + 1) * n) {
+                    let (b, w) = r.split_at_mut(n);
+                    if prev_folded {
+                        const CHUNK: usize = 64;
+                        for c0 in (0..n).step_by(CHUNK) {
+                            let c = (n - c0).min(CHUNK);
+                            let mut part = [[0.0f64; CHUNK]; 4];
+                            for (i, wi) in w.chunks_exact(n).enumerate() {
+                                for (p, &v) in part[i % 4][..c].iter_mut().zip(&wi[c0..c0 + c]) {
+                                    *p += f64::from(v);
+                                }
+                            }
+                            for (k, bv) in b[c0..c0 + c].iter_mut().enumerate() {
+                                let sum = (part[0][k] + part[1][k]) + (part[2][k] + part[3][k]);
+                                *bv = (f64::from(*bv) - sum) as f32;
+                            }
+                        }
+                    }
+                    if folded {
+                        for v in r.iter_mut() {
+                            *v *= hdon_kernels::TANH_FOLD_SCALE;
+                        }
+                    }
+                }
+            }
+            prev_folded = folded;
         }
         Ok(())
     }
@@ -475,9 +645,9 @@ impl<'a> Model<'a> {
         let dest = dest
             .get_mut(..nc * h1)
             .ok_or(internal("chunked hypernet first layer"))?;
-        dense(l0, xcat, nc, dest)?;
+        dense(l0, xcat, nc, Form::Rows, dest)?;
         if hyper.len > 1 {
-            forward(hyper, 1, h0, nc, ping, pong, stage)?;
+            forward(hyper, 1, h0, (nc, Form::Rows), ping, pong, stage)?;
         }
         Ok(())
     }

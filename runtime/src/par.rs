@@ -1,9 +1,13 @@
-//! Feature `std`: rayon helpers for services. Results are bit-identical to the serial path:
-//! `generate_batch` runs the serial `generate` code on each function (HyperDeepONet: the same
-//! layers through `gemv_batch`, which is bit-identical to `gemv` per vector), and `eval_par` splits
-//! points at multiples of 64 (a multiple of every kernel tile width, `MAX_TILE` = 32), so each
-//! point is computed by the same tile code as in a serial `eval`.
+//! Feature `std`: rayon helpers for services. `eval_par` splits points at multiples of 64 (a
+//! multiple of every kernel tile width, `MAX_TILE` = 32), so each point is computed by the same
+//! tile code as in a serial `eval`: bit-identical. `generate_batch` runs the serial `generate`
+//! code on each function (bit-identical), except for HyperDeepONet, whose hypernetwork runs on
+//! groups of functions: through `gemv_batch` (bit-identical to `gemv` per vector) for int8 and
+//! 16-bit weights and batches below 4, and in lanes (`gemm`) for f32 weights from 4 functions
+//! on: equal to the serial generate to rounding, and the same bits whatever the batch around a
+//! function and the thread count.
 
+use std::cell::RefCell;
 use std::vec;
 
 use rayon::prelude::*;
@@ -15,7 +19,18 @@ use crate::{Error, Target};
 /// hypernetwork runs as one `gemv_batch` per layer (each f32/f16/bf16 weight matrix read once
 /// per 16 functions on AVX-512, the kernel's wide block, once per 4 otherwise). The largest
 /// group that still gives every rayon thread a task is used.
-const GEN_GROUPS: [usize; 3] = [16, 8, 4];
+const GEN_GROUPS: [usize; 5] = [64, 32, 16, 8, 4];
+
+std::thread_local! {
+    /// Scratch of the batched generate, one per thread, kept between calls (it grows to the
+    /// largest group's activations, 312 KiB for 64 functions of workload B): a fresh buffer per
+    /// call cost an allocation and its page faults, ~10 us of a 64-function generate.
+    static GROUP_SCRATCH: RefCell<vec::Vec<f32>> = const { RefCell::new(vec::Vec::new()) };
+}
+
+/// Smallest batch whose f32 hypernetwork runs in lanes (`gemm`, padded to 16 functions):
+/// below it the padding would cost more than the serial `gemv` per function.
+const LANES_MIN_BATCH: usize = 4;
 
 /// Points per parallel task are a multiple of this.
 const PAR_ALIGN: usize = 64;
@@ -32,12 +47,19 @@ pub struct TargetBatch<'w> {
 impl<'a> Model<'a> {
     /// Runs [`Model::generate`] for `batch = sensors.len() / m` input functions in parallel
     /// (rayon). `sensors`: `[batch, m]` row-major; `workspace`: at least
-    /// [`Model::workspace_len`]`(batch)` f32. Each function's result is bit-identical to a
-    /// serial `generate` on the same sensors. HyperDeepONet models run groups of 4-16 functions
-    /// through the hypernetwork together (`gemv_batch`: each weight matrix read once per 16
-    /// functions on AVX-512, per 4 otherwise; 16 when there are at least 16 per rayon
-    /// thread), with one small heap buffer per rayon task for the group's activations; other
-    /// families run the serial code per function.
+    /// [`Model::workspace_len`]`(batch)` f32. Other families than HyperDeepONet run the
+    /// serial code per function: bit-identical to `generate`.
+    ///
+    /// HyperDeepONet runs groups of 4-64 functions through the hypernetwork together (64 when
+    /// there are at least 64 per rayon thread), with a per-thread scratch buffer kept between
+    /// calls. With f32 weights and at least 4 functions each layer is one `gemm` with the
+    /// functions in SIMD lanes (B's 64 functions: ~2.8x faster than 64 `generate`s in
+    /// `docs/PERFORMANCE.md`); every output is summed in a fixed order (`bias`, then input
+    /// `0, 1, ...`) that differs from `gemv`'s, so a function's target equals the serial
+    /// `generate`'s to rounding (|difference| <= 1e-5 (1 + |value|) in the tests), and is the
+    /// same bits whatever the batch size, the function's position and the thread count. With
+    /// int8 or 16-bit weights, or fewer than 4 functions, `gemv_batch` is used and every result
+    /// is bit-identical to `generate`.
     ///
     /// # Errors
     /// As [`Model::generate`]; [`Error::SensorCount`] if `sensors.len()` is not a multiple of
@@ -65,15 +87,18 @@ impl<'a> Model<'a> {
             .get_mut(..needed)
             .ok_or(Error::WorkspaceTooShort { needed, found })?;
         self.check_sensors(sensors, batch)?;
-        if per > 0 && batch > 1 && self.batches_generate() {
+        if per > 0 && self.batches_generate() {
             let threads = rayon::current_num_threads();
+            let lanes = batch >= LANES_MIN_BATCH && self.generate_in_lanes();
             let group = GEN_GROUPS
                 .into_iter()
                 .find(|&g| batch >= g * threads)
                 .unwrap_or(GEN_GROUPS[GEN_GROUPS.len() - 1]);
             ws.par_chunks_mut(per * group)
                 .zip(sensors.par_chunks(m * group))
-                .try_for_each_init(vec::Vec::new, |tmp, (w, s)| self.generate_group(s, w, tmp))?;
+                .try_for_each(|(w, s)| {
+                    GROUP_SCRATCH.with_borrow_mut(|tmp| self.generate_group(s, w, lanes, tmp))
+                })?;
         } else if per > 0 {
             ws.par_chunks_mut(per)
                 .zip(sensors.par_chunks(m))

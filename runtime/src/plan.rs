@@ -23,7 +23,8 @@
 //!
 //! `workspace_len(batch) = batch * per_function`: a batch is `batch` independent copies, so
 //! `generate_batch` can run the very same serial code on each (bit-identical by construction;
-//! HyperDeepONet runs groups of functions through `gemv_batch`, bit-identical per vector).
+//! HyperDeepONet runs groups of functions through `gemv_batch` or, f32, `gemm` with the
+//! functions in lanes: see `Model::generate_batch`).
 
 use hdon_format::{Architecture, Family, Role};
 use hdon_kernels::{

@@ -100,16 +100,16 @@ fn every_fixture_matches_jax() {
             );
             serial.push(out);
         }
-        // generate_batch over all functions: bit-identical to the serial generate.
+        // generate_batch over all functions: bit-identical to the serial generate, or equal to
+        // rounding when an f32 hypernetwork runs in lanes (HyperDeepONet, 4 or more functions).
         let mut wsb = vec![0.0f32; model.workspace_len(n)];
         let mut tb = model.generate_batch(&sensors.data, &mut wsb).unwrap();
         for (i, want) in serial.iter().enumerate() {
             let mut out = vec![0.0f32; want.len()];
             tb.eval(i, points, &mut out).unwrap();
             assert!(
-                out.iter()
-                    .zip(want)
-                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                out.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits()
+                    || (n >= 4 && (a - b).abs() <= 1e-5 * (1.0 + b.abs()))),
                 "{name} batch function {i}"
             );
         }

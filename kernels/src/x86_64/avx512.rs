@@ -122,3 +122,57 @@ impl Simd for Avx512 {
         unsafe { _mm512_rcp14_ps(d) }
     }
 }
+
+/// Transposes one 16 x 16 square of f32: row `r` of the source (`src + r * n`, 16 values)
+/// becomes column `r` of the destination (`dst + c * stride`, 16 values per row `c`).
+/// 16 loads, 64 shuffles in three stages (32-bit pairs, 64-bit pairs, 128-bit lanes), 16
+/// stores.
+///
+/// # Safety
+/// AVX-512F present; `src + r * n` readable and `dst + c * stride` writable for 16 f32 each,
+/// `r, c < 16`.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn transpose16(src: *const f32, n: usize, dst: *mut f32, stride: usize) {
+    // SAFETY: forwarded contract; the shuffles have no memory operands.
+    unsafe {
+        let r: [__m512; 16] = core::array::from_fn(|i| _mm512_loadu_ps(src.add(i * n)));
+        // t[2i], t[2i+1]: in every 128-bit lane L, rows 2i and 2i+1 interleaved (columns
+        // 4L, 4L+1 and 4L+2, 4L+3).
+        let t: [__m512; 16] = core::array::from_fn(|k| {
+            let (a, b) = (r[k & !1], r[k | 1]);
+            if k % 2 == 0 {
+                _mm512_unpacklo_ps(a, b)
+            } else {
+                _mm512_unpackhi_ps(a, b)
+            }
+        });
+        // u[4i + q], lane L: column 4L + q of rows 4i..4i+4.
+        let u: [__m512; 16] = core::array::from_fn(|k| {
+            let (i, q) = (k / 4, k % 4);
+            let x = _mm512_castps_pd(t[4 * i + q / 2]);
+            let y = _mm512_castps_pd(t[4 * i + q / 2 + 2]);
+            _mm512_castpd_ps(if q % 2 == 0 {
+                _mm512_unpacklo_pd(x, y)
+            } else {
+                _mm512_unpackhi_pd(x, y)
+            })
+        });
+        // Column 4L + q = lane L of u[q], u[4 + q], u[8 + q], u[12 + q].
+        for q in 0..4 {
+            let (a0, a1, a2, a3) = (u[q], u[4 + q], u[8 + q], u[12 + q]);
+            let v0 = _mm512_shuffle_f32x4::<0x44>(a0, a1);
+            let v1 = _mm512_shuffle_f32x4::<0xEE>(a0, a1);
+            let v2 = _mm512_shuffle_f32x4::<0x44>(a2, a3);
+            let v3 = _mm512_shuffle_f32x4::<0xEE>(a2, a3);
+            let out = [
+                _mm512_shuffle_f32x4::<0x88>(v0, v2),
+                _mm512_shuffle_f32x4::<0xDD>(v0, v2),
+                _mm512_shuffle_f32x4::<0x88>(v1, v3),
+                _mm512_shuffle_f32x4::<0xDD>(v1, v3),
+            ];
+            for (l, o) in out.into_iter().enumerate() {
+                _mm512_storeu_ps(dst.add((4 * l + q) * stride), o);
+            }
+        }
+    }
+}

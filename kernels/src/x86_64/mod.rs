@@ -15,10 +15,22 @@ pub(crate) use qdot::{avx2_qgemv_batch, avx512_int_kernel, avx512_qgemv_batch, I
 use avx2::Avx2;
 use avx512::Avx512;
 
+/// The 16 x 16 square of `columns_to_rows` per instruction set (AVX2: element by element).
+trait SquareOf {
+    const SQUARE: gemm::Square;
+}
+impl SquareOf for Avx2 {
+    const SQUARE: gemm::Square = gemm::square_scalar;
+}
+impl SquareOf for Avx512 {
+    const SQUARE: gemm::Square = avx512::transpose16;
+}
+
+use crate::gemm::{self, Gemm, Transpose};
 use crate::{dot, tile, vector_math, Activation, Layer, MatRef};
 
 macro_rules! entries {
-    ($token:ident, $features:literal, $gemv:ident, $mlp:ident, $act:ident) => {
+    ($token:ident, $features:literal, $gemv:ident, $gemm:ident, $tr:ident, $mlp:ident, $act:ident) => {
         /// # Safety
         /// The CPU supports the features; lengths validated by `gemv::validate_gemv`.
         #[target_feature(enable = $features)]
@@ -32,6 +44,14 @@ macro_rules! entries {
         ) {
             // SAFETY: forwarded contract.
             unsafe { dot::gemv_batch($token, w, x, batch, bias, act, y) }
+        }
+
+        /// # Safety
+        /// The CPU supports the features; `g` validated by `gemm::gemm_on`, `y` `[rows, n]`.
+        #[target_feature(enable = $features)]
+        unsafe fn gemm_entry(g: &Gemm<'_>, y: &mut [f32]) {
+            // SAFETY: forwarded contract.
+            unsafe { gemm::gemm_simd($token, g, y) }
         }
 
         /// # Safety
@@ -68,6 +88,26 @@ macro_rules! entries {
             unsafe { gemv_entry(w, x, batch, bias, act, y) }
         }
 
+        pub(crate) fn $gemm(g: &Gemm<'_>, y: &mut [f32]) {
+            debug_assert!(crate::Path::$token.is_supported());
+            // SAFETY: callers checked `Path::is_supported` and validated the arguments.
+            unsafe { gemm_entry(g, y) }
+        }
+
+        /// # Safety
+        /// The CPU supports the features; `t` and `dst` validated by `columns_to_rows`.
+        #[target_feature(enable = $features)]
+        unsafe fn transpose_entry(t: &Transpose<'_>, dst: &mut [f32]) {
+            // SAFETY: forwarded contract; `$token::SQUARE` needs only these features.
+            unsafe { gemm::transpose_blocks(t, dst, <$token as SquareOf>::SQUARE) }
+        }
+
+        pub(crate) fn $tr(t: &Transpose<'_>, dst: &mut [f32]) {
+            debug_assert!(crate::Path::$token.is_supported());
+            // SAFETY: callers checked `Path::is_supported` and validated the arguments.
+            unsafe { transpose_entry(t, dst) }
+        }
+
         pub(crate) fn $mlp(
             layers: &[Layer<'_>],
             points: &[f32],
@@ -93,6 +133,8 @@ mod avx512_entries {
         Avx512,
         "avx512f,avx512dq",
         avx512_gemv_batch,
+        avx512_gemm,
+        avx512_columns_to_rows,
         avx512_mlp_eval,
         avx512_activate_slice
     );
@@ -103,13 +145,19 @@ mod avx2_entries {
         Avx2,
         "avx2,fma,f16c",
         avx2_gemv_batch,
+        avx2_gemm,
+        avx2_columns_to_rows,
         avx2_mlp_eval,
         avx2_activate_slice
     );
 }
 
-pub(crate) use avx2_entries::{avx2_activate_slice, avx2_gemv_batch, avx2_mlp_eval};
-pub(crate) use avx512_entries::{avx512_activate_slice, avx512_gemv_batch, avx512_mlp_eval};
+pub(crate) use avx2_entries::{
+    avx2_activate_slice, avx2_columns_to_rows, avx2_gemm, avx2_gemv_batch, avx2_mlp_eval,
+};
+pub(crate) use avx512_entries::{
+    avx512_activate_slice, avx512_columns_to_rows, avx512_gemm, avx512_gemv_batch, avx512_mlp_eval,
+};
 
 #[cfg(test)]
 mod tests {

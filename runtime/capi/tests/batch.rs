@@ -1,5 +1,6 @@
-//! `hdon_generate_batch`: every target equals `hdon_generate`'s on the same sensors, bit for
-//! bit, for every family; and its errors.
+//! `hdon_generate_batch`: every target equals `hdon_generate`'s on the same sensors, for every
+//! family (bit for bit, except f32 HyperDeepONet batches of 4 or more, whose hypernetwork runs
+//! in lanes: equal to rounding); and its errors.
 
 use hdon::{
     hdon_eval, hdon_generate, hdon_generate_batch, hdon_model_open, hdon_model_workspace_len,
@@ -70,7 +71,13 @@ fn batch_targets_equal_single_generates_every_family() {
                 );
                 assert_eq!(hdon_eval(t, points.as_ptr(), n, b.as_mut_ptr(), b.len()), 0);
             }
-            let same = a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits());
+            let same = if fam == "hyper" {
+                a.iter()
+                    .zip(&b)
+                    .all(|(x, y)| (x - y).abs() <= 1e-5 * (1.0 + x.abs()))
+            } else {
+                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits())
+            };
             assert!(same, "{fam}: function {i} differs from hdon_generate");
         }
     }
