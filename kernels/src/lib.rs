@@ -137,4 +137,6 @@ pub use qblock::{
     I8_GROUP_COLS,
 };
 pub use qgemv::{int8_kernel, q_range, QMAX_COLS};
-pub use theta::{fold_tanh, fold_tanh_acts, theta_len, theta_permutation, TANH_FOLD_SCALE};
+pub use theta::{
+    fold_tanh, fold_tanh_acts, fold_tanh_lanes, theta_len, theta_permutation, TANH_FOLD_SCALE,
+};

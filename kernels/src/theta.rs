@@ -65,6 +65,97 @@ pub fn fold_tanh(
     Ok(())
 }
 
+/// [`fold_tanh`] on `n` layer blocks stored as columns: `params` is `[n_out * (n_in + 1), n]`
+/// row-major (element `e` of block `j` at `params[e * n + j]`, as [`crate::gemm`] writes a
+/// batch of thetas). Every column gets exactly [`fold_tanh`]'s operations in its order (the
+/// four f64 partial sums over `i mod 4`), so the result is the same bits as [`fold_tanh`] on
+/// each block; the work runs across columns in SIMD lanes (on the [`crate::active_path`]).
+///
+/// # Errors
+/// [`KernelError::Length`] if `params.len()` is not a multiple of `(n_in + 1) * n`.
+pub fn fold_tanh_lanes(
+    params: &mut [f32],
+    n_in: usize,
+    n: usize,
+    input_folded: bool,
+    output_folded: bool,
+) -> Result<(), KernelError> {
+    let row = (n_in + 1).checked_mul(n).ok_or(KernelError::Overflow)?;
+    if row == 0 || !params.len().is_multiple_of(row) {
+        return Err(KernelError::Length {
+            what: "params",
+            expected: params.len() / row.max(1) * row,
+            found: params.len(),
+        });
+    }
+    let f = FoldLanes {
+        n,
+        input_folded,
+        output_folded,
+    };
+    match crate::active_path() {
+        crate::Path::Scalar | crate::Path::Portable => fold_lanes_impl(&f, params, row),
+        #[cfg(target_arch = "x86_64")]
+        crate::Path::Avx2 => crate::x86_64::avx2_fold_tanh_lanes(&f, params, row),
+        #[cfg(target_arch = "x86_64")]
+        crate::Path::Avx512 => crate::x86_64::avx512_fold_tanh_lanes(&f, params, row),
+        #[cfg(not(target_arch = "x86_64"))]
+        crate::Path::Avx2 | crate::Path::Avx512 => unreachable!("is_supported is false off x86-64"),
+    }
+    Ok(())
+}
+
+/// The flags of a validated [`fold_tanh_lanes`] call.
+pub(crate) struct FoldLanes {
+    pub(crate) n: usize,
+    pub(crate) input_folded: bool,
+    pub(crate) output_folded: bool,
+}
+
+/// Columns summed at once: the four partial sums of 16 columns are 8 f64 registers on
+/// AVX-512 (16 on AVX2), kept in registers over the whole row.
+const FOLD_COLS: usize = 16;
+
+/// [`fold_tanh_lanes`] on validated arguments (`params.len()` a multiple of `row =
+/// (n_in + 1) * n`). Plain safe Rust: the x86 entries compile it for their instruction set.
+#[inline(always)]
+pub(crate) fn fold_lanes_impl(f: &FoldLanes, params: &mut [f32], row: usize) {
+    let n = f.n;
+    for r in params.chunks_exact_mut(row) {
+        let (b, w) = r.split_at_mut(n);
+        if f.input_folded {
+            for c0 in (0..n).step_by(FOLD_COLS) {
+                let c = (n - c0).min(FOLD_COLS);
+                // part[k] sums inputs i = k, k + 4, ... in order, as in `fold_tanh`.
+                let mut part = [[0.0f64; FOLD_COLS]; 4];
+                let mut quads = w.chunks_exact(4 * n);
+                for q in &mut quads {
+                    for (k, pk) in part.iter_mut().enumerate() {
+                        let src = &q[k * n + c0..][..c];
+                        for (p, &v) in pk.iter_mut().zip(src) {
+                            *p += f64::from(v);
+                        }
+                    }
+                }
+                for (k, wi) in quads.remainder().chunks_exact(n).enumerate() {
+                    for (p, &v) in part[k].iter_mut().zip(&wi[c0..c0 + c]) {
+                        *p += f64::from(v);
+                    }
+                }
+                for (j, bv) in b[c0..c0 + c].iter_mut().enumerate() {
+                    let sum = (part[0][j] + part[1][j]) + (part[2][j] + part[3][j]);
+                    *bv = (f64::from(*bv) - sum) as f32;
+                }
+            }
+        }
+        if f.output_folded {
+            for v in r.iter_mut() {
+                *v *= TANH_FOLD_SCALE;
+            }
+        }
+    }
+}
+
 /// Which layers of a chain [`fold_tanh`] folds: every [`Activation::Tanh`] layer but the last
 /// (the network's output stays `tanh`, only hidden activations change meaning). Writes the
 /// activations the folded chain runs with into `acts` and returns whether any layer folds.

@@ -1078,3 +1078,34 @@ fn columns_to_rows_every_shape() {
         Err(KernelError::TooShort { what: "stride", .. })
     ));
 }
+
+/// `fold_tanh_lanes` gives every column the bits of `fold_tanh` on that block alone (all four
+/// flag combinations; inputs counts around the four partial sums; column counts around the
+/// 16-column chunks).
+#[test]
+fn fold_tanh_lanes_equals_fold_tanh_per_column() {
+    let mut rng = Rng(23);
+    for (n_out, n_in, n) in [(1, 1, 1), (3, 4, 16), (5, 5, 20), (20, 20, 64), (7, 33, 37)] {
+        let row = n_in + 1;
+        let cols = rng.vec(n_out * row * n, 2.0);
+        for (input_folded, output_folded) in [(false, true), (true, false), (true, true)] {
+            let mut lanes = cols.clone();
+            fold_tanh_lanes(&mut lanes, n_in, n, input_folded, output_folded).unwrap();
+            for j in 0..n {
+                let mut block: Vec<f32> = (0..n_out * row).map(|e| cols[e * n + j]).collect();
+                fold_tanh(&mut block, n_in, input_folded, output_folded).unwrap();
+                for (e, v) in block.iter().enumerate() {
+                    assert_eq!(
+                        lanes[e * n + j].to_bits(),
+                        v.to_bits(),
+                        "{n_out}x{n_in} n={n} ({input_folded}, {output_folded}) column {j} element {e}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(matches!(
+        fold_tanh_lanes(&mut [0.0; 7], 2, 2, true, true),
+        Err(KernelError::Length { what: "params", .. })
+    ));
+}

@@ -514,8 +514,7 @@ impl<'a> Model<'a> {
                 }
             }
         }
-        // Folded tanh layers (fold_tanh): `b - sum_i W[o, i]` with the sum in f64 over four
-        // partial sums (`i mod 4`), then the row times TANH_FOLD_SCALE.
+        // Folded tanh layers: fold_tanh's twin over columns (the same bits per column).
         let mut prev_folded = false;
         for slot in &plan.target[..plan.n_target] {
             let folded = slot.act == KAct::TanhFolded;
@@ -526,30 +525,7 @@ impl<'a> Model<'a> {
                 let l = t
                     .get_mut(off * n..(off + slot.block_len()) * n)
                     .ok_or_else(short)?;
-                for r in l.chunks_exact_mut((slot.n_in + 1) * n) {
-                    let (b, w) = r.split_at_mut(n);
-                    if prev_folded {
-                        const CHUNK: usize = 64;
-                        for c0 in (0..n).step_by(CHUNK) {
-                            let c = (n - c0).min(CHUNK);
-                            let mut part = [[0.0f64; CHUNK]; 4];
-                            for (i, wi) in w.chunks_exact(n).enumerate() {
-                                for (p, &v) in part[i % 4][..c].iter_mut().zip(&wi[c0..c0 + c]) {
-                                    *p += f64::from(v);
-                                }
-                            }
-                            for (k, bv) in b[c0..c0 + c].iter_mut().enumerate() {
-                                let sum = (part[0][k] + part[1][k]) + (part[2][k] + part[3][k]);
-                                *bv = (f64::from(*bv) - sum) as f32;
-                            }
-                        }
-                    }
-                    if folded {
-                        for v in r.iter_mut() {
-                            *v *= hdon_kernels::TANH_FOLD_SCALE;
-                        }
-                    }
-                }
+                hdon_kernels::fold_tanh_lanes(l, slot.n_in, n, prev_folded, folded)?;
             }
             prev_folded = folded;
         }

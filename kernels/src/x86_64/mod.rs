@@ -27,10 +27,11 @@ impl SquareOf for Avx512 {
 }
 
 use crate::gemm::{self, Gemm, Transpose};
+use crate::theta::{self, FoldLanes};
 use crate::{dot, tile, vector_math, Activation, Layer, MatRef};
 
 macro_rules! entries {
-    ($token:ident, $features:literal, $gemv:ident, $gemm:ident, $tr:ident, $mlp:ident, $act:ident) => {
+    ($token:ident, $features:literal, $gemv:ident, $gemm:ident, $tr:ident, $fold:ident, $mlp:ident, $act:ident) => {
         /// # Safety
         /// The CPU supports the features; lengths validated by `gemv::validate_gemv`.
         #[target_feature(enable = $features)]
@@ -108,6 +109,19 @@ macro_rules! entries {
             unsafe { transpose_entry(t, dst) }
         }
 
+        /// # Safety
+        /// The CPU supports the features.
+        #[target_feature(enable = $features)]
+        unsafe fn fold_entry(f: &FoldLanes, params: &mut [f32], row: usize) {
+            theta::fold_lanes_impl(f, params, row)
+        }
+
+        pub(crate) fn $fold(f: &FoldLanes, params: &mut [f32], row: usize) {
+            debug_assert!(crate::Path::$token.is_supported());
+            // SAFETY: callers checked `Path::is_supported`.
+            unsafe { fold_entry(f, params, row) }
+        }
+
         pub(crate) fn $mlp(
             layers: &[Layer<'_>],
             points: &[f32],
@@ -135,6 +149,7 @@ mod avx512_entries {
         avx512_gemv_batch,
         avx512_gemm,
         avx512_columns_to_rows,
+        avx512_fold_tanh_lanes,
         avx512_mlp_eval,
         avx512_activate_slice
     );
@@ -147,16 +162,19 @@ mod avx2_entries {
         avx2_gemv_batch,
         avx2_gemm,
         avx2_columns_to_rows,
+        avx2_fold_tanh_lanes,
         avx2_mlp_eval,
         avx2_activate_slice
     );
 }
 
 pub(crate) use avx2_entries::{
-    avx2_activate_slice, avx2_columns_to_rows, avx2_gemm, avx2_gemv_batch, avx2_mlp_eval,
+    avx2_activate_slice, avx2_columns_to_rows, avx2_fold_tanh_lanes, avx2_gemm, avx2_gemv_batch,
+    avx2_mlp_eval,
 };
 pub(crate) use avx512_entries::{
-    avx512_activate_slice, avx512_columns_to_rows, avx512_gemm, avx512_gemv_batch, avx512_mlp_eval,
+    avx512_activate_slice, avx512_columns_to_rows, avx512_fold_tanh_lanes, avx512_gemm,
+    avx512_gemv_batch, avx512_mlp_eval,
 };
 
 #[cfg(test)]
