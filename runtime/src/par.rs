@@ -52,7 +52,7 @@ impl<'a> Model<'a> {
     ///
     /// HyperDeepONet runs groups of 4-64 functions through the hypernetwork together (64 when
     /// there are at least 64 per rayon thread), with a per-thread scratch buffer kept between
-    /// calls. With f32 weights and at least 4 functions each layer is one `gemm` with the
+    /// calls; with one rayon thread, or a single group, the work runs on the calling thread. With f32 weights and at least 4 functions each layer is one `gemm` with the
     /// functions in SIMD lanes (B's 64 functions: ~2.8x faster than 64 `generate`s in
     /// `docs/PERFORMANCE.md`); every output is summed in a fixed order (`bias`, then input
     /// `0, 1, ...`) that differs from `gemv`'s, so a function's target equals the serial
@@ -94,11 +94,21 @@ impl<'a> Model<'a> {
                 .into_iter()
                 .find(|&g| batch >= g * threads)
                 .unwrap_or(GEN_GROUPS[GEN_GROUPS.len() - 1]);
-            ws.par_chunks_mut(per * group)
-                .zip(sensors.par_chunks(m * group))
-                .try_for_each(|(w, s)| {
-                    GROUP_SCRATCH.with_borrow_mut(|tmp| self.generate_group(s, w, lanes, tmp))
-                })?;
+            let run = |(w, s): (&mut [f32], &[f32])| {
+                GROUP_SCRATCH.with_borrow_mut(|tmp| self.generate_group(s, w, lanes, tmp))
+            };
+            if threads == 1 || batch <= group {
+                // One task: run it on the calling thread. Handing it to a pool thread costs a
+                // wake-up, and that thread may sit on another core whose L2 holds neither the
+                // weights nor the sensors (B through the C API: 300 us instead of 150).
+                ws.chunks_mut(per * group)
+                    .zip(sensors.chunks(m * group))
+                    .try_for_each(run)?;
+            } else {
+                ws.par_chunks_mut(per * group)
+                    .zip(sensors.par_chunks(m * group))
+                    .try_for_each(run)?;
+            }
         } else if per > 0 {
             ws.par_chunks_mut(per)
                 .zip(sensors.par_chunks(m))
