@@ -233,3 +233,63 @@ fn outputs_leave_canaries_untouched() {
         }
     }
 }
+
+/// `gemm` (every path; lane blocks of 64, 32 and 16 vectors, row blocks of 6/8, 4, 2, 1) and
+/// `columns_to_rows` (16 x 16 register squares and element-wise edges) on slices that end at
+/// a guard page.
+#[test]
+fn gemm_and_columns_to_rows_stay_inside_exact_buffers() {
+    for (rows, cols) in [(1, 1), (7, 3), (9, 17), (17, 33), (33, 100)] {
+        let w = Guarded::new(&values(rows * cols, 7));
+        let bias = Guarded::new(&values(rows, 8));
+        let m = MatRef {
+            rows,
+            cols,
+            data: WeightData::F32(w.get()),
+        };
+        for n in [16, 32, 48, 64, 112] {
+            let x = Guarded::new(&values(cols * n, 9));
+            let mut want = vec![0.0f32; rows * n];
+            reference::gemm(
+                &m,
+                x.get(),
+                n,
+                Some(bias.get()),
+                Activation::Relu,
+                &mut want,
+            )
+            .unwrap();
+            for path in paths() {
+                let mut y = Guarded::new(&vec![f32::NAN; rows * n]);
+                gemm_on(
+                    path,
+                    &m,
+                    x.get(),
+                    n,
+                    Some(bias.get()),
+                    Activation::Relu,
+                    y.get_mut(),
+                )
+                .unwrap();
+                for (g, r) in y.get().iter().zip(&want) {
+                    assert!(
+                        (g - r).abs() <= 1e-4 * (1.0 + r.abs()),
+                        "{path:?} {rows}x{cols} n={n}"
+                    );
+                }
+            }
+            // Columns back to rows: the last destination row ends at the guard page.
+            let src = Guarded::new(&want);
+            for (count, extra) in [(n, 0), (n - 1, 3)] {
+                let stride = rows + extra;
+                let mut dst = Guarded::new(&vec![0.0f32; (count - 1) * stride + rows]);
+                columns_to_rows(src.get(), rows, n, count, dst.get_mut(), stride).unwrap();
+                for c in 0..count {
+                    for r in 0..rows {
+                        assert_eq!(dst.get()[c * stride + r], want[r * n + c]);
+                    }
+                }
+            }
+        }
+    }
+}
