@@ -373,3 +373,89 @@ pub(crate) unsafe fn transpose_blocks(t: &Transpose<'_>, dst: &mut [f32], square
         }
     }
 }
+
+/// Rows `r0..r0 + n_rows` of `w` as f32, row-major (`dst`: `[n_rows, cols]`): f32 copied,
+/// f16 and bf16 widened (exact), int8 (row-major or blocked) as `scales[o] * q[o, k]` rounded
+/// once. Lets [`gemm`], which takes f32 weights, run 16-bit and int8 matrices a block of rows
+/// at a time from a small buffer.
+///
+/// # Errors
+/// [`KernelError::Length`] if `w` is inconsistent or `dst` is not `n_rows * cols` long;
+/// [`KernelError::TooShort`] if `r0 + n_rows > rows`.
+pub fn widen_rows(
+    w: &MatRef<'_>,
+    r0: usize,
+    n_rows: usize,
+    dst: &mut [f32],
+) -> Result<(), KernelError> {
+    w.validate()?;
+    let end = r0.checked_add(n_rows).ok_or(KernelError::Overflow)?;
+    if end > w.rows {
+        return Err(KernelError::TooShort {
+            what: "weight rows",
+            needed: end,
+            found: w.rows,
+        });
+    }
+    let cols = w.cols;
+    check_len("dst", n_rows * cols, dst.len())?;
+    let rows = r0 * cols..end * cols;
+    match w.data {
+        WeightData::F32(d) => dst.copy_from_slice(&d[rows]),
+        WeightData::F16(d) => {
+            for (o, &v) in dst.iter_mut().zip(&d[rows]) {
+                *o = v.to_f32();
+            }
+        }
+        WeightData::Bf16(d) => {
+            for (o, &v) in dst.iter_mut().zip(&d[rows]) {
+                *o = v.to_f32();
+            }
+        }
+        WeightData::I8 { values, scales } => {
+            for ((o, q), &s) in dst
+                .chunks_exact_mut(cols.max(1))
+                .zip(values[rows].chunks_exact(cols.max(1)))
+                .zip(&scales[r0..end])
+            {
+                for (ov, &qv) in o.iter_mut().zip(q) {
+                    *ov = s * f32::from(qv);
+                }
+            }
+        }
+        WeightData::I8Blocked { values, scales } => {
+            use crate::qblock::{I8_BLOCK_ROWS, I8_GROUP_COLS};
+            // Tile (row block rb, column group g) holds W[16 rb + r, 4 g + c] at byte 4 r + c:
+            // walk the tiles of each row block in storage order, 4 bytes to each row.
+            let groups = cols.div_ceil(I8_GROUP_COLS);
+            let tile = I8_BLOCK_ROWS * I8_GROUP_COLS;
+            let full = cols / I8_GROUP_COLS;
+            for rb in r0 / I8_BLOCK_ROWS..end.div_ceil(I8_BLOCK_ROWS) {
+                let first = (rb * I8_BLOCK_ROWS).max(r0);
+                let last = ((rb + 1) * I8_BLOCK_ROWS).min(end);
+                let tiles = &values[rb * groups * tile..(rb + 1) * groups * tile];
+                for r in first..last {
+                    let rr = r % I8_BLOCK_ROWS;
+                    let s = scales[r];
+                    let o = &mut dst[(r - r0) * cols..(r - r0 + 1) * cols];
+                    let (o_full, o_tail) = o.split_at_mut(full * I8_GROUP_COLS);
+                    for (g, oc) in o_full.chunks_exact_mut(I8_GROUP_COLS).enumerate() {
+                        let q: &[i8; 4] = tiles[g * tile + rr * I8_GROUP_COLS..][..4]
+                            .try_into()
+                            .expect("4 bytes");
+                        for (ov, &qv) in oc.iter_mut().zip(q) {
+                            *ov = s * f32::from(qv);
+                        }
+                    }
+                    if !o_tail.is_empty() {
+                        let q = &tiles[full * tile + rr * I8_GROUP_COLS..][..o_tail.len()];
+                        for (ov, &qv) in o_tail.iter_mut().zip(q) {
+                            *ov = s * f32::from(qv);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

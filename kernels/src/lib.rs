@@ -137,7 +137,7 @@ mod x86_64;
 pub use activation::{activate, activate_on, Activation};
 pub use dispatch::{active_path, best_path, force_path, Path};
 pub use error::KernelError;
-pub use gemm::{columns_to_rows, gemm, gemm_on, GEMM_LANES};
+pub use gemm::{columns_to_rows, gemm, gemm_on, widen_rows, GEMM_LANES};
 pub use gemv::{gemv, gemv_batch, gemv_batch_on, MatRef, WeightData};
 pub use mlp::{
     mlp_eval, mlp_eval_on, mlp_scratch_len, Layer, MAX_IN, MAX_LAYERS, MAX_TILE, MAX_WIDTH,

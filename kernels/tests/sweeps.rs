@@ -1109,3 +1109,63 @@ fn fold_tanh_lanes_equals_fold_tanh_per_column() {
         Err(KernelError::Length { what: "params", .. })
     ));
 }
+
+/// `widen_rows` gives `reference`'s view of every weight (f16/bf16 exact, int8 `scale * q`,
+/// blocked int8 through `i8_blocked_index`) for row ranges at the 16-row block edges.
+#[test]
+fn widen_rows_every_dtype() {
+    let mut rng = Rng(3);
+    for (rows, cols) in [(1, 1), (17, 5), (33, 100), (40, 7)] {
+        let w = Weights::new(&mut rng, rows, cols);
+        let mut blocked = vec![0i8; i8_blocked_len(rows, cols).unwrap()];
+        pack_i8_blocked(&w.q, rows, cols, &mut blocked).unwrap();
+        let mats = [
+            (Dt::F32, w.mat(Dt::F32, rows, cols)),
+            (Dt::F16, w.mat(Dt::F16, rows, cols)),
+            (Dt::Bf16, w.mat(Dt::Bf16, rows, cols)),
+            (Dt::I8, w.mat(Dt::I8, rows, cols)),
+            (
+                Dt::I8,
+                MatRef {
+                    rows,
+                    cols,
+                    data: WeightData::I8Blocked {
+                        values: &blocked,
+                        scales: &w.scales,
+                    },
+                },
+            ),
+        ];
+        for (dt, m) in mats {
+            for (r0, n) in [(0, rows), (rows / 2, rows - rows / 2), (rows - 1, 1)] {
+                let mut dst = vec![f32::NAN; n * cols];
+                widen_rows(&m, r0, n, &mut dst).unwrap();
+                for r in 0..n {
+                    for c in 0..cols {
+                        let i = (r0 + r) * cols + c;
+                        let want = match dt {
+                            Dt::F32 => w.f32[i],
+                            Dt::F16 => w.f16[i].to_f32(),
+                            Dt::Bf16 => w.bf16[i].to_f32(),
+                            Dt::I8 => w.scales[r0 + r] * f32::from(w.q[i]),
+                        };
+                        assert_eq!(
+                            dst[r * cols + c],
+                            want,
+                            "{dt:?} {rows}x{cols} row {}",
+                            r0 + r
+                        );
+                    }
+                }
+            }
+            let mut dst = vec![0.0f32; cols];
+            assert!(matches!(
+                widen_rows(&m, rows, 1, &mut dst),
+                Err(KernelError::TooShort {
+                    what: "weight rows",
+                    ..
+                })
+            ));
+        }
+    }
+}

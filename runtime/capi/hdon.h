@@ -103,7 +103,7 @@ int hdon_generate(const hdon_model *model, const float *sensors, size_t n_sensor
  * workspace float[workspace_len] with workspace_len >= hdon_model_workspace_len(model, batch),
  * targets hdon_target[batch] (target i lives in its own part of the workspace; all stay valid
  * together). Each target is bit-identical to hdon_generate's on the same sensors, except for
- * HyperDeepONet models with f32 hypernetwork weights and batch >= 4: their hypernetwork runs with
+ * HyperDeepONet models with batch >= 4: their hypernetwork runs with
  * the functions in SIMD lanes (summed in another order), so targets equal hdon_generate's to
  * rounding and are the same bits for any batch size and thread count. Runs on the process's
  * rayon thread pool (RAYON_NUM_THREADS threads, default one per core). */

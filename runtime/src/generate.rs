@@ -9,7 +9,9 @@
 //! `std_j` and adds `mean_j` to its bias. Eval therefore makes no extra pass.
 
 use hdon_format::Family;
-use hdon_kernels::{fold_tanh, gemm, gemv, gemv_batch, Activation as KAct, WeightData};
+use hdon_kernels::{
+    fold_tanh, gemm, gemv, gemv_batch, widen_rows, Activation as KAct, MatRef, WeightData,
+};
 
 use crate::model::{GenLayer, Model, Net, Norm, NET_AUX_A, NET_AUX_B, NET_MAIN};
 use crate::plan::Src;
@@ -50,18 +52,44 @@ enum Form {
     Lanes,
 }
 
+/// Rows of a non-f32 matrix widened to f32 per `gemm` call in [`Form::Lanes`] (a multiple
+/// of the kernel's 6-, 8- and 4-row blocks).
+const WIDEN_ROWS: usize = 96;
+
 /// `y = act(W x + b)` for `batch` vectors (`gemv` for one, `gemv_batch` or `gemm` otherwise).
+/// [`Form::Lanes`] with f16, bf16 or int8 weights widens `WIDEN_ROWS` rows at a time into
+/// `widen` (at least `WIDEN_ROWS * cols` f32) and runs `gemm` on each block.
 fn dense(
     l: &GenLayer<'_>,
     x: &[f32],
-    batch: usize,
-    form: Form,
+    (batch, form): (usize, Form),
+    widen: &mut [f32],
     y: &mut [f32],
 ) -> Result<(), Error> {
     match form {
         Form::Rows if batch == 1 => gemv(&l.w, x, l.bias, l.act, y)?,
         Form::Rows => gemv_batch(&l.w, x, batch, l.bias, l.act, y)?,
-        Form::Lanes => gemm(&l.w, x, batch, l.bias, l.act, y)?,
+        Form::Lanes if matches!(l.w.data, WeightData::F32(_)) => {
+            gemm(&l.w, x, batch, l.bias, l.act, y)?
+        }
+        Form::Lanes => {
+            let (rows, cols) = (l.w.rows, l.w.cols);
+            for r0 in (0..rows).step_by(WIDEN_ROWS) {
+                let h = WIDEN_ROWS.min(rows - r0);
+                let buf = widen.get_mut(..h * cols).ok_or(internal("widen buffer"))?;
+                widen_rows(&l.w, r0, h, buf)?;
+                let block = MatRef {
+                    rows: h,
+                    cols,
+                    data: WeightData::F32(buf),
+                };
+                let bias = l.bias.map(|b| &b[r0..r0 + h]);
+                let out = y
+                    .get_mut(r0 * batch..(r0 + h) * batch)
+                    .ok_or(internal("generate buffer shorter than the plan"))?;
+                gemm(&block, x, batch, bias, l.act, out)?;
+            }
+        }
     }
     Ok(())
 }
@@ -74,15 +102,15 @@ enum Buf {
 }
 
 /// Runs layers `start..` of `net` on `batch` input vectors `x` (`[batch, n_in]` row-major;
-/// [`Form::Lanes`]: `[n_in, batch]`); hidden activations alternate between `ping` and `pong`,
+/// [`Form::Lanes`]: `[n_in, batch]`); hidden activations alternate between `ping` and `pong`
+/// (`widen`: the buffer of [`dense`] for non-f32 layers in lanes, empty otherwise),
 /// the last layer writes `out` (`[batch, n_out]`; lanes: `[n_out, batch]`).
 fn forward(
     net: &Net<'_>,
     start: usize,
     x: &[f32],
     (batch, form): (usize, Form),
-    ping: &mut [f32],
-    pong: &mut [f32],
+    (widen, ping, pong): (&mut [f32], &mut [f32], &mut [f32]),
     out: &mut [f32],
 ) -> Result<(), Error> {
     let mut src = Buf::X;
@@ -102,7 +130,7 @@ fn forward(
         };
         let input = input.get(..n_x).ok_or_else(short)?;
         let dst = dst.get_mut(..n_y).ok_or_else(short)?;
-        dense(l, input, batch, form, dst)?;
+        dense(l, input, (batch, form), widen, dst)?;
         src = match (src, last) {
             (_, true) => src,
             (Buf::X, false) | (Buf::Pong, false) => Buf::Ping,
@@ -239,7 +267,7 @@ impl<'a> Model<'a> {
                 let (f, comb) = state
                     .split_at_mut_checked(first.block_len())
                     .ok_or(internal("state"))?;
-                forward(main, 0, u, (1, Form::Rows), ping, pong, comb)?;
+                forward(main, 0, u, (1, Form::Rows), (&mut [], ping, pong), comb)?;
                 fold_last(comb, plan.p + 1, self.output_norm.as_ref());
                 let src = self.target_file[0];
                 if src.len() != f.len() {
@@ -253,8 +281,7 @@ impl<'a> Model<'a> {
                             0,
                             u,
                             (1, Form::Rows),
-                            ping,
-                            pong,
+                            (&mut [], ping, pong),
                             aux_a,
                         )?;
                         forward(
@@ -262,8 +289,7 @@ impl<'a> Model<'a> {
                             0,
                             u,
                             (1, Form::Rows),
-                            ping,
-                            pong,
+                            (&mut [], ping, pong),
                             aux_b,
                         )?;
                         let (s, c) = (&*aux_a, &*aux_b);
@@ -284,8 +310,7 @@ impl<'a> Model<'a> {
                             0,
                             u,
                             (1, Form::Rows),
-                            ping,
-                            pong,
+                            (&mut [], ping, pong),
                             aux_a,
                         )?;
                         for (row, pre) in f.chunks_exact_mut(row_first).zip(aux_a.iter()) {
@@ -301,7 +326,7 @@ impl<'a> Model<'a> {
             }
             Family::Nomad => {
                 let beta = aux_a;
-                forward(main, 0, u, (1, Form::Rows), ping, pong, beta)?;
+                forward(main, 0, u, (1, Form::Rows), (&mut [], ping, pong), beta)?;
                 let (f, rest) = state
                     .split_at_mut_checked(first.block_len())
                     .ok_or(internal("state"))?;
@@ -337,7 +362,7 @@ impl<'a> Model<'a> {
                 }
             }
             Family::HyperDeepONet => {
-                forward(main, 0, u, (1, Form::Rows), ping, pong, state)?;
+                forward(main, 0, u, (1, Form::Rows), (&mut [], ping, pong), state)?;
                 self.fold_theta(state, point)?;
             }
             Family::ChunkedHyperDeepONet => {
@@ -384,23 +409,12 @@ impl<'a> Model<'a> {
         self.plan.family == Family::HyperDeepONet
     }
 
-    /// Whether a batched generate runs the hypernetwork in lanes (`gemm`): every layer f32
-    /// (`gemm` takes f32 weights; the 16-bit and int8 hypernetworks keep `gemv_batch`).
-    #[cfg(feature = "std")]
-    pub(crate) fn generate_in_lanes(&self) -> bool {
-        let main = &self.nets[NET_MAIN];
-        (0..main.len).all(|i| {
-            main.layer(i)
-                .is_ok_and(|l| matches!(l.w.data, WeightData::F32(_)))
-        })
-    }
-
     /// The generate of `g = sensors.len() / m` functions at once (only when
     /// [`Model::batches_generate`]), with `tmp` as the group's scratch; `ws` holds `g`
     /// consecutive blocks of `per_function` f32, each theta is written into its function's
     /// state and folded as in the serial generate. `sensors` was checked by the caller.
     ///
-    /// `lanes` ([`Model::generate_in_lanes`] models): the normalized sensor vectors become the
+    /// `lanes`: the normalized sensor vectors become the
     /// columns of `[m, G]` (`G = g` rounded up to `GEMM_LANES`, zero columns after `g`) and each
     /// hypernetwork layer is one `gemm` (one weight broadcast feeds 64 functions; every
     /// output summed in order `bias, k = 0, 1, ...`, so a function's theta does not depend on
@@ -431,7 +445,17 @@ impl<'a> Model<'a> {
         };
         // Every element is written below before it is read (lanes: the padding columns of
         // `u` are zeroed), so a buffer kept from an earlier call is not cleared.
-        let len = n * (m + 2 * hidden + n_theta) + m;
+        let widest = (0..main.len)
+            .filter_map(|i| main.layer(i).ok())
+            .filter(|l| !matches!(l.w.data, WeightData::F32(_)))
+            .map(|l| l.w.cols)
+            .max();
+        let n_widen = if lanes {
+            widest.map_or(0, |c| WIDEN_ROWS * c)
+        } else {
+            0
+        };
+        let len = n * (m + 2 * hidden + n_theta) + m + n_widen;
         if tmp.len() < len {
             tmp.resize(len, 0.0);
         }
@@ -439,7 +463,8 @@ impl<'a> Model<'a> {
         let (ping, rest) = rest.split_at_mut(n * hidden);
         let (pong, rest) = rest.split_at_mut(n * hidden);
         let (thetas, rest) = rest.split_at_mut(n * n_theta);
-        let row = &mut rest[..m];
+        let (row, rest) = rest.split_at_mut(m);
+        let widen = &mut rest[..n_widen];
         if lanes {
             for uk in u.chunks_exact_mut(n) {
                 uk[g..].fill(0.0);
@@ -455,7 +480,7 @@ impl<'a> Model<'a> {
                 self.normalize_sensors(src, &mut u[b * m..(b + 1) * m]);
             }
         }
-        forward(main, 0, u, (n, form), ping, pong, thetas)?;
+        forward(main, 0, u, (n, form), (widen, ping, pong), thetas)?;
         if plan.state_len != n_theta {
             return Err(internal("HyperDeepONet state is not theta"));
         }
@@ -621,9 +646,9 @@ impl<'a> Model<'a> {
         let dest = dest
             .get_mut(..nc * h1)
             .ok_or(internal("chunked hypernet first layer"))?;
-        dense(l0, xcat, nc, Form::Rows, dest)?;
+        dense(l0, xcat, (nc, Form::Rows), &mut [], dest)?;
         if hyper.len > 1 {
-            forward(hyper, 1, h0, (nc, Form::Rows), ping, pong, stage)?;
+            forward(hyper, 1, h0, (nc, Form::Rows), (&mut [], ping, pong), stage)?;
         }
         Ok(())
     }

@@ -24,7 +24,7 @@
 //! allocate nothing (a test with a counting global allocator proves it). No call panics on any
 //! input; every failure is an [`Error`]. Feature `std` (default) adds rayon helpers
 //! ([`Model::generate_batch`], [`Target::eval_par`]) whose results are bit-identical to the
-//! serial calls, except an f32 HyperDeepONet `generate_batch` of 4 or more functions (equal to
+//! serial calls, except a HyperDeepONet `generate_batch` of 4 or more functions (equal to
 //! rounding, and the same bits for any batch and thread count; see its docs).
 #![no_std]
 #![deny(missing_docs)]

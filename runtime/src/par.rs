@@ -2,10 +2,9 @@
 //! multiple of every kernel tile width, `MAX_TILE` = 32), so each point is computed by the same
 //! tile code as in a serial `eval`: bit-identical. `generate_batch` runs the serial `generate`
 //! code on each function (bit-identical), except for HyperDeepONet, whose hypernetwork runs on
-//! groups of functions: through `gemv_batch` (bit-identical to `gemv` per vector) for int8 and
-//! 16-bit weights and batches below 4, and in lanes (`gemm`) for f32 weights from 4 functions
-//! on: equal to the serial generate to rounding, and the same bits whatever the batch around a
-//! function and the thread count.
+//! groups of functions: through `gemv_batch` (bit-identical to `gemv` per vector) for batches
+//! below 4, and in lanes (`gemm`) from 4 functions on: equal to the serial generate to rounding,
+//! and the same bits whatever the batch around a function and the thread count.
 
 use std::cell::RefCell;
 use std::vec;
@@ -28,7 +27,7 @@ std::thread_local! {
     static GROUP_SCRATCH: RefCell<vec::Vec<f32>> = const { RefCell::new(vec::Vec::new()) };
 }
 
-/// Smallest batch whose f32 hypernetwork runs in lanes (`gemm`, padded to 16 functions):
+/// Smallest batch whose hypernetwork runs in lanes (`gemm`, padded to 16 functions):
 /// below it the padding would cost more than the serial `gemv` per function.
 const LANES_MIN_BATCH: usize = 4;
 
@@ -52,14 +51,16 @@ impl<'a> Model<'a> {
     ///
     /// HyperDeepONet runs groups of 4-64 functions through the hypernetwork together (64 when
     /// there are at least 64 per rayon thread), with a per-thread scratch buffer kept between
-    /// calls; with one rayon thread, or a single group, the work runs on the calling thread. With f32 weights and at least 4 functions each layer is one `gemm` with the
-    /// functions in SIMD lanes (B's 64 functions: ~2.8x faster than 64 `generate`s in
-    /// `docs/PERFORMANCE.md`); every output is summed in a fixed order (`bias`, then input
-    /// `0, 1, ...`) that differs from `gemv`'s, so a function's target equals the serial
-    /// `generate`'s to rounding (|difference| <= 1e-5 (1 + |value|) in the tests), and is the
-    /// same bits whatever the batch size, the function's position and the thread count. With
-    /// int8 or 16-bit weights, or fewer than 4 functions, `gemv_batch` is used and every result
-    /// is bit-identical to `generate`.
+    /// calls; with one rayon thread, or a single group, the work runs on the calling thread.
+    /// From 4 functions on, each layer is one `gemm` with the functions in SIMD lanes (B's 64
+    /// functions: ~4x faster than 64 `generate`s with f32 weights, see
+    /// `docs/PERFORMANCE.md`); f16, bf16 and int8 matrices are widened to f32 96 rows at a time
+    /// into the scratch (int8: `scale * q`, without the serial W8A16 rounding of the
+    /// activations). Every output is summed in a fixed order (`bias`, then input `0, 1, ...`)
+    /// that differs from `gemv`'s, so a function's target equals the serial `generate`'s to
+    /// rounding (|difference| <= 1e-5 (1 + |value|) in the tests, 1e-4 for int8), and is the
+    /// same bits whatever the batch size, the function's position and the thread count. Below
+    /// 4 functions `gemv_batch` is used and every result is bit-identical to `generate`.
     ///
     /// # Errors
     /// As [`Model::generate`]; [`Error::SensorCount`] if `sensors.len()` is not a multiple of
@@ -89,7 +90,7 @@ impl<'a> Model<'a> {
         self.check_sensors(sensors, batch)?;
         if per > 0 && self.batches_generate() {
             let threads = rayon::current_num_threads();
-            let lanes = batch >= LANES_MIN_BATCH && self.generate_in_lanes();
+            let lanes = batch >= LANES_MIN_BATCH;
             let group = GEN_GROUPS
                 .into_iter()
                 .find(|&g| batch >= g * threads)

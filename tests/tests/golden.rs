@@ -101,7 +101,7 @@ fn every_fixture_matches_jax() {
             serial.push(out);
         }
         // generate_batch over all functions: bit-identical to the serial generate, or equal to
-        // rounding when an f32 hypernetwork runs in lanes (HyperDeepONet, 4 or more functions).
+        // rounding when the hypernetwork runs in lanes (HyperDeepONet, 4 or more functions).
         let mut wsb = vec![0.0f32; model.workspace_len(n)];
         let mut tb = model.generate_batch(&sensors.data, &mut wsb).unwrap();
         for (i, want) in serial.iter().enumerate() {

@@ -1,5 +1,5 @@
 //! `hdon_generate_batch`: every target equals `hdon_generate`'s on the same sensors, for every
-//! family (bit for bit, except f32 HyperDeepONet batches of 4 or more, whose hypernetwork runs
+//! family (bit for bit, except HyperDeepONet batches of 4 or more, whose hypernetwork runs
 //! in lanes: equal to rounding); and its errors.
 
 use hdon::{
