@@ -13,8 +13,8 @@
 //! `acc = fma(W[o, k], X[k, j], acc)` for `k = 0, 1, ...`, then the activation. It does not
 //! depend on `n` or on a vector's position, so a vector's outputs are the same bits whatever
 //! else is in the batch; on the FMA paths (avx2, avx512) they are the scalar twin's bits for
-//! identity, relu and prelu (the other activations: to the activation's stated accuracy). They differ
-//! from [`crate::gemv`]'s by rounding only (different summation order).
+//! identity, relu and prelu (the other activations: to the activation's stated accuracy).
+//! They differ from [`crate::gemv`]'s by rounding only (different summation order).
 
 use crate::gemv::{check_len, WeightData};
 use crate::simd::Simd;
