@@ -88,6 +88,10 @@ pub fn fold_tanh_lanes(
             found: params.len(),
         });
     }
+    if n == 1 {
+        // One column is the plain layout: fold_tanh's own loop (the same operations).
+        return fold_tanh(params, n_in, input_folded, output_folded);
+    }
     let f = FoldLanes {
         n,
         input_folded,

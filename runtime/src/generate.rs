@@ -10,7 +10,7 @@
 
 use hdon_format::Family;
 use hdon_kernels::{
-    fold_tanh, gemm, gemv, gemv_batch, widen_rows, Activation as KAct, MatRef, WeightData,
+    fold_tanh_lanes, gemm, gemv, gemv_batch, widen_rows, Activation as KAct, MatRef, WeightData,
 };
 
 use crate::model::{GenLayer, Model, Net, Norm, NET_AUX_A, NET_AUX_B, NET_MAIN};
@@ -363,7 +363,7 @@ impl<'a> Model<'a> {
             }
             Family::HyperDeepONet => {
                 forward(main, 0, u, (1, Form::Rows), (&mut [], ping, pong), state)?;
-                self.fold_theta(state, point)?;
+                self.fold_theta(state, 1)?;
             }
             Family::ChunkedHyperDeepONet => {
                 let h0 = carve.take(g.h0)?;
@@ -371,7 +371,7 @@ impl<'a> Model<'a> {
                 let xcat = carve.take(g.xcat)?;
                 self.chunked_hyper(u, ping, pong, h0, stage, xcat)?;
                 scatter_theta(self, stage, state)?;
-                self.fold_theta(state, point)?;
+                self.fold_theta(state, 1)?;
             }
         }
         Ok(())
@@ -445,16 +445,16 @@ impl<'a> Model<'a> {
         };
         // Every element is written below before it is read (lanes: the padding columns of
         // `u` are zeroed), so a buffer kept from an earlier call is not cleared.
-        let widest = (0..main.len)
+        if plan.state_len != n_theta {
+            return Err(internal("HyperDeepONet state is not theta"));
+        }
+        // Lanes: room to widen WIDEN_ROWS rows of the widest non-f32 layer.
+        let n_widen = (0..main.len)
             .filter_map(|i| main.layer(i).ok())
-            .filter(|l| !matches!(l.w.data, WeightData::F32(_)))
-            .map(|l| l.w.cols)
-            .max();
-        let n_widen = if lanes {
-            widest.map_or(0, |c| WIDEN_ROWS * c)
-        } else {
-            0
-        };
+            .filter(|l| lanes && !matches!(l.w.data, WeightData::F32(_)))
+            .map(|l| WIDEN_ROWS * l.w.cols)
+            .max()
+            .unwrap_or(0);
         let len = n * (m + 2 * hidden + n_theta) + m + n_widen;
         if tmp.len() < len {
             tmp.resize(len, 0.0);
@@ -481,32 +481,30 @@ impl<'a> Model<'a> {
             }
         }
         forward(main, 0, u, (n, form), (widen, ping, pong), thetas)?;
-        if plan.state_len != n_theta {
-            return Err(internal("HyperDeepONet state is not theta"));
-        }
         if lanes {
-            self.fold_theta_lanes(thetas, n)?;
+            self.fold_theta(thetas, n)?;
             hdon_kernels::columns_to_rows(thetas, n_theta, n, g, ws, per)?;
             return Ok(());
         }
         for (w, theta) in ws.chunks_exact_mut(per).zip(thetas.chunks_exact(n_theta)) {
             let state = w.get_mut(..n_theta).ok_or(internal("state"))?;
             state.copy_from_slice(theta);
-            self.fold_theta(state, |i| self.point_affine(i))?;
+            self.fold_theta(state, 1)?;
         }
         Ok(())
     }
 
-    /// [`Model::fold_theta`] (HyperDeepONet, point normalization) on `n` thetas stored as the
-    /// columns of `t` (`[n_theta, n]` row-major: element `e` of every theta is the row
-    /// `t[e * n..][..n]`). Each step is an element-wise operation on whole rows, so it runs
-    /// across functions in SIMD lanes, and each element sees the same operations in the same
-    /// order as in `fold_theta` and `fold_tanh`: the same bits.
-    #[cfg(feature = "std")]
-    fn fold_theta_lanes(&self, t: &mut [f32], n: usize) -> Result<(), Error> {
+    /// Folds point normalization into theta's first layer, output de-normalization into its
+    /// last layer and the `TanhFolded` rewrite into its tanh layers (HyperDeepONet families,
+    /// whose whole target lives in the state), in place, for `n` thetas stored as the columns
+    /// of `t` (`[n_theta, n]` row-major: element `e` of every theta is the row `t[e * n..][..n]`;
+    /// `n = 1` is one theta as the serial generate holds it). Each step is an element-wise
+    /// operation on whole rows, so a batch runs across functions in SIMD lanes, and every
+    /// column gets the same operations in the same order whatever `n`: the same bits.
+    fn fold_theta(&self, t: &mut [f32], n: usize) -> Result<(), Error> {
         let plan = &self.plan;
         let short = || internal("theta lanes");
-        // First layer: `b += sum_i W[o, i] d_i` then `W[o, i] *= a_i` (fold_first_row).
+        // First layer: `b += sum_i W[o, i] d_i` then `W[o, i] *= a_i` (as fold_first_row).
         let first = plan.target[0];
         let row = first.n_in + 1;
         let f = t.get_mut(..first.block_len() * n).ok_or_else(short)?;
@@ -523,7 +521,7 @@ impl<'a> Model<'a> {
                 }
             }
         }
-        // Last layer: row j scaled by std_j, then mean_j added to its bias (fold_last).
+        // Last layer: row j scaled by std_j, then mean_j added to its bias (as fold_last).
         let last = plan.target[plan.n_target - 1];
         if let (Src::State(off), Some(norm)) = (last.src, self.output_norm.as_ref()) {
             let l = t
@@ -539,7 +537,8 @@ impl<'a> Model<'a> {
                 }
             }
         }
-        // Folded tanh layers: fold_tanh's twin over columns (the same bits per column).
+        // Folded tanh layers (after the normalization folds; both are exact rewrites of the
+        // same function): fold_tanh over columns, the same bits per column.
         let mut prev_folded = false;
         for slot in &plan.target[..plan.n_target] {
             let folded = slot.act == KAct::TanhFolded;
@@ -550,49 +549,7 @@ impl<'a> Model<'a> {
                 let l = t
                     .get_mut(off * n..(off + slot.block_len()) * n)
                     .ok_or_else(short)?;
-                hdon_kernels::fold_tanh_lanes(l, slot.n_in, n, prev_folded, folded)?;
-            }
-            prev_folded = folded;
-        }
-        Ok(())
-    }
-
-    /// Folds point normalization into theta's first layer and output de-normalization into
-    /// its last layer, in place.
-    fn fold_theta(
-        &self,
-        theta: &mut [f32],
-        point: impl Fn(usize) -> (f32, f32) + Copy,
-    ) -> Result<(), Error> {
-        let plan = &self.plan;
-        let first = plan.target[0];
-        let f = theta
-            .get_mut(..first.block_len())
-            .ok_or(internal("theta"))?;
-        for row in f.chunks_exact_mut(first.n_in + 1) {
-            fold_first_row(row, point, 0.0);
-        }
-        let last = plan.target[plan.n_target - 1];
-        if let Src::State(off) = last.src {
-            let l = theta
-                .get_mut(off..off + last.block_len())
-                .ok_or(internal("theta"))?;
-            fold_last(l, last.n_in + 1, self.output_norm.as_ref());
-        }
-        // Hidden tanh layers the plan runs as `TanhFolded` (HyperDeepONet families, whose
-        // whole target lives in the state): rescale and shift theta to match, after the
-        // normalization folds above (both are exact rewrites of the same function).
-        let mut prev_folded = false;
-        for slot in &plan.target[..plan.n_target] {
-            let folded = slot.act == KAct::TanhFolded;
-            if folded || prev_folded {
-                let Src::State(off) = slot.src else {
-                    return Err(internal("folded tanh layer outside the state"));
-                };
-                let block = theta
-                    .get_mut(off..off + slot.block_len())
-                    .ok_or(internal("theta"))?;
-                fold_tanh(block, slot.n_in, prev_folded, folded)?;
+                fold_tanh_lanes(l, slot.n_in, n, prev_folded, folded)?;
             }
             prev_folded = folded;
         }
