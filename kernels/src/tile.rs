@@ -6,9 +6,14 @@
 //! output rows at a time (`2 R` independent accumulators hide the FMA latency; each broadcast
 //! weight feeds two FMAs), with bias and activation applied before the store (tanh on two
 //! rows = four registers at a time, step by step: `vector_math::tanh_n`, or `tanh_folded_n`
-//! for [`Activation::TanhFolded`]). `R` is 8 on AVX-512 (4 on AVX2 and portable); widths
-//! above 8 that are not a multiple of 8 are split into blocks of 4-8 rows of nearly equal
-//! size instead.
+//! for [`Activation::TanhFolded`]; three rows at the end of an odd block). `R` is 8 on
+//! AVX-512 (4 on AVX2 and portable); widths above 8 that are not a multiple of 8 are split
+//! into blocks of 4-8 rows of nearly equal size instead.
+//!
+//! When the output layer has one row, the last hidden layer does not store its rows: each
+//! activated block goes straight into the output row's accumulators ([`layer_tile_fused`]),
+//! in row order, so the results are the same bits as layer after layer. Full tiles of 1-4
+//! input dimensions are transposed by code specialized for the dimension and the tile size.
 
 use crate::simd::Simd;
 use crate::vector_math::{activate, tanh_folded_n, tanh_n};
@@ -40,44 +45,78 @@ unsafe fn tanh_k<S: Simd, const N: usize, const K: u8>(s: S, x: &mut [S::V; N]) 
     }
 }
 
+/// Where [`rows_k`] puts its `R` activated rows: stored to `hout` (`FUSE = false`), or
+/// multiplied into a one-row output layer that follows (`FUSE = true`, see [`Fused`]).
+#[derive(Clone, Copy)]
+struct Sink<S: Simd> {
+    /// `R * T` writable f32 (unused when fused).
+    hout: *mut f32,
+    /// The output layer's weights for these `R` rows (`R` readable f32; unused otherwise).
+    fw: *const f32,
+    /// The output row's `NV` accumulators (bias first, then `fw[o] * h_o` for o = 0.. in
+    /// order: the reference's order).
+    out: [S::V; NV],
+}
+
 /// [`rows_k`] with `K` chosen from `act`.
 ///
 /// # Safety
 /// As [`rows_k`].
 #[inline(always)]
-unsafe fn rows<S: Simd, const R: usize>(
+unsafe fn rows<S: Simd, const R: usize, const FUSE: bool>(
     s: S,
     params: *const f32,
     n_in: usize,
     act: Activation,
     hin: *const f32,
-    hout: *mut f32,
+    sink: &mut Sink<S>,
 ) {
     // SAFETY: forwarded contract.
     unsafe {
         match act {
-            Activation::Tanh => rows_k::<S, R, TANH>(s, params, n_in, act, hin, hout),
-            Activation::TanhFolded => rows_k::<S, R, TANH_FOLDED>(s, params, n_in, act, hin, hout),
-            _ => rows_k::<S, R, OTHER>(s, params, n_in, act, hin, hout),
+            Activation::Tanh => rows_k::<S, R, TANH, FUSE>(s, params, n_in, act, hin, sink),
+            Activation::TanhFolded => {
+                rows_k::<S, R, TANH_FOLDED, FUSE>(s, params, n_in, act, hin, sink)
+            }
+            _ => rows_k::<S, R, OTHER, FUSE>(s, params, n_in, act, hin, sink),
+        }
+    }
+}
+
+/// Hands one activated register (row `r` of the block, register `v`) to the sink: a store
+/// to `hout`, or (`FUSE`) `out[v] = fw[r] * x + out[v]`, one rounding, as the reference does
+/// for the output layer.
+///
+/// # Safety
+/// As [`rows_k`]; `r < R`.
+#[inline(always)]
+unsafe fn put<S: Simd, const FUSE: bool>(s: S, sink: &mut Sink<S>, r: usize, v: usize, x: S::V) {
+    let l = S::LANES;
+    // SAFETY: forwarded contract (`sink` holds R rows).
+    unsafe {
+        if FUSE {
+            sink.out[v] = s.fma(s.splat(*sink.fw.add(r)), x, sink.out[v]);
+        } else {
+            s.store(sink.hout.add(r * NV * l + v * l), x);
         }
     }
 }
 
 /// `R` output rows of one layer for one tile; `act` is applied as `K` says (`OTHER`: the
-/// generic per-register [`activate`]).
+/// generic per-register [`activate`]), the results go to `sink` ([`put`]).
 ///
 /// # Safety
 /// The path of `s` is supported. `params` points at row 0 of the block (`R` rows of
-/// `n_in + 1` f32 each readable); `hin` holds `n_in * T` readable f32, `hout` `R * T`
-/// writable f32 (`T = NV * LANES`).
+/// `n_in + 1` f32 each readable); `hin` holds `n_in * T` readable f32; `sink` as [`Sink`]
+/// says for `R` rows (`T = NV * LANES`).
 #[inline(always)]
-unsafe fn rows_k<S: Simd, const R: usize, const K: u8>(
+unsafe fn rows_k<S: Simd, const R: usize, const K: u8, const FUSE: bool>(
     s: S,
     params: *const f32,
     n_in: usize,
     act: Activation,
     hin: *const f32,
-    hout: *mut f32,
+    sink: &mut Sink<S>,
 ) {
     let l = S::LANES;
     let t = NV * l;
@@ -103,24 +142,46 @@ unsafe fn rows_k<S: Simd, const R: usize, const K: u8>(
             }
         }
         if K != OTHER {
-            for r in (0..R - 1).step_by(2) {
+            // Pairs of rows; with R odd (and > 1) the last three rows go together, so no
+            // lone row runs its two tanh chains on its own (about 3 % at width 33; a group of
+            // three taken first, while most accumulators are still live, spills registers).
+            let pairs = if R % 2 == 1 && R > 1 {
+                R / 2 - 1
+            } else {
+                R / 2
+            };
+            for r in (0..2 * pairs).step_by(2) {
                 let mut x = [acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1]];
                 tanh_k::<S, 4, K>(s, &mut x);
                 for (k, xv) in x.into_iter().enumerate() {
-                    s.store(hout.add((r + k / NV) * t + (k % NV) * l), xv);
+                    put::<S, FUSE>(s, sink, r + k / NV, k % NV, xv);
                 }
             }
-            if R % 2 == 1 {
-                let mut x = acc[R - 1];
+            if R % 2 == 1 && R > 1 {
+                let r = R - 3;
+                let mut x = [
+                    acc[r][0],
+                    acc[r][1],
+                    acc[r + 1][0],
+                    acc[r + 1][1],
+                    acc[r + 2][0],
+                    acc[r + 2][1],
+                ];
+                tanh_k::<S, 6, K>(s, &mut x);
+                for (k, xv) in x.into_iter().enumerate() {
+                    put::<S, FUSE>(s, sink, r + k / NV, k % NV, xv);
+                }
+            } else if R == 1 {
+                let mut x = acc[0];
                 tanh_k::<S, NV, K>(s, &mut x);
                 for (v, xv) in x.into_iter().enumerate() {
-                    s.store(hout.add((R - 1) * t + v * l), xv);
+                    put::<S, FUSE>(s, sink, 0, v, xv);
                 }
             }
         } else {
             for r in 0..R {
                 for v in 0..NV {
-                    s.store(hout.add(r * t + v * l), activate(s, act, acc[r][v]));
+                    put::<S, FUSE>(s, sink, r, v, activate(s, act, acc[r][v]));
                 }
             }
         }
@@ -135,15 +196,82 @@ unsafe fn rows_k<S: Simd, const R: usize, const K: u8>(
 #[inline(always)]
 unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [f32]) {
     let t = NV * S::LANES;
+    debug_assert!(hin.len() >= layer.n_in * t && hout.len() >= layer.n_out * t);
+    // SAFETY: forwarded contract; `sink.hout` holds n_out * T f32 (above).
+    unsafe {
+        let mut sink = Sink {
+            hout: hout.as_mut_ptr(),
+            fw: core::ptr::null(),
+            out: [s.splat(0.0); NV],
+        };
+        blocks::<S, false>(s, layer, hin.as_ptr(), &mut sink);
+    }
+}
+
+/// A hidden layer and the one-row output layer `next` after it, fused: each block of hidden
+/// rows goes, once activated, straight into the output row's accumulators (in row order, so
+/// the same operations in the same order as two [`layer_tile`] calls: the same bits). The
+/// output row's chain of `n_in` dependent FMAs then runs alongside the hidden layer's work
+/// instead of alone at the end of the tile, where its latency (4 cycles per FMA on two
+/// registers) left the FMA ports idle, and the hidden rows are never stored. Writes the output
+/// row to `hout[..T]`.
+///
+/// # Safety
+/// As [`layer_tile`]; `next` is validated, `next.n_in == layer.n_out`, `next.n_out == 1`,
+/// `hout.len() >= T`.
+#[inline(always)]
+unsafe fn layer_tile_fused<S: Simd>(
+    s: S,
+    layer: &Layer<'_>,
+    next: &Layer<'_>,
+    hin: &[f32],
+    hout: &mut [f32],
+) {
+    let l = S::LANES;
+    debug_assert!(hin.len() >= layer.n_in * NV * l && hout.len() >= NV * l);
+    debug_assert!(next.n_in == layer.n_out && next.n_out == 1);
+    debug_assert_eq!(next.params.len(), next.n_in + 1);
+    // SAFETY: forwarded contract; `fw` has n_out readable f32 after the bias.
+    unsafe {
+        let mut sink = Sink {
+            hout: core::ptr::null_mut(),
+            fw: next.params.as_ptr().add(1),
+            out: [s.splat(*next.params.as_ptr()); NV],
+        };
+        blocks::<S, true>(s, layer, hin.as_ptr(), &mut sink);
+        for (v, x) in sink.out.into_iter().enumerate() {
+            s.store(hout.as_mut_ptr().add(v * l), activate(s, next.act, x));
+        }
+    }
+}
+
+/// The rows of one layer over one tile, block by block, into `sink` (advanced by each
+/// block's rows).
+///
+/// # Safety
+/// The path of `s` is supported; `layer` is validated (params length); `hin` holds `n_in * T`
+/// readable f32; `sink` as [`Sink`] says for `n_out` rows.
+#[inline(always)]
+unsafe fn blocks<S: Simd, const FUSE: bool>(
+    s: S,
+    layer: &Layer<'_>,
+    hi: *const f32,
+    sink: &mut Sink<S>,
+) {
+    let t = NV * S::LANES;
     let (n_in, n_out) = (layer.n_in, layer.n_out);
-    debug_assert!(hin.len() >= n_in * t && hout.len() >= n_out * t);
     debug_assert_eq!(layer.params.len(), n_out * (n_in + 1));
     let p = layer.params.as_ptr();
-    let (hi, ho) = (hin.as_ptr(), hout.as_mut_ptr());
     let act = layer.act;
     let mut o = 0;
-    // SAFETY: rows o..o+R exist (o + R <= n_out) and the buffers are long enough (above).
+    // SAFETY: rows o..o+R exist (o + R <= n_out) and the sink holds n_out rows (caller).
     unsafe {
+        let (ho, fw) = (sink.hout, sink.fw);
+        // Points the sink at rows o.. (the pointers of the unused side are never read).
+        let at = |sink: &mut Sink<S>, o: usize| {
+            sink.hout = ho.wrapping_add(o * t);
+            sink.fw = fw.wrapping_add(o);
+        };
         // 8 rows = 16 accumulators fit the 32 zmm registers; AVX2's 16 ymm take 4 rows.
         if S::REGISTERS >= 32 && n_out > 8 && !n_out.is_multiple_of(8) {
             // Blocks of 8 would leave 1-7 rows whose few accumulators barely hide the FMA
@@ -154,13 +282,14 @@ unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [
             let blocks = n_out.div_ceil(8);
             for k in 0..blocks {
                 let r = n_out / blocks + usize::from(k < n_out % blocks);
-                let (pr, hr) = (p.add(o * (n_in + 1)), ho.add(o * t));
+                let pr = p.add(o * (n_in + 1));
+                at(sink, o);
                 match r {
-                    4 => rows::<S, 4>(s, pr, n_in, act, hi, hr),
-                    5 => rows::<S, 5>(s, pr, n_in, act, hi, hr),
-                    6 => rows::<S, 6>(s, pr, n_in, act, hi, hr),
-                    7 => rows::<S, 7>(s, pr, n_in, act, hi, hr),
-                    _ => rows::<S, 8>(s, pr, n_in, act, hi, hr),
+                    4 => rows::<S, 4, FUSE>(s, pr, n_in, act, hi, sink),
+                    5 => rows::<S, 5, FUSE>(s, pr, n_in, act, hi, sink),
+                    6 => rows::<S, 6, FUSE>(s, pr, n_in, act, hi, sink),
+                    7 => rows::<S, 7, FUSE>(s, pr, n_in, act, hi, sink),
+                    _ => rows::<S, 8, FUSE>(s, pr, n_in, act, hi, sink),
                 }
                 o += r;
             }
@@ -169,20 +298,23 @@ unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [
         }
         if S::REGISTERS >= 32 {
             while o + 8 <= n_out {
-                rows::<S, 8>(s, p.add(o * (n_in + 1)), n_in, act, hi, ho.add(o * t));
+                at(sink, o);
+                rows::<S, 8, FUSE>(s, p.add(o * (n_in + 1)), n_in, act, hi, sink);
                 o += 8;
             }
         }
         while o + 4 <= n_out {
-            rows::<S, 4>(s, p.add(o * (n_in + 1)), n_in, act, hi, ho.add(o * t));
+            at(sink, o);
+            rows::<S, 4, FUSE>(s, p.add(o * (n_in + 1)), n_in, act, hi, sink);
             o += 4;
         }
-        let (pr, hr) = (p.add(o * (n_in + 1)), ho.add(o * t));
+        let pr = p.add(o * (n_in + 1));
+        at(sink, o);
         match n_out - o {
             0 => {}
-            1 => rows::<S, 1>(s, pr, n_in, act, hi, hr),
-            2 => rows::<S, 2>(s, pr, n_in, act, hi, hr),
-            _ => rows::<S, 3>(s, pr, n_in, act, hi, hr),
+            1 => rows::<S, 1, FUSE>(s, pr, n_in, act, hi, sink),
+            2 => rows::<S, 2, FUSE>(s, pr, n_in, act, hi, sink),
+            _ => rows::<S, 3, FUSE>(s, pr, n_in, act, hi, sink),
         }
     }
 }
@@ -190,10 +322,38 @@ unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [
 /// Widest point dimension whose tiles are transposed one tile ahead into a stack buffer.
 const SMALL_IN: usize = 4;
 
+/// [`transpose_in`] of a full tile with `D` inputs per point and `T` points: both sizes known
+/// at compile time, so the compiler turns the loop into shuffles instead of `D * T` scalar
+/// moves with run-time indexing (a third of the time of a one-layer net at width 33).
+#[inline(always)]
+fn transpose_full<const D: usize, const T: usize>(pts: &[f32], dst: &mut [f32]) {
+    let (Some(p), Some(d)) = (pts.get(..D * T), dst.get_mut(..D * T)) else {
+        return;
+    };
+    for lane in 0..T {
+        for i in 0..D {
+            d[i * T + lane] = p[lane * D + i];
+        }
+    }
+}
+
 /// Transposes one tile's points `[m, d_in]` into rows `[d_in, t]` of `dst` (structure of
 /// arrays), zero-padding lanes `m..t`.
 #[inline(always)]
 fn transpose_in(pts: &[f32], d_in: usize, t: usize, dst: &mut [f32]) {
+    if pts.len() == d_in * t {
+        match (d_in, t) {
+            (1, 32) => return transpose_full::<1, 32>(pts, dst),
+            (2, 32) => return transpose_full::<2, 32>(pts, dst),
+            (3, 32) => return transpose_full::<3, 32>(pts, dst),
+            (4, 32) => return transpose_full::<4, 32>(pts, dst),
+            (1, 16) => return transpose_full::<1, 16>(pts, dst),
+            (2, 16) => return transpose_full::<2, 16>(pts, dst),
+            (3, 16) => return transpose_full::<3, 16>(pts, dst),
+            (4, 16) => return transpose_full::<4, 16>(pts, dst),
+            _ => {}
+        }
+    }
     if pts.len() < d_in * t {
         dst[..d_in * t].fill(0.0);
     }
@@ -204,7 +364,39 @@ fn transpose_in(pts: &[f32], d_in: usize, t: usize, dst: &mut [f32]) {
     }
 }
 
-/// Layers `1..` of one tile (layer 0 already wrote `b`), then the `m` real outputs to `y`.
+/// Whether layer `k` runs fused with the output layer ([`layer_tile_fused`]): it is the
+/// last hidden layer and the output has one row.
+fn fuses(layers: &[Layer<'_>], k: usize) -> bool {
+    k + 2 == layers.len() && layers[k + 1].n_out == 1
+}
+
+/// Layer `k` of one tile from `hin` into `hout`, fused with the output layer when [`fuses`]
+/// says so; returns the index of the next layer to run.
+///
+/// # Safety
+/// As [`layer_tile`] (and [`layer_tile_fused`] when fused), for the layers run.
+#[inline(always)]
+unsafe fn step<S: Simd>(
+    s: S,
+    layers: &[Layer<'_>],
+    k: usize,
+    hin: &[f32],
+    hout: &mut [f32],
+) -> usize {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if fuses(layers, k) {
+            layer_tile_fused(s, &layers[k], &layers[k + 1], hin, hout);
+            k + 2
+        } else {
+            layer_tile(s, &layers[k], hin, hout);
+            k + 1
+        }
+    }
+}
+
+/// Layers `first..` of one tile (the layers before already wrote `b`), then the `m` real
+/// outputs to `y`.
 ///
 /// # Safety
 /// As [`mlp_eval`]; `a` and `b` hold `widest * T` f32.
@@ -212,6 +404,7 @@ fn transpose_in(pts: &[f32], d_in: usize, t: usize, dst: &mut [f32]) {
 unsafe fn finish_tile<S: Simd>(
     s: S,
     layers: &[Layer<'_>],
+    first: usize,
     a: &mut [f32],
     b: &mut [f32],
     y: &mut [f32],
@@ -220,9 +413,10 @@ unsafe fn finish_tile<S: Simd>(
     let d_out = layers[layers.len() - 1].n_out;
     let m = y.len() / d_out;
     let (mut hin, mut hout) = (b, a);
-    for layer in &layers[1..] {
+    let mut k = first;
+    while k < layers.len() {
         // SAFETY: both buffers hold widest * T f32; layers validated by the caller.
-        unsafe { layer_tile(s, layer, hin, hout) };
+        k = unsafe { step(s, layers, k, hin, hout) };
         core::mem::swap(&mut hin, &mut hout);
     }
     // Transpose back; with one output the tile row is the output block itself.
@@ -286,8 +480,8 @@ pub(crate) unsafe fn mlp_eval<S: Simd>(
             }
             // SAFETY: `cur` holds d_in * T f32, `b` widest * T; layers validated by the caller.
             unsafe {
-                layer_tile(s, &layers[0], cur, b);
-                finish_tile(s, layers, a, b, y);
+                let k = step(s, layers, 0, cur, b);
+                finish_tile(s, layers, k, a, b, y);
             }
         }
     } else {
@@ -295,8 +489,8 @@ pub(crate) unsafe fn mlp_eval<S: Simd>(
             transpose_in(pts, d_in, l, a);
             // SAFETY: both buffers hold widest * T f32; layers validated by the caller.
             unsafe {
-                layer_tile(s, &layers[0], a, b);
-                finish_tile(s, layers, a, b, y);
+                let k = step(s, layers, 0, a, b);
+                finish_tile(s, layers, k, a, b, y);
             }
         }
     }
