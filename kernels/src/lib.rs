@@ -26,7 +26,9 @@
 //! (AVX2, portable) are accumulated at once for instruction-level parallelism, each broadcast
 //! weight feeding both registers, and bias and activation are applied before the store.
 //! Hidden activations of a tile live in two ping-pong buffers of `T * width` f32 (L1 sized);
-//! nothing goes back to memory between layers. The last tile is padded with zeros and only its
+//! nothing goes back to memory between layers. When the output layer has one row, the last
+//! hidden layer multiplies each activated block straight into it instead of storing its rows
+//! (same order of operations, same bits). The last tile is padded with zeros and only its
 //! real points are stored, so any `n` works and no slice is read or written past its end.
 //!
 //! **Dense weights (generate side).** [`MatRef`] is `[rows, cols]` = `[out, in]` row-major
