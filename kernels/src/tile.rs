@@ -46,7 +46,7 @@ unsafe fn tanh_k<S: Simd, const N: usize, const K: u8>(s: S, x: &mut [S::V; N]) 
 }
 
 /// Where [`rows_k`] puts its `R` activated rows: stored to `hout` (`FUSE = false`), or
-/// multiplied into a one-row output layer that follows (`FUSE = true`, see [`Fused`]).
+/// multiplied into a one-row output layer that follows (`FUSE = true`, see [`layer_tile_fused`]).
 #[derive(Clone, Copy)]
 struct Sink<S: Simd> {
     /// `R * T` writable f32 (unused when fused).
