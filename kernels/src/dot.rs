@@ -420,8 +420,12 @@ pub(crate) unsafe fn gemv_batch<S: RowSums>(
 ) {
     let (rows_n, cols) = (w.rows, w.cols);
     let mut b = 0;
-    let wide = S::LANES == WIDE && S::REGISTERS >= 32;
-    if wide && rows_n >= WIDE_MIN_ROWS && S::LANES <= cols && cols <= PACK_COLS {
+    // `const { .. }`: the 16-vector kernel is instantiated only where it runs.
+    if const { S::LANES == WIDE && S::REGISTERS >= 32 }
+        && rows_n >= WIDE_MIN_ROWS
+        && S::LANES <= cols
+        && cols <= PACK_COLS
+    {
         while b + WIDE <= batch {
             let xb = &x[b * cols..(b + WIDE) * cols];
             let yb = &mut y[b * rows_n..(b + WIDE) * rows_n];

@@ -137,7 +137,8 @@ pub(crate) unsafe fn gemm_simd<S: Simd>(s: S, g: &Gemm<'_>, y: &mut [f32]) {
     // SAFETY: every block stays inside columns j..j + NV * LANES <= n (n is a multiple of
     // GEMM_LANES, itself a multiple of 2 * LANES on the 8-lane paths and of LANES on AVX-512).
     unsafe {
-        if S::REGISTERS >= 32 {
+        // `const { .. }`: each path instantiates only its own blocks.
+        if const { S::REGISTERS >= 32 } {
             while j + 4 * l <= g.n {
                 lane_block::<S, 4, 6>(s, g, j, y);
                 j += 4 * l;

@@ -18,6 +18,7 @@ pub(crate) struct Portable;
 impl Simd for Portable {
     const REGISTERS: usize = 16;
     const LANES: usize = 8;
+    const INLINE_BLOCKS: bool = false;
     type V = f32x8;
 
     #[inline(always)]

@@ -416,6 +416,7 @@ fn gemv_batch_plain(
 
 /// [`gemv_batch_plain`] with the portable row sums: the fallback of the x86 paths on CPUs
 /// without the integer extensions they use (no activation).
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn gemv_batch_portable(
     m: QMat<'_>,
     x: &[f32],

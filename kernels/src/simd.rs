@@ -20,6 +20,12 @@ pub(crate) trait Simd: Copy {
     const LANES: usize;
     /// Vector registers of the instruction set (16 ymm for AVX2, 32 zmm for AVX-512).
     const REGISTERS: usize;
+    /// Whether the tile evaluator's row blocks are inlined into the path's entry function.
+    /// The x86 paths need it (their instructions exist only inside the `#[target_feature]`
+    /// entry). The portable path keeps each block variant a function of its own: inlined, the
+    /// whole evaluator became one function that LLVM's machine CSE took ~4 minutes to compile
+    /// for thumbv7em at opt-level 1; a call per block and tile costs nothing measurable there.
+    const INLINE_BLOCKS: bool;
     /// The vector register type.
     type V: Copy;
 

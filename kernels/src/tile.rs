@@ -74,13 +74,53 @@ unsafe fn rows<S: Simd, const R: usize, const FUSE: bool>(
     // SAFETY: forwarded contract.
     unsafe {
         match act {
-            Activation::Tanh => rows_k::<S, R, TANH, FUSE>(s, params, n_in, act, hin, sink),
+            Activation::Tanh => rows_at::<S, R, TANH, FUSE>(s, params, n_in, act, hin, sink),
             Activation::TanhFolded => {
-                rows_k::<S, R, TANH_FOLDED, FUSE>(s, params, n_in, act, hin, sink)
+                rows_at::<S, R, TANH_FOLDED, FUSE>(s, params, n_in, act, hin, sink)
             }
-            _ => rows_k::<S, R, OTHER, FUSE>(s, params, n_in, act, hin, sink),
+            _ => rows_at::<S, R, OTHER, FUSE>(s, params, n_in, act, hin, sink),
         }
     }
+}
+
+/// [`rows_k`], inlined or called as [`Simd::INLINE_BLOCKS`] says.
+///
+/// # Safety
+/// As [`rows_k`].
+#[inline(always)]
+unsafe fn rows_at<S: Simd, const R: usize, const K: u8, const FUSE: bool>(
+    s: S,
+    params: *const f32,
+    n_in: usize,
+    act: Activation,
+    hin: *const f32,
+    sink: &mut Sink<S>,
+) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if const { S::INLINE_BLOCKS } {
+            rows_k::<S, R, K, FUSE>(s, params, n_in, act, hin, sink);
+        } else {
+            rows_k_call::<S, R, K, FUSE>(s, params, n_in, act, hin, sink);
+        }
+    }
+}
+
+/// [`rows_k`] as a function of its own (paths without [`Simd::INLINE_BLOCKS`]).
+///
+/// # Safety
+/// As [`rows_k`].
+#[inline(never)]
+unsafe fn rows_k_call<S: Simd, const R: usize, const K: u8, const FUSE: bool>(
+    s: S,
+    params: *const f32,
+    n_in: usize,
+    act: Activation,
+    hin: *const f32,
+    sink: &mut Sink<S>,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { rows_k::<S, R, K, FUSE>(s, params, n_in, act, hin, sink) }
 }
 
 /// Hands one activated register (row `r` of the block, register `v`) to the sink: a store
@@ -98,6 +138,28 @@ unsafe fn put<S: Simd, const FUSE: bool>(s: S, sink: &mut Sink<S>, r: usize, v: 
             sink.out[v] = s.fma(s.splat(*sink.fw.add(r)), x, sink.out[v]);
         } else {
             s.store(sink.hout.add(r * NV * l + v * l), x);
+        }
+    }
+}
+
+/// Rows `r..r + N / NV` of a block's accumulators through the tanh of form `K` (one call on
+/// `N` registers, so their chains run interleaved), then to the sink in row order.
+///
+/// # Safety
+/// As [`rows_k`]; `r + N / NV <= R`.
+#[inline(always)]
+unsafe fn tanh_put<S: Simd, const R: usize, const N: usize, const K: u8, const FUSE: bool>(
+    s: S,
+    acc: &[[S::V; NV]; R],
+    r: usize,
+    sink: &mut Sink<S>,
+) {
+    let mut x: [S::V; N] = core::array::from_fn(|k| acc[r + k / NV][k % NV]);
+    // SAFETY: forwarded contract.
+    unsafe {
+        tanh_k::<S, N, K>(s, &mut x);
+        for (k, xv) in x.into_iter().enumerate() {
+            put::<S, FUSE>(s, sink, r + k / NV, k % NV, xv);
         }
     }
 }
@@ -142,41 +204,22 @@ unsafe fn rows_k<S: Simd, const R: usize, const K: u8, const FUSE: bool>(
             }
         }
         if K != OTHER {
-            // Pairs of rows; with R odd (and > 1) the last three rows go together, so no
-            // lone row runs its two tanh chains on its own (about 3 % at width 33; a group of
-            // three taken first, while most accumulators are still live, spills registers).
-            let pairs = if R % 2 == 1 && R > 1 {
-                R / 2 - 1
-            } else {
-                R / 2
+            // Rows in pairs (four registers per tanh call); with R odd (and > 1) the last
+            // three rows go together, so no lone row runs its two tanh chains on its own
+            // (about 3 % at width 33; a group of three taken first, while most accumulators
+            // are still live, spills registers). A one-row block is the only lone row.
+            let (pairs, three) = match R {
+                1 => (0, false),
+                _ if R % 2 == 1 => ((R - 3) / 2, true),
+                _ => (R / 2, false),
             };
-            for r in (0..2 * pairs).step_by(2) {
-                let mut x = [acc[r][0], acc[r][1], acc[r + 1][0], acc[r + 1][1]];
-                tanh_k::<S, 4, K>(s, &mut x);
-                for (k, xv) in x.into_iter().enumerate() {
-                    put::<S, FUSE>(s, sink, r + k / NV, k % NV, xv);
-                }
+            for p in 0..pairs {
+                tanh_put::<S, R, { 2 * NV }, K, FUSE>(s, &acc, 2 * p, sink);
             }
-            if R % 2 == 1 && R > 1 {
-                let r = R - 3;
-                let mut x = [
-                    acc[r][0],
-                    acc[r][1],
-                    acc[r + 1][0],
-                    acc[r + 1][1],
-                    acc[r + 2][0],
-                    acc[r + 2][1],
-                ];
-                tanh_k::<S, 6, K>(s, &mut x);
-                for (k, xv) in x.into_iter().enumerate() {
-                    put::<S, FUSE>(s, sink, r + k / NV, k % NV, xv);
-                }
+            if three {
+                tanh_put::<S, R, { 3 * NV }, K, FUSE>(s, &acc, R - 3, sink);
             } else if R == 1 {
-                let mut x = acc[0];
-                tanh_k::<S, NV, K>(s, &mut x);
-                for (v, xv) in x.into_iter().enumerate() {
-                    put::<S, FUSE>(s, sink, 0, v, xv);
-                }
+                tanh_put::<S, R, NV, K, FUSE>(s, &acc, 0, sink);
             }
         } else {
             for r in 0..R {
@@ -273,7 +316,9 @@ unsafe fn blocks<S: Simd, const FUSE: bool>(
             sink.fw = fw.wrapping_add(o);
         };
         // 8 rows = 16 accumulators fit the 32 zmm registers; AVX2's 16 ymm take 4 rows.
-        if S::REGISTERS >= 32 && n_out > 8 && !n_out.is_multiple_of(8) {
+        // `const { .. }`: the branch is then dropped before code generation on paths with 16
+        // registers, so they never instantiate the 5-8 row blocks.
+        if const { S::REGISTERS >= 32 } && n_out > 8 && !n_out.is_multiple_of(8) {
             // Blocks of 8 would leave 1-7 rows whose few accumulators barely hide the FMA
             // latency: spread the rows evenly over ceil(n_out / 8) blocks of 4-8 instead
             // (33 = 7+7+7+6+6, 20 = 7+7+6: 1-2 % faster than 8+8+4 at width 20 with the
@@ -296,7 +341,7 @@ unsafe fn blocks<S: Simd, const FUSE: bool>(
             debug_assert_eq!(o, n_out);
             return;
         }
-        if S::REGISTERS >= 32 {
+        if const { S::REGISTERS >= 32 } {
             while o + 8 <= n_out {
                 at(sink, o);
                 rows::<S, 8, FUSE>(s, p.add(o * (n_in + 1)), n_in, act, hi, sink);
@@ -395,16 +440,19 @@ unsafe fn step<S: Simd>(
     }
 }
 
-/// Layers `first..` of one tile (the layers before already wrote `b`), then the `m` real
-/// outputs to `y`.
+/// Every layer of one tile, then the `m` real outputs to `y`. The tile's transposed points
+/// are `input`, or (`None`) already in `a`; the layers alternate between `b` and `a`.
+///
+/// `step` is inlined here only: each copy carries every row-block variant of every layer
+/// kind, and four copies made the AVX-512 entry so large that LLVM took minutes on it.
 ///
 /// # Safety
-/// As [`mlp_eval`]; `a` and `b` hold `widest * T` f32.
+/// As [`mlp_eval`]; `a` and `b` hold `widest * T` f32, `input` (if any) `d_in * T`.
 #[inline(always)]
-unsafe fn finish_tile<S: Simd>(
+unsafe fn run_tile<S: Simd>(
     s: S,
     layers: &[Layer<'_>],
-    first: usize,
+    input: Option<&[f32]>,
     a: &mut [f32],
     b: &mut [f32],
     y: &mut [f32],
@@ -412,20 +460,26 @@ unsafe fn finish_tile<S: Simd>(
     let l = NV * S::LANES;
     let d_out = layers[layers.len() - 1].n_out;
     let m = y.len() / d_out;
-    let (mut hin, mut hout) = (b, a);
-    let mut k = first;
+    let (mut k, mut i) = (0, 0);
     while k < layers.len() {
-        // SAFETY: both buffers hold widest * T f32; layers validated by the caller.
+        // Call i reads the input (i = 0), then b, a, b, ... and writes the other buffer.
+        let (hin, hout): (&[f32], &mut [f32]) = match (i, input) {
+            (0, Some(x)) => (x, &mut *b),
+            _ if i % 2 == 0 => (&*a, &mut *b),
+            _ => (&*b, &mut *a),
+        };
+        // SAFETY: the buffers hold what the layers need (above); layers validated by the caller.
         k = unsafe { step(s, layers, k, hin, hout) };
-        core::mem::swap(&mut hin, &mut hout);
+        i += 1;
     }
+    let out: &[f32] = if i % 2 == 1 { b } else { a };
     // Transpose back; with one output the tile row is the output block itself.
     if d_out == 1 {
-        y.copy_from_slice(&hin[..m]);
+        y.copy_from_slice(&out[..m]);
     } else {
         for (lane, yp) in y.chunks_exact_mut(d_out).enumerate() {
             for (o, v) in yp.iter_mut().enumerate() {
-                *v = hin[o * l + lane];
+                *v = out[o * l + lane];
             }
         }
     }
@@ -463,10 +517,13 @@ pub(crate) unsafe fn mlp_eval<S: Simd>(
     let (a, b) = scratch[skip..].split_at_mut(l * widest);
     let b = &mut b[..l * widest];
     let tiles = points.chunks(l * d_in).zip(out.chunks_mut(l * d_out));
-    if d_in <= SMALL_IN {
-        let mut x = [[0.0f32; SMALL_IN * MAX_TILE]; 2];
+    let small = d_in <= SMALL_IN;
+    let mut x = [[0.0f32; SMALL_IN * MAX_TILE]; 2];
+    if small {
         transpose_in(&points[..(l * d_in).min(points.len())], d_in, l, &mut x[0]);
-        for (j, (_, y)) in tiles.enumerate() {
+    }
+    for (j, (pts, y)) in tiles.enumerate() {
+        let input = if small {
             let (cur, next) = x.split_at_mut(1);
             let (cur, next) = if j % 2 == 0 {
                 (&mut cur[0], &mut next[0])
@@ -478,20 +535,13 @@ pub(crate) unsafe fn mlp_eval<S: Simd>(
                 let end = (start + l * d_in).min(points.len());
                 transpose_in(&points[start..end], d_in, l, next);
             }
-            // SAFETY: `cur` holds d_in * T f32, `b` widest * T; layers validated by the caller.
-            unsafe {
-                let k = step(s, layers, 0, cur, b);
-                finish_tile(s, layers, k, a, b, y);
-            }
-        }
-    } else {
-        for (pts, y) in tiles {
+            Some(&cur[..])
+        } else {
             transpose_in(pts, d_in, l, a);
-            // SAFETY: both buffers hold widest * T f32; layers validated by the caller.
-            unsafe {
-                let k = step(s, layers, 0, a, b);
-                finish_tile(s, layers, k, a, b, y);
-            }
-        }
+            None
+        };
+        // SAFETY: `input` holds d_in * T f32 (or `a` does), both buffers widest * T; layers
+        // validated by the caller.
+        unsafe { run_tile(s, layers, input, a, b, y) };
     }
 }

@@ -48,7 +48,9 @@ enum Form {
     /// `[batch, width]` row-major, one vector per row: `gemv` / `gemv_batch`.
     Rows,
     /// `[width, batch]` row-major, one vector per column (`batch` a multiple of
-    /// `GEMM_LANES`): `gemm`, vectors in SIMD lanes.
+    /// `GEMM_LANES`): `gemm`, vectors in SIMD lanes. Only the batched generate of the `std`
+    /// build chooses it.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     Lanes,
 }
 

@@ -16,6 +16,7 @@ pub(crate) struct Avx2;
 impl Simd for Avx2 {
     const REGISTERS: usize = 16;
     const LANES: usize = 8;
+    const INLINE_BLOCKS: bool = true;
     type V = __m256;
 
     #[inline(always)]

@@ -16,6 +16,7 @@ pub(crate) struct Avx512;
 impl Simd for Avx512 {
     const REGISTERS: usize = 32;
     const LANES: usize = 16;
+    const INLINE_BLOCKS: bool = true;
     type V = __m512;
 
     #[inline(always)]
