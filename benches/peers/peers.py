@@ -19,9 +19,9 @@ DIR/NAME/out.<peer>.npy; the table reports the max abs difference to hdon's f32 
 `interleave` answers "how much faster than ONNX Runtime" on a machine whose speed drifts: the
 two are called in alternation, hdon then ORT, in one process, so every pair of calls sees the
 same machine state; it reports both medians and the median (and 10th-90th percentiles) of the
-per-pair ratio. hdon runs through its C API (`hdon_generate`, `hdon_generate_batch` for B,
-`hdon_eval` on DIR/NAME/model-f32.hdon, RAYON_NUM_THREADS=1);
-each call pays a ctypes call (~1 us), as ORT pays its Python binding.
+per-pair ratio. hdon runs through its C API (`hdon_generate` and `hdon_eval`;
+`hdon_generate_batch` and `hdon_eval_batch` for B) on DIR/NAME/model-f32.hdon,
+RAYON_NUM_THREADS=1; each call pays a ctypes call (~1 us), as ORT pays its Python binding.
 
 Thread count: ONNX Runtime's intra_op_num_threads; numpy's BLAS threads are set by the caller
 through OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS (run.sh does) because they must
@@ -340,6 +340,7 @@ class HdonC:
             ("hdon_generate", [vp, vp, sz, vp, sz, vp], ci),
             ("hdon_generate_batch", [vp, vp, sz, sz, vp, sz, vp], ci),
             ("hdon_eval", [vp, vp, sz, vp, sz], ci),
+            ("hdon_eval_batch", [vp, sz, vp, sz, vp, sz], ci),
             ("hdon_error_message", [ci], C.c_char_p),
         ]:
             getattr(lib, name).argtypes, getattr(lib, name).restype = args, res
@@ -382,11 +383,15 @@ class HdonC:
             self.check(rc, "generate")
 
     def evaluate(self):
-        e, k = self.lib.hdon_eval, self.n * self.d_out
-        for t, o in zip(self.tp, self.op):
-            rc = e(t, self.pp, self.n, o, k)
-            if rc:
-                self.check(rc, "eval")
+        if self.batch == 1:
+            rc = self.lib.hdon_eval(self.tp[0], self.pp, self.n, self.op[0], self.n * self.d_out)
+        else:
+            # One call for the batch, as ORT runs one graph (64 ctypes calls cost ~50 us).
+            rc = self.lib.hdon_eval_batch(
+                self.tp[0], self.batch, self.pp, self.n, self.op[0], self.out.size
+            )
+        if rc:
+            self.check(rc, "eval")
 
     def phase(self, ph):
         def total():

@@ -117,6 +117,17 @@ int hdon_generate_batch(const hdon_model *model, const float *sensors, size_t ba
 int hdon_eval(hdon_target *target, const float *points, size_t n_points, float *out,
               size_t out_len);
 
+/* Evaluates `batch` targets at the same points, one call instead of `batch` hdon_eval calls:
+ * targets hdon_target[batch] (as hdon_generate_batch fills them), points float[n_points][d_y],
+ * out float[out_len] with out_len >= batch * n_points * d_out; target i writes
+ * out[i * n_points * d_out ..][n_points][d_out] (the layout float[batch][n_points][d_out]).
+ * Each target gets exactly hdon_eval's bits. On the calling thread, no allocation. The
+ * targets' shapes (all the same d_y and d_out) and out_len are checked before anything is
+ * written; an error of one target's evaluation (e.g. a rejected non-finite point) returns at
+ * that target, with the blocks of the targets before it written. batch may be 0. */
+int hdon_eval_batch(hdon_target *targets, size_t batch, const float *points, size_t n_points,
+                    float *out, size_t out_len);
+
 /* A static, NUL-terminated English description of a status code (never NULL). */
 const char *hdon_error_message(int code);
 

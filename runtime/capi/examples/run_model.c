@@ -90,6 +90,20 @@ int main(int argc, char **argv) {
         fprintf(stderr, "hdon_eval: %s\n", hdon_error_message(rc));
         return 1;
     }
+    /* hdon_eval_batch evaluates many targets in one call; for a batch of one it writes the
+     * same bits as hdon_eval. */
+    float *again = malloc((n_points * d_out + 1) * sizeof(float));
+    if (!again) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    rc = hdon_eval_batch(&target, 1, points, n_points, again, n_points * d_out);
+    if (rc != HDON_OK || memcmp(again, out, n_points * d_out * sizeof(float)) != 0) {
+        fprintf(stderr, "hdon_eval_batch: %s\n",
+                rc != HDON_OK ? hdon_error_message(rc) : "differs from hdon_eval");
+        return 1;
+    }
+    free(again);
     for (size_t j = 0; j < n_points * d_out; j++) {
         printf("%.9g\n", out[j]);
     }

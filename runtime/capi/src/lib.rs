@@ -321,6 +321,62 @@ pub unsafe extern "C" fn hdon_eval(
     code(target.eval(points, out))
 }
 
+/// `hdon_eval_batch` of `hdon.h`: [`Target::eval`] of `batch` consecutive targets at the same
+/// points, into consecutive `[n_points, d_out]` blocks of `out`.
+///
+/// # Safety
+/// `targets` valid for `batch` `hdon_target`s, each filled by a successful `hdon_generate` or
+/// `hdon_generate_batch` whose model/bytes/workspace are alive; `points` valid for `n_points *
+/// d_y` reads; `out` valid for `out_len` writes.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_eval_batch(
+    targets: *mut HdonTarget,
+    batch: usize,
+    points: *const f32,
+    n_points: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> c_int {
+    if batch == 0 {
+        return Status::Ok as c_int;
+    }
+    if targets.is_null() {
+        return Status::Null as c_int;
+    }
+    // The i-th `hdon_target` (1 KiB apart: the storage, not the smaller `Target`, sets the
+    // stride).
+    // SAFETY: i < batch; the caller guarantees `batch` targets written by hdon_generate(_batch).
+    let target = |i: usize| unsafe { &mut *(targets.add(i) as *mut Target<'static>) };
+    // Every shape is checked before any output is written.
+    let (d_y, d_out) = (target(0).d_y(), target(0).d_out());
+    if (1..batch).any(|i| target(i).d_y() != d_y || target(i).d_out() != d_out) {
+        return Status::PointDim as c_int;
+    }
+    let (Some(n_values), Some(per)) = (n_points.checked_mul(d_y), n_points.checked_mul(d_out))
+    else {
+        return Status::PointDim as c_int;
+    };
+    match per.checked_mul(batch) {
+        Some(need) if need <= out_len => {}
+        _ => return Status::OutputLen as c_int,
+    }
+    // SAFETY: caller contract.
+    let (Some(points), Some(out)) = (unsafe { slice(points, n_values) }, unsafe {
+        slice_mut(out, out_len)
+    }) else {
+        return Status::Null as c_int;
+    };
+    if per == 0 {
+        return Status::Ok as c_int;
+    }
+    for (i, o) in out.chunks_exact_mut(per).take(batch).enumerate() {
+        if let Err(e) = target(i).eval(points, o) {
+            return status_of(&e) as c_int;
+        }
+    }
+    Status::Ok as c_int
+}
+
 /// `hdon_error_message` of `hdon.h`: a static NUL-terminated description.
 #[no_mangle]
 pub extern "C" fn hdon_error_message(code: c_int) -> *const c_char {

@@ -1,10 +1,11 @@
 //! `hdon_generate_batch`: every target equals `hdon_generate`'s on the same sensors, for every
 //! family (bit for bit, except HyperDeepONet batches of 4 or more, whose hypernetwork runs
-//! in lanes: equal to rounding); and its errors.
+//! in lanes: equal to rounding); and its errors. `hdon_eval_batch`: every block equals
+//! `hdon_eval` of its target, bit for bit; and its errors.
 
 use hdon::{
-    hdon_eval, hdon_generate, hdon_generate_batch, hdon_model_open, hdon_model_workspace_len,
-    HdonModel, HdonTarget, Status,
+    hdon_eval, hdon_eval_batch, hdon_generate, hdon_generate_batch, hdon_model_open,
+    hdon_model_workspace_len, HdonModel, HdonTarget, Status,
 };
 use hdon_format::AlignedBytes;
 use hdon_tests::build::to_hdon;
@@ -80,7 +81,109 @@ fn batch_targets_equal_single_generates_every_family() {
             };
             assert!(same, "{fam}: function {i} differs from hdon_generate");
         }
+        // One hdon_eval_batch call: each block is its target's hdon_eval, bit for bit.
+        let per = n * d_out;
+        let mut all = vec![f32::NAN; batch * per + 3];
+        // SAFETY: targets filled above (workspace alive); `all` holds batch * per + 3 values.
+        let rc = unsafe {
+            hdon_eval_batch(
+                targets.as_mut_ptr(),
+                batch,
+                points.as_ptr(),
+                n,
+                all.as_mut_ptr(),
+                all.len(),
+            )
+        };
+        assert_eq!(rc, 0, "{fam}: eval_batch");
+        for (i, t) in targets.iter_mut().enumerate() {
+            let mut one = vec![0.0f32; per];
+            // SAFETY: as above.
+            assert_eq!(
+                unsafe { hdon_eval(t, points.as_ptr(), n, one.as_mut_ptr(), per) },
+                0
+            );
+            let block = &all[i * per..(i + 1) * per];
+            assert!(
+                block
+                    .iter()
+                    .zip(&one)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{fam}: eval_batch block {i} differs from hdon_eval"
+            );
+        }
+        assert!(
+            all[batch * per..].iter().all(|v| v.is_nan()),
+            "{fam}: wrote past the blocks"
+        );
     }
+}
+
+#[test]
+fn eval_batch_errors() {
+    let spec = Spec::small("hyper");
+    let bytes = AlignedBytes::from_slice(&to_hdon(&random_model(&spec), WeightType::F32));
+    let mut model = zeroed::<HdonModel>();
+    // SAFETY: valid pointers; `bytes` outlives the model.
+    assert_eq!(
+        unsafe { hdon_model_open(bytes.as_ptr().cast(), bytes.len(), 1, &mut *model) },
+        0
+    );
+    let (m, d_y, d_out, batch, n) = (spec.m, spec.d_y, spec.d_out, 3usize, 5usize);
+    let sensors = vec![0.5f32; batch * m];
+    // SAFETY: model opened above.
+    let wsb = unsafe { hdon_model_workspace_len(&*model, batch) };
+    let mut ws = vec![0.0f32; wsb];
+    let mut targets: Vec<HdonTarget> = (0..batch).map(|_| *zeroed::<HdonTarget>()).collect();
+    // SAFETY: lengths as declared.
+    let rc = unsafe {
+        hdon_generate_batch(
+            &*model,
+            sensors.as_ptr(),
+            batch,
+            m,
+            ws.as_mut_ptr(),
+            wsb,
+            targets.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, 0);
+    let mut points = vec![0.25f32; n * d_y];
+    let need = batch * n * d_out;
+    let mut out = vec![-7.0f32; need];
+    let call = |t: *mut HdonTarget, b: usize, p: &[f32], o: &mut [f32], len: usize| {
+        // SAFETY: `p` holds n * d_y values, `o` at least `len` (checked by the callers below).
+        assert!(len <= o.len());
+        unsafe { hdon_eval_batch(t, b, p.as_ptr(), n, o.as_mut_ptr(), len) }
+    };
+    let tp = targets.as_mut_ptr();
+    // Output one value short: refused before anything is written.
+    assert_eq!(
+        call(tp, batch, &points, &mut out, need - 1),
+        Status::OutputLen as i32
+    );
+    assert!(
+        out.iter().all(|&v| v == -7.0),
+        "a refused call wrote output"
+    );
+    assert_eq!(
+        call(core::ptr::null_mut(), batch, &points, &mut out, need),
+        Status::Null as i32
+    );
+    // No targets: nothing to do, whatever the pointers.
+    assert_eq!(
+        call(core::ptr::null_mut(), 0, &points, &mut out, 0),
+        Status::Ok as i32
+    );
+    // A non-finite point is rejected by the first target's eval (the model's default option).
+    points[1] = f32::NAN;
+    assert_eq!(
+        call(tp, batch, &points, &mut out, need),
+        Status::NonFinitePoint as i32
+    );
+    points[1] = 0.25;
+    assert_eq!(call(tp, batch, &points, &mut out, need), Status::Ok as i32);
+    assert!(out.iter().all(|v| v.is_finite()));
 }
 
 #[test]
