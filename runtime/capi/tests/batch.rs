@@ -17,6 +17,21 @@ fn zeroed<T>() -> Box<T> {
     unsafe { Box::new(core::mem::zeroed()) }
 }
 
+/// A small random f32 HyperDeepONet opened through the C API, with the bytes it reads (keep
+/// them alive as long as the model).
+fn open_small_hyper() -> (Spec, AlignedBytes, Box<HdonModel>) {
+    let spec = Spec::small("hyper");
+    let bytes = AlignedBytes::from_slice(&to_hdon(&random_model(&spec), WeightType::F32));
+    let mut model = zeroed::<HdonModel>();
+    // SAFETY: valid pointers; the caller keeps `bytes` (moved out below, its heap buffer
+    // unchanged) alive while it uses the model.
+    assert_eq!(
+        unsafe { hdon_model_open(bytes.as_ptr().cast(), bytes.len(), 1, &mut *model) },
+        0
+    );
+    (spec, bytes, model)
+}
+
 #[test]
 fn batch_targets_equal_single_generates_every_family() {
     for fam in hdon_tests::FAMILIES {
@@ -121,14 +136,7 @@ fn batch_targets_equal_single_generates_every_family() {
 
 #[test]
 fn eval_batch_errors() {
-    let spec = Spec::small("hyper");
-    let bytes = AlignedBytes::from_slice(&to_hdon(&random_model(&spec), WeightType::F32));
-    let mut model = zeroed::<HdonModel>();
-    // SAFETY: valid pointers; `bytes` outlives the model.
-    assert_eq!(
-        unsafe { hdon_model_open(bytes.as_ptr().cast(), bytes.len(), 1, &mut *model) },
-        0
-    );
+    let (spec, _bytes, model) = open_small_hyper();
     let (m, d_y, d_out, batch, n) = (spec.m, spec.d_y, spec.d_out, 3usize, 5usize);
     let sensors = vec![0.5f32; batch * m];
     // SAFETY: model opened above.
@@ -188,14 +196,7 @@ fn eval_batch_errors() {
 
 #[test]
 fn batch_errors() {
-    let spec = Spec::small("hyper");
-    let bytes = AlignedBytes::from_slice(&to_hdon(&random_model(&spec), WeightType::F32));
-    let mut model = zeroed::<HdonModel>();
-    // SAFETY: valid pointers; `bytes` outlives the model.
-    assert_eq!(
-        unsafe { hdon_model_open(bytes.as_ptr().cast(), bytes.len(), 1, &mut *model) },
-        0
-    );
+    let (spec, _bytes, model) = open_small_hyper();
     let (m, batch) = (spec.m, 3usize);
     let sensors = vec![0.5f32; batch * m];
     // SAFETY: model opened above.
