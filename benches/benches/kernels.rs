@@ -22,8 +22,8 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use half::{bf16, f16};
 use hdon_kernels::{
-    fold_tanh, gemm_on, gemv_batch_on, mlp_eval_on, mlp_scratch_len, Activation, Layer, MatRef,
-    Path, WeightData,
+    fold_tanh, fold_tanh_lanes, gemm_on, gemv_batch_on, mlp_eval_on, mlp_scratch_len, Activation,
+    Layer, MatRef, Path, WeightData,
 };
 
 #[path = "../src/bin/peak.rs"]
@@ -370,6 +370,41 @@ fn bench_gemm<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
+/// The tanh fold of one generated theta of workload S's target (2-20-20-20-1, 921 f32), as
+/// every HyperDeepONet generate runs it: `fold_tanh` (the baseline build's code) against
+/// `fold_tanh_lanes` with one column (the same operations in the active path's entry). Each
+/// iteration first restores the theta (a 3.7 KB copy, in both).
+fn bench_fold<M: Measurement>(c: &mut Criterion<M>) {
+    let mut g = c.benchmark_group("fold_tanh");
+    let sizes = [2usize, 20, 20, 20, 1];
+    let blocks: Vec<(usize, usize)> = sizes.windows(2).map(|w| (w[0], w[1])).collect();
+    let theta = values(blocks.iter().map(|&(i, o)| o * (i + 1)).sum(), 0.3);
+    let mut work = theta.clone();
+    let last = blocks.len() - 1;
+    let run = |work: &mut [f32], lanes: bool| {
+        work.copy_from_slice(&theta);
+        let mut rest = work;
+        for (k, &(n_in, n_out)) in blocks.iter().enumerate() {
+            let (p, tail) = rest.split_at_mut(n_out * (n_in + 1));
+            let (input, output) = (k > 0, k < last);
+            if lanes {
+                fold_tanh_lanes(p, n_in, 1, input, output).expect("block sizes match");
+            } else {
+                fold_tanh(p, n_in, input, output).expect("block sizes match");
+            }
+            rest = tail;
+        }
+    };
+    g.throughput(Throughput::Elements(theta.len() as u64));
+    g.bench_function("S_theta/baseline", |b| {
+        b.iter(|| run(black_box(&mut work), false))
+    });
+    g.bench_function(format!("S_theta/{}", paths()[0].name()), |b| {
+        b.iter(|| run(black_box(&mut work), true))
+    });
+    g.finish();
+}
+
 /// 256 x 16384 in every dtype: int8 reads a quarter of the bytes of f32.
 fn bench_gemv_dtypes<M: Measurement>(c: &mut Criterion<M>) {
     let (rows, cols) = (256usize, 16_384usize);
@@ -425,6 +460,7 @@ fn run<M: Measurement>(c: &mut Criterion<M>) {
     bench_gemv_dtypes(c);
     bench_gemv_batch(c);
     bench_gemm(c);
+    bench_fold(c);
 }
 
 fn main() {

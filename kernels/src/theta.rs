@@ -36,6 +36,15 @@ pub fn fold_tanh(
             found: params.len(),
         });
     }
+    fold_rows(params, row, input_folded, output_folded);
+    Ok(())
+}
+
+/// [`fold_tanh`]'s work on validated arguments (`params.len()` a multiple of `row = n_in +
+/// 1`). Plain safe Rust, inlined: the x86 entries compile it for their instruction set (one
+/// column of [`fold_tanh_lanes`]), where the four f64 partial sums are one register.
+#[inline(always)]
+fn fold_rows(params: &mut [f32], row: usize, input_folded: bool, output_folded: bool) {
     for r in params.chunks_exact_mut(row) {
         let (b, w) = r
             .split_first_mut()
@@ -62,7 +71,6 @@ pub fn fold_tanh(
             }
         }
     }
-    Ok(())
 }
 
 /// [`fold_tanh`] on `n` layer blocks stored as columns: `params` is `[n_out * (n_in + 1), n]`
@@ -87,10 +95,6 @@ pub fn fold_tanh_lanes(
             expected: params.len() / row.max(1) * row,
             found: params.len(),
         });
-    }
-    if n == 1 {
-        // One column is the plain layout: fold_tanh's own loop (the same operations).
-        return fold_tanh(params, n_in, input_folded, output_folded);
     }
     let f = FoldLanes {
         n,
@@ -125,6 +129,11 @@ const FOLD_COLS: usize = 16;
 #[inline(always)]
 pub(crate) fn fold_lanes_impl(f: &FoldLanes, params: &mut [f32], row: usize) {
     let n = f.n;
+    if n == 1 {
+        // One column is the plain layout: fold_tanh's loop (the same operations; on x86 in
+        // the path's instruction set, ~2x faster than the baseline build's).
+        return fold_rows(params, row, f.input_folded, f.output_folded);
+    }
     for r in params.chunks_exact_mut(row) {
         let (b, w) = r.split_at_mut(n);
         if f.input_folded {

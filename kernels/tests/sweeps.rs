@@ -1081,11 +1081,20 @@ fn columns_to_rows_every_shape() {
 
 /// `fold_tanh_lanes` gives every column the bits of `fold_tanh` on that block alone (all four
 /// flag combinations; inputs counts around the four partial sums; column counts around the
-/// 16-column chunks).
+/// 16-column chunks, and one column, which runs `fold_tanh`'s loop in the path's entry).
 #[test]
 fn fold_tanh_lanes_equals_fold_tanh_per_column() {
     let mut rng = Rng(23);
-    for (n_out, n_in, n) in [(1, 1, 1), (3, 4, 16), (5, 5, 20), (20, 20, 64), (7, 33, 37)] {
+    let shapes = [
+        (1, 1, 1),
+        (20, 20, 1),
+        (7, 33, 1),
+        (3, 4, 16),
+        (5, 5, 20),
+        (20, 20, 64),
+        (7, 33, 37),
+    ];
+    for (n_out, n_in, n) in shapes {
         let row = n_in + 1;
         let cols = rng.vec(n_out * row * n, 2.0);
         for (input_folded, output_folded) in [(false, true), (true, false), (true, true)] {
