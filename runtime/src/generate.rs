@@ -207,7 +207,7 @@ impl<'a> Model<'a> {
             });
         }
         if self.opts.nonfinite == NonFinite::Reject {
-            if let Some(index) = sensors.iter().position(|v| !v.is_finite()) {
+            if let Some(index) = crate::target::first_non_finite(sensors) {
                 return Err(Error::NonFiniteSensor { index });
             }
         }
