@@ -4,7 +4,8 @@
 //! `x86_64/`, `Portable` in `portable.rs`). The generic kernels (`tile.rs`, `dot.rs`,
 //! `vector_math.rs`) are `#[inline(always)]` and are instantiated inside one
 //! `#[target_feature]` entry function per path, so every operation below compiles to the
-//! path's instructions with no call in between.
+//! path's instructions with no call in between. (The portable path, which needs no target
+//! features, calls the tile evaluator's row blocks instead: [`Simd::INLINE_BLOCKS`].)
 
 use half::{bf16, f16};
 
