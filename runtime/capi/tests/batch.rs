@@ -32,6 +32,30 @@ fn open_small_hyper() -> (Spec, AlignedBytes, Box<HdonModel>) {
     (spec, bytes, model)
 }
 
+/// `hdon_generate_batch` of `sensors` (`[batch, m]`) on an opened model: the workspace (keep
+/// it alive while the targets are used) and the `batch` targets.
+fn generate_targets(model: &HdonModel, sensors: &[f32], m: usize) -> (Vec<f32>, Vec<HdonTarget>) {
+    let batch = sensors.len() / m;
+    // SAFETY: the model was opened by the caller.
+    let ws_len = unsafe { hdon_model_workspace_len(model, batch) };
+    let mut ws = vec![0.0f32; ws_len];
+    let mut targets: Vec<HdonTarget> = (0..batch).map(|_| *zeroed::<HdonTarget>()).collect();
+    // SAFETY: lengths as declared; `targets` has `batch` entries.
+    let rc = unsafe {
+        hdon_generate_batch(
+            model,
+            sensors.as_ptr(),
+            batch,
+            m,
+            ws.as_mut_ptr(),
+            ws_len,
+            targets.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, Status::Ok as i32, "generate_batch");
+    (ws, targets)
+}
+
 #[test]
 fn batch_targets_equal_single_generates_every_family() {
     for fam in hdon_tests::FAMILIES {
@@ -49,27 +73,8 @@ fn batch_targets_equal_single_generates_every_family() {
             .map(|i| ((i * 13 % 29) as f32) / 14.0 - 1.0)
             .collect();
         // SAFETY: model opened above.
-        let (ws1, wsb) = unsafe {
-            (
-                hdon_model_workspace_len(&*model, 1),
-                hdon_model_workspace_len(&*model, batch),
-            )
-        };
-        let mut wb = vec![0.0f32; wsb];
-        let mut targets: Vec<HdonTarget> = (0..batch).map(|_| *zeroed::<HdonTarget>()).collect();
-        // SAFETY: lengths as declared; targets has `batch` entries.
-        let rc = unsafe {
-            hdon_generate_batch(
-                &*model,
-                sensors.as_ptr(),
-                batch,
-                m,
-                wb.as_mut_ptr(),
-                wsb,
-                targets.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, Status::Ok as i32, "{fam}: generate_batch");
+        let ws1 = unsafe { hdon_model_workspace_len(&*model, 1) };
+        let (_wb, mut targets) = generate_targets(&model, &sensors, m);
         for (i, t) in targets.iter_mut().enumerate() {
             let mut w1 = vec![0.0f32; ws1];
             let mut single = zeroed::<HdonTarget>();
@@ -139,23 +144,7 @@ fn eval_batch_errors() {
     let (spec, _bytes, model) = open_small_hyper();
     let (m, d_y, d_out, batch, n) = (spec.m, spec.d_y, spec.d_out, 3usize, 5usize);
     let sensors = vec![0.5f32; batch * m];
-    // SAFETY: model opened above.
-    let wsb = unsafe { hdon_model_workspace_len(&*model, batch) };
-    let mut ws = vec![0.0f32; wsb];
-    let mut targets: Vec<HdonTarget> = (0..batch).map(|_| *zeroed::<HdonTarget>()).collect();
-    // SAFETY: lengths as declared.
-    let rc = unsafe {
-        hdon_generate_batch(
-            &*model,
-            sensors.as_ptr(),
-            batch,
-            m,
-            ws.as_mut_ptr(),
-            wsb,
-            targets.as_mut_ptr(),
-        )
-    };
-    assert_eq!(rc, 0);
+    let (_ws, mut targets) = generate_targets(&model, &sensors, m);
     let mut points = vec![0.25f32; n * d_y];
     let need = batch * n * d_out;
     let mut out = vec![-7.0f32; need];
