@@ -5,7 +5,7 @@
 //! `vector_math.rs`) are `#[inline(always)]` and are instantiated inside one
 //! `#[target_feature]` entry function per path, so every operation below compiles to the
 //! path's instructions with no call in between. (The portable path, which needs no target
-//! features, calls the tile evaluator's row blocks instead: [`Simd::INLINE_BLOCKS`].)
+//! features, calls the tile evaluator's layer blocks instead: [`Simd::INLINE_BLOCKS`].)
 
 use half::{bf16, f16};
 
@@ -21,11 +21,11 @@ pub(crate) trait Simd: Copy {
     const LANES: usize;
     /// Vector registers of the instruction set (16 ymm for AVX2, 32 zmm for AVX-512).
     const REGISTERS: usize;
-    /// Whether the tile evaluator's row blocks are inlined into the path's entry function.
+    /// Whether the tile evaluator's layer blocks are inlined into the path's entry function.
     /// The x86 paths need it (their instructions exist only inside the `#[target_feature]`
-    /// entry). The portable path keeps each block variant a function of its own: inlined, the
-    /// whole evaluator became one function that LLVM's machine CSE took ~4 minutes to compile
-    /// for thumbv7em at opt-level 1; a call per block and tile costs nothing measurable there.
+    /// entry). The portable path calls them (one function per layer kind): inlined, the whole
+    /// evaluator became one function that LLVM's machine CSE took ~4 minutes to compile for
+    /// thumbv7em at opt-level 1; a call per layer and tile costs nothing measurable there.
     const INLINE_BLOCKS: bool;
     /// The vector register type.
     type V: Copy;

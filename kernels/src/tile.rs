@@ -74,53 +74,13 @@ unsafe fn rows<S: Simd, const R: usize, const FUSE: bool>(
     // SAFETY: forwarded contract.
     unsafe {
         match act {
-            Activation::Tanh => rows_at::<S, R, TANH, FUSE>(s, params, n_in, act, hin, sink),
+            Activation::Tanh => rows_k::<S, R, TANH, FUSE>(s, params, n_in, act, hin, sink),
             Activation::TanhFolded => {
-                rows_at::<S, R, TANH_FOLDED, FUSE>(s, params, n_in, act, hin, sink)
+                rows_k::<S, R, TANH_FOLDED, FUSE>(s, params, n_in, act, hin, sink)
             }
-            _ => rows_at::<S, R, OTHER, FUSE>(s, params, n_in, act, hin, sink),
+            _ => rows_k::<S, R, OTHER, FUSE>(s, params, n_in, act, hin, sink),
         }
     }
-}
-
-/// [`rows_k`], inlined or called as [`Simd::INLINE_BLOCKS`] says.
-///
-/// # Safety
-/// As [`rows_k`].
-#[inline(always)]
-unsafe fn rows_at<S: Simd, const R: usize, const K: u8, const FUSE: bool>(
-    s: S,
-    params: *const f32,
-    n_in: usize,
-    act: Activation,
-    hin: *const f32,
-    sink: &mut Sink<S>,
-) {
-    // SAFETY: forwarded contract.
-    unsafe {
-        if const { S::INLINE_BLOCKS } {
-            rows_k::<S, R, K, FUSE>(s, params, n_in, act, hin, sink);
-        } else {
-            rows_k_call::<S, R, K, FUSE>(s, params, n_in, act, hin, sink);
-        }
-    }
-}
-
-/// [`rows_k`] as a function of its own (paths without [`Simd::INLINE_BLOCKS`]).
-///
-/// # Safety
-/// As [`rows_k`].
-#[inline(never)]
-unsafe fn rows_k_call<S: Simd, const R: usize, const K: u8, const FUSE: bool>(
-    s: S,
-    params: *const f32,
-    n_in: usize,
-    act: Activation,
-    hin: *const f32,
-    sink: &mut Sink<S>,
-) {
-    // SAFETY: forwarded contract.
-    unsafe { rows_k::<S, R, K, FUSE>(s, params, n_in, act, hin, sink) }
 }
 
 /// Hands one activated register (row `r` of the block, register `v`) to the sink: a store
@@ -247,7 +207,7 @@ unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [
             fw: core::ptr::null(),
             out: [s.splat(0.0); NV],
         };
-        blocks::<S, false>(s, layer, hin.as_ptr(), &mut sink);
+        blocks_at::<S, false>(s, layer, hin.as_ptr(), &mut sink);
     }
 }
 
@@ -281,9 +241,42 @@ unsafe fn layer_tile_fused<S: Simd>(
             fw: next.params.as_ptr().add(1),
             out: [s.splat(*next.params.as_ptr()); NV],
         };
-        blocks::<S, true>(s, layer, hin.as_ptr(), &mut sink);
+        blocks_at::<S, true>(s, layer, hin.as_ptr(), &mut sink);
         for (v, x) in sink.out.into_iter().enumerate() {
             s.store(hout.as_mut_ptr().add(v * l), activate(s, next.act, x));
+        }
+    }
+}
+
+/// [`blocks`], inlined (the x86 paths: their instructions exist only inside the
+/// `#[target_feature]` entry) or called as a function of its own (the portable path, see
+/// [`Simd::INLINE_BLOCKS`]).
+///
+/// # Safety
+/// As [`blocks`].
+#[inline(always)]
+unsafe fn blocks_at<S: Simd, const FUSE: bool>(
+    s: S,
+    layer: &Layer<'_>,
+    hi: *const f32,
+    sink: &mut Sink<S>,
+) {
+    #[inline(never)]
+    unsafe fn call<S: Simd, const FUSE: bool>(
+        s: S,
+        layer: &Layer<'_>,
+        hi: *const f32,
+        sink: &mut Sink<S>,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe { blocks::<S, FUSE>(s, layer, hi, sink) }
+    }
+    // SAFETY: forwarded contract.
+    unsafe {
+        if const { S::INLINE_BLOCKS } {
+            blocks::<S, FUSE>(s, layer, hi, sink);
+        } else {
+            call::<S, FUSE>(s, layer, hi, sink);
         }
     }
 }
