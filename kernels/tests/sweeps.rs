@@ -1081,7 +1081,8 @@ fn columns_to_rows_every_shape() {
 
 /// `fold_tanh_lanes` gives every column the bits of `fold_tanh` on that block alone (all four
 /// flag combinations; inputs counts around the four partial sums; column counts around the
-/// 16-column chunks, and one column, which runs `fold_tanh`'s loop in the path's entry).
+/// 16-column chunks, and one column, which runs `fold_tanh`'s loop in the path's entry; row
+/// counts around that loop's groups of 4 rows).
 #[test]
 fn fold_tanh_lanes_equals_fold_tanh_per_column() {
     let mut rng = Rng(23);
@@ -1089,6 +1090,8 @@ fn fold_tanh_lanes_equals_fold_tanh_per_column() {
         (1, 1, 1),
         (20, 20, 1),
         (7, 33, 1),
+        (9, 6, 1),
+        (4, 3, 1),
         (3, 4, 16),
         (5, 5, 20),
         (20, 20, 64),
