@@ -97,6 +97,16 @@ fn decode_target(r: &[u8]) -> Option<TargetLayer> {
     })
 }
 
+/// Theta layout 1, "rows, bias first": the hypernetwork's output is the target net's
+/// parameters, layer by layer, each output row as `[b_o, W[o, 0], ..., W[o, n_in - 1]]`.
+pub const THETA_LAYOUT_ROWS: u32 = 1;
+
+/// Theta layout 2, "rows, folded" (hyper only): layout 1 with the point normalization, the
+/// output de-normalization and the folded-tanh rewrite of the hidden tanh layers already
+/// applied to the generated parameters (see docs/FORMAT.md), so that a generate is the
+/// hypernetwork alone.
+pub const THETA_LAYOUT_FOLDED: u32 = 2;
+
 /// The model's architecture (see docs/FORMAT.md, "Architecture section").
 #[derive(Clone, Copy, Debug)]
 pub struct Architecture<'a> {
@@ -110,7 +120,7 @@ pub struct Architecture<'a> {
     pub d_out: u32,
     /// Basis size (deeponet, shift, flex, nomad); 0 for hyper families.
     pub p: u32,
-    /// Theta layout id; 1 = kernel layout ("rows, bias first").
+    /// Theta layout id: [`THETA_LAYOUT_ROWS`] or (hyper only) [`THETA_LAYOUT_FOLDED`].
     pub theta_layout: u32,
     /// Parameter count of the target net (hyper families), else 0.
     pub n_theta: u32,
@@ -310,11 +320,17 @@ impl<'a> Architecture<'a> {
                 })
             }
         };
-        if self.theta_layout != 1 {
+        if self.theta_layout != THETA_LAYOUT_ROWS && self.theta_layout != THETA_LAYOUT_FOLDED {
             return Err(FormatError::ThetaLayout {
                 found: self.theta_layout,
             });
         }
+        need(
+            "theta_layout",
+            "1 (layout 2 is for hyper only)",
+            self.theta_layout == THETA_LAYOUT_ROWS || family == Family::HyperDeepONet,
+            self.theta_layout,
+        )?;
         need("n_sensors", ">= 1", self.n_sensors >= 1, self.n_sensors)?;
         need("d_y", ">= 1", self.d_y >= 1, self.d_y)?;
         need("d_out", ">= 1", self.d_out >= 1, self.d_out)?;

@@ -586,7 +586,7 @@ pub enum FormatError {
         /// Parameters of the target net.
         n_theta: u32,
     },
-    /// The theta layout id is not one this version knows (only 1).
+    /// The theta layout id is not one this version knows (1 or 2).
     ThetaLayout {
         /// The id found.
         found: u32,
@@ -787,7 +787,7 @@ impl fmt::Display for FormatError {
                 "architecture section: n_chunks * chunk_size = {n_chunks} * {chunk_size} < n_theta = {n_theta}"
             ),
             ThetaLayout { found } => {
-                write!(f, "architecture section: theta layout: expected 1, found {found}")
+                write!(f, "architecture section: theta layout: expected 1 or 2, found {found}")
             }
             FamilyField { family, field, requirement, found } => write!(
                 f,

@@ -57,7 +57,7 @@ mod tensor;
 #[cfg(feature = "std")]
 mod write;
 
-pub use arch::{Architecture, Layer, Network, TargetLayer};
+pub use arch::{Architecture, Layer, Network, TargetLayer, THETA_LAYOUT_FOLDED, THETA_LAYOUT_ROWS};
 pub use codes::{i8_blocked_len, Activation, DType, Family, Role};
 pub use crc32c::{
     crc32c, crc32c_append, crc32c_append_portable, crc32c_combine, crc32c_is_hardware,

@@ -82,7 +82,8 @@ pub struct ArchSpec {
     pub d_out: u32,
     /// Basis size (deeponet, shift, flex, nomad), else 0.
     pub p: u32,
-    /// Theta layout id (1).
+    /// Theta layout id: [`crate::THETA_LAYOUT_ROWS`] or, hyper only,
+    /// [`crate::THETA_LAYOUT_FOLDED`].
     pub theta_layout: u32,
     /// Target-net parameter count (hyper families), else 0.
     pub n_theta: u32,

@@ -374,10 +374,25 @@ fn cases() -> Vec<Case> {
             seal,
             |f| {
                 let a = f.arch() + 24;
+                f.set32(a, 3)
+            },
+            E::ThetaLayout { found: 3 },
+            "layout"
+        ),
+        case!(
+            "folded theta layout outside hyper",
+            DeepONet,
+            seal,
+            |f| {
+                let a = f.arch() + 24;
                 f.set32(a, 2)
             },
-            E::ThetaLayout { found: 2 },
-            "layout"
+            E::FamilyField {
+                field: "theta_layout",
+                found: 2,
+                ..
+            },
+            "hyper only"
         ),
         case!(
             "family field p = 0",

@@ -503,8 +503,14 @@ impl<'a> Model<'a> {
     /// `n = 1` is one theta as the serial generate holds it). Each step is an element-wise
     /// operation on whole rows, so a batch runs across functions in SIMD lanes, and every
     /// column gets the same operations in the same order whatever `n`: the same bits.
+    ///
+    /// Nothing to do for theta layout 2 (the exporter applied the same rewrites to the
+    /// hypernetwork's last layer; the format allows that layout for HyperDeepONet only).
     fn fold_theta(&self, t: &mut [f32], n: usize) -> Result<(), Error> {
         let plan = &self.plan;
+        if plan.theta_folded {
+            return Ok(());
+        }
         let short = || internal("theta lanes");
         // First layer: `b += sum_i W[o, i] d_i` then `W[o, i] *= a_i` (as fold_first_row).
         let first = plan.target[0];

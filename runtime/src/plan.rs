@@ -101,6 +101,9 @@ pub(crate) struct Plan {
     pub chunk_size: usize,
     pub d_z: usize,
     pub n_theta: usize,
+    /// Theta layout 2: the hypernetwork's output already carries the normalization and
+    /// folded-tanh rewrites, so the generate skips [`crate::Model`]'s theta fold.
+    pub theta_folded: bool,
     /// Target layers as eval runs them.
     pub target: [TargetSlot; MAX_LAYERS],
     pub n_target: usize,
@@ -211,6 +214,7 @@ impl Plan {
             chunk_size: u(arch.chunk_size),
             d_z: u(arch.d_z),
             n_theta: u(arch.n_theta),
+            theta_folded: arch.theta_layout == hdon_format::THETA_LAYOUT_FOLDED,
             target: [TargetSlot::EMPTY; MAX_LAYERS],
             n_target: 0,
             state_len: 0,
@@ -321,7 +325,8 @@ impl Plan {
                     push(&mut plan, slot)?;
                 }
                 // Hidden tanh layers run folded (`hdon_kernels::fold_tanh`): the generate
-                // rewrites each theta once, every eval saves two vector operations per tanh.
+                // rewrites each theta once (theta layout 1; a layout-2 file's hypernetwork
+                // emits the rewritten theta), every eval saves two vector operations per tanh.
                 let mut acts = [KAct::Identity; MAX_LAYERS];
                 for (a, slot) in acts.iter_mut().zip(&plan.target[..plan.n_target]) {
                     *a = slot.act;

@@ -38,6 +38,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`hdon inspect m.hdon | head`)
+    // panicked with "failed printing to stdout". The default action ends the process quietly,
+    // as for any command-line tool.
+    #[cfg(unix)]
+    // SAFETY: sets the disposition of one signal at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Export(a) => commands::export::run(a),

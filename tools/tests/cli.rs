@@ -400,7 +400,7 @@ fn inspect_reports_the_architecture_and_rejects_broken_files() {
     let model = export_fixture(dir.path(), "hyper", &[]);
     hdon().arg("inspect").arg(&model).assert().success().stdout(
         contains("family hyper")
-            .and(contains("N_theta = 137"))
+            .and(contains("N_theta = 137 (theta layout 2"))
             .and(contains("workspace bytes"))
             .and(contains("uniform grid")),
     );
@@ -420,6 +420,29 @@ fn inspect_reports_the_architecture_and_rejects_broken_files() {
     assert!(r["flops"]["per_point"].as_u64().unwrap() > 0);
     assert_eq!(r["workspace"].as_array().unwrap().len(), 7);
     assert_eq!(r["sensors"]["m"], 12);
+    // f32 defaults to the folded theta layout; int8 and `--theta-layout rows` write layout 1.
+    assert_eq!(r["theta_layout"], 2);
+    let layout = |name: &str, extra: &[&str]| {
+        let sub = dir.path().join(name);
+        std::fs::create_dir_all(&sub).unwrap();
+        let m = export_fixture(&sub, "hyper", extra);
+        let a = hdon()
+            .arg("inspect")
+            .arg(&m)
+            .arg("--json")
+            .assert()
+            .success();
+        json_of(&a.get_output().stdout)["theta_layout"].clone()
+    };
+    assert_eq!(layout("rows", &["--theta-layout", "rows"]), 1);
+    assert_eq!(layout("int8", &["--dtype", "int8"]), 1);
+    assert_eq!(
+        layout(
+            "int8-folded",
+            &["--dtype", "int8", "--theta-layout", "folded"]
+        ),
+        2
+    );
 
     let mut bytes = std::fs::read(&model).unwrap();
     let mid = bytes.len() / 2;

@@ -1,9 +1,9 @@
-//! `export::requantize` (behind `hdon bench --dtype`) re-stores a file exactly as a direct
-//! export with that dtype would.
+//! `export::requantize` (behind `hdon bench --dtype`) re-stores a (theta layout 1) file exactly
+//! as a direct export with that dtype would.
 
 use hdon_format::{AlignedBytes, ModelFile};
 use hdon_tools::checkpoint::Checkpoint;
-use hdon_tools::export::{export, requantize};
+use hdon_tools::export::{export, export_with, requantize, ThetaLayout};
 use hdon_tools::quantize::WeightDtype;
 use hdon_tools::spec::Spec;
 use std::path::Path;
@@ -19,8 +19,13 @@ fn requantizing_an_f32_file_equals_exporting_with_that_dtype() {
             .validate()
             .unwrap();
         let ckpt = Checkpoint::read(&dir.join("checkpoint.safetensors")).unwrap();
-        let f32_bytes =
-            AlignedBytes::from_slice(&export(&plan, &ckpt, WeightDtype::F32).unwrap().bytes);
+        // Layout 1 (rows): the layout every quantized export writes. A folded f32 source is
+        // unfolded first, which rounds in f64 and is checked in tests/theta_layout.rs.
+        let f32_bytes = AlignedBytes::from_slice(
+            &export_with(&plan, &ckpt, WeightDtype::F32, ThetaLayout::Rows)
+                .unwrap()
+                .bytes,
+        );
         let parsed = ModelFile::parse(&f32_bytes).unwrap();
         for dtype in [
             WeightDtype::F32,
@@ -28,7 +33,10 @@ fn requantizing_an_f32_file_equals_exporting_with_that_dtype() {
             WeightDtype::Bf16,
             WeightDtype::Int8,
         ] {
-            let direct = export(&plan, &ckpt, dtype).unwrap();
+            let direct = export_with(&plan, &ckpt, dtype, ThetaLayout::Rows).unwrap();
+            if dtype != WeightDtype::F32 {
+                assert_eq!(direct.bytes, export(&plan, &ckpt, dtype).unwrap().bytes);
+            }
             let again = requantize(&parsed, dtype).unwrap();
             assert!(
                 direct.bytes == again.bytes,

@@ -132,6 +132,7 @@ pub fn report(path: &str, file: &ModelFile<'_>, model: &hdon_runtime::Model<'_>)
         "d_out": arch.d_out,
         "p": arch.p,
         "n_theta": arch.n_theta,
+        "theta_layout": arch.theta_layout,
         "chunks": if family == Family::ChunkedHyperDeepONet { json!({"n_chunks": arch.n_chunks, "chunk_size": arch.chunk_size, "d_z": arch.d_z}) } else { Value::Null },
         "networks": networks,
         "target": target,
@@ -184,6 +185,9 @@ pub fn print_text(r: &Value) {
     }
     if r["n_theta"].as_u64() != Some(0) {
         print!(", N_theta = {}", r["n_theta"]);
+        if r["theta_layout"].as_u64() == Some(u64::from(hdon_format::THETA_LAYOUT_FOLDED)) {
+            print!(" (theta layout 2: normalizations and tanh folded in)");
+        }
     }
     if !r["chunks"].is_null() {
         print!(
