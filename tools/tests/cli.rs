@@ -400,7 +400,7 @@ fn inspect_reports_the_architecture_and_rejects_broken_files() {
     let model = export_fixture(dir.path(), "hyper", &[]);
     hdon().arg("inspect").arg(&model).assert().success().stdout(
         contains("family hyper")
-            .and(contains("N_theta = 137 (theta layout 2"))
+            .and(contains("N_theta = 137\n"))
             .and(contains("workspace bytes"))
             .and(contains("uniform grid")),
     );
@@ -420,8 +420,8 @@ fn inspect_reports_the_architecture_and_rejects_broken_files() {
     assert!(r["flops"]["per_point"].as_u64().unwrap() > 0);
     assert_eq!(r["workspace"].as_array().unwrap().len(), 7);
     assert_eq!(r["sensors"]["m"], 12);
-    // f32 defaults to the folded theta layout; int8 and `--theta-layout rows` write layout 1.
-    assert_eq!(r["theta_layout"], 2);
+    // Theta layout 1 unless `--theta-layout folded`.
+    assert_eq!(r["theta_layout"], 1);
     let layout = |name: &str, extra: &[&str]| {
         let sub = dir.path().join(name);
         std::fs::create_dir_all(&sub).unwrap();
@@ -434,7 +434,7 @@ fn inspect_reports_the_architecture_and_rejects_broken_files() {
             .success();
         json_of(&a.get_output().stdout)["theta_layout"].clone()
     };
-    assert_eq!(layout("rows", &["--theta-layout", "rows"]), 1);
+    assert_eq!(layout("folded", &["--theta-layout", "folded"]), 2);
     assert_eq!(layout("int8", &["--dtype", "int8"]), 1);
     assert_eq!(
         layout(

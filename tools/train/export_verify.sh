@@ -6,7 +6,7 @@
 # Writes PREFIX-{f32,int8}.hdon, PREFIX-{f32,int8}.export.log (the check's "max rel error") and
 # PREFIX-{f32,int8}.verify.json. Used by verify_models.sh and verify_seeds.sh.
 # int8 exports use --rtol 1 so that the measurement is always made (int8 error is a property of
-# the model, measured by verify, not a defect of the export); f32 uses --rtol 2e-5 as
+# the model, measured by verify, not a defect of the export); f32 uses --rtol 5e-5 as
 # models/export.sh does (see there).
 # Usage: tools/train/export_verify.sh RUN_DIR PREFIX     env: HDON = path of the hdon binary
 set -euo pipefail
@@ -23,7 +23,7 @@ export_one() {  # dtype rtol
     --rtol "$2" --check "$ref" -o "$p-$1.hdon"
 }
 for dt in f32 int8; do
-  rtol=2e-5; [ "$dt" = int8 ] && rtol=1
+  rtol=5e-5; [ "$dt" = int8 ] && rtol=1
   if ! export_one "$dt" "$rtol" > "$p-$dt.export.log" 2>&1; then
     echo "check failed at --rtol $rtol; exported again with --rtol 1e9 to measure it" >> "$p-$dt.export.log"
     export_one "$dt" 1e9 >> "$p-$dt.export.log" 2>&1

@@ -12,7 +12,7 @@
 # figures and "on_disk": false (a re-trained seed replaces them).
 # Exports whose verify report is newer than the checkpoint are reused from OUT_DIR.
 # Std over seeds is the sample std (ddof = 1); with one seed it is null. check_max_rel is the f32
-# export's deviation from reference-f64.npz (the checkpoint in float64; --rtol 2e-5 as
+# export's deviation from reference-f64.npz (the checkpoint in float64; --rtol 5e-5 as
 # models/export.sh; check_passed false when exceeded: the model is measured anyway).
 # Usage: tools/train/verify_seeds.sh [OUT_DIR]
 #        env: HDON = path of the hdon binary, RUNS (default tools/train/runs)
