@@ -54,6 +54,9 @@ fn phases(c: &mut Criterion) {
                     }
                 });
                 for weights in WeightType::ALL {
+                    if !weights.applies_to(s.family) {
+                        continue;
+                    }
                     let buf = ModelBuf::for_workload(&w, weights).expect("model file");
                     let runner = Runner::new(&w, &buf).expect("open model");
                     let mut state = runner.state();

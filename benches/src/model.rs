@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use hdon_tools::checkpoint::Checkpoint;
+use hdon_tools::export::ThetaLayout;
 use hdon_tools::npy::Array;
 use hdon_tools::quantize::WeightDtype;
 
@@ -26,12 +27,14 @@ pub fn model_bytes(w: &Workload, weights: WeightType) -> Result<Vec<u8>, String>
     let plan = hdon_tools::spec::Spec::parse(&w.spec.spec_toml())
         .and_then(|s| s.validate())
         .map_err(err)?;
-    let dtype = match weights {
-        WeightType::F32 => WeightDtype::F32,
-        WeightType::I8 => WeightDtype::Int8,
-        WeightType::I8Blocked => WeightDtype::Int8Blocked,
+    let (dtype, layout) = match weights {
+        WeightType::F32 => (WeightDtype::F32, ThetaLayout::Rows),
+        WeightType::I8 => (WeightDtype::Int8, ThetaLayout::Rows),
+        WeightType::I8Blocked => (WeightDtype::Int8Blocked, ThetaLayout::Rows),
+        WeightType::F32Folded => (WeightDtype::F32, ThetaLayout::Folded),
     };
-    let exported = hdon_tools::export::export(&plan, &checkpoint(w), dtype).map_err(err)?;
+    let exported =
+        hdon_tools::export::export_with(&plan, &checkpoint(w), dtype, layout).map_err(err)?;
     Ok(exported.bytes)
 }
 

@@ -61,19 +61,35 @@ pub enum WeightType {
     I8,
     /// The same int8 values in the blocked layout (`--dtype int8-blocked`): same results.
     I8Blocked,
+    /// f32 weights, HyperDeepONet in theta layout 2 (`--theta-layout folded`): the
+    /// normalization and folded-tanh rewrites done at export, none per generate. Other
+    /// families have no theta to fold ([`WeightType::applies_to`]).
+    F32Folded,
 }
 
 impl WeightType {
     /// Every weight type, in table order.
-    pub const ALL: [WeightType; 3] = [WeightType::F32, WeightType::I8, WeightType::I8Blocked];
+    pub const ALL: [WeightType; 4] = [
+        WeightType::F32,
+        WeightType::I8,
+        WeightType::I8Blocked,
+        WeightType::F32Folded,
+    ];
 
-    /// Short name used in tables and benchmark ids (`f32`, `int8`, `int8b`).
+    /// Short name used in tables and benchmark ids (`f32`, `int8`, `int8b`, `f32fold`).
     pub fn name(self) -> &'static str {
         match self {
             WeightType::F32 => "f32",
             WeightType::I8 => "int8",
             WeightType::I8Blocked => "int8b",
+            WeightType::F32Folded => "f32fold",
         }
+    }
+
+    /// Whether this weight type makes a file of its own for `family` (the folded layout is
+    /// HyperDeepONet's only: elsewhere it would measure the f32 file again).
+    pub fn applies_to(self, family: Family) -> bool {
+        self != WeightType::F32Folded || family == Family::Hyper
     }
 }
 

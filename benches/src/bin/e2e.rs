@@ -1,5 +1,6 @@
 //! `e2e`: hdon's side of `benches/peers/run.sh`. Times generate, eval and total for every
-//! workload with f32 and int8 generate-side weights, with the same median rule as the peers, and
+//! workload with f32 and int8 generate-side weights (and, for HyperDeepONet, f32 in theta
+//! layout 2: `hdon-f32fold`), with the same median rule as the peers, and
 //! writes `DIR/results/hdon-tN.json` plus the `total` outputs `DIR/NAME/out.hdon[-int8]-tN.npy`
 //! that the table compares every peer with.
 //!
@@ -63,6 +64,9 @@ fn run() -> Result<(), String> {
     {
         let w = spec.build();
         for weights in WeightType::ALL {
+            if !weights.applies_to(spec.family) {
+                continue;
+            }
             let buf = ModelBuf::for_workload(&w, weights)?;
             let runner = Runner::new(&w, &buf)?;
             let label = match weights {
@@ -80,7 +84,7 @@ fn run() -> Result<(), String> {
                     out = file.into();
                 }
                 println!(
-                    "{label:>14} {:<20} {:<8} {med:12.1} us  ({iters} runs)",
+                    "{label:>15} {:<20} {:<8} {med:12.1} us  ({iters} runs)",
                     spec.name,
                     phase.name()
                 );
