@@ -204,7 +204,12 @@ fn x_tail(x: &[f32], lanes: usize) -> [f32; crate::MAX_TILE] {
     let cols = x.len();
     let t = cols % lanes;
     if cols >= lanes && t != 0 {
-        b[lanes - t..lanes].copy_from_slice(&x[cols - t..]);
+        // A fixed-length select over x's last `lanes` values, not a copy of `t` of them: the
+        // variable-length copy was a `memcpy` call per GEMV.
+        let last = &x[cols - lanes..];
+        for (k, v) in b.iter_mut().enumerate().take(lanes) {
+            *v = if k >= lanes - t { last[k] } else { 0.0 };
+        }
     }
     b
 }

@@ -390,10 +390,25 @@ pub(crate) unsafe fn activate<S: Simd>(s: S, act: Activation, x: S::V) -> S::V {
     }
 }
 
-/// [`activate`] over a slice; the tail goes through a zero-padded stack vector.
+/// [`activate`] over a slice. A tail shorter than a vector is done as the slice's last whole
+/// vector, loaded before anything is stored (every lane is `activate` of its input, so the
+/// overlap gets the same bits); only a slice shorter than one vector goes through a
+/// zero-padded stack copy (two variable-length copies: `memcpy` calls, 2 per GEMV layer).
 #[inline(always)]
 pub(crate) unsafe fn activate_slice<S: Simd>(s: S, act: Activation, x: &mut [f32]) {
     let l = S::LANES;
+    let len = x.len();
+    if len >= l && !len.is_multiple_of(l) {
+        // SAFETY: x[len - l..] holds LANES f32; the path is supported (caller).
+        let last = unsafe { s.load(x.as_ptr().add(len - l)) };
+        for c in x.chunks_exact_mut(l) {
+            // SAFETY: as below.
+            unsafe { s.store(c.as_mut_ptr(), activate(s, act, s.load(c.as_ptr()))) };
+        }
+        // SAFETY: as above.
+        unsafe { s.store(x.as_mut_ptr().add(len - l), activate(s, act, last)) };
+        return;
+    }
     let mut chunks = x.chunks_exact_mut(l);
     for c in &mut chunks {
         // SAFETY: `c` holds exactly LANES f32; the path is supported (caller).

@@ -214,3 +214,28 @@ fn nan_propagates_through_smooth_activations() {
         }
     }
 }
+
+/// A slice's tail (length not a multiple of the vector) gets the same bits as each value
+/// activated alone: the tail is done as the slice's last whole vector, overlapping the one
+/// before it, and slices shorter than a vector go through a padded copy.
+#[test]
+fn slice_tails_give_the_bits_of_each_value_alone() {
+    for path in supported() {
+        for act in ALL {
+            for len in 1..=70 {
+                let xs: Vec<f32> = (0..len).map(|i| (i as f32 * 0.731).sin() * 3.0).collect();
+                let mut y = xs.clone();
+                activate_on(path, act, &mut y).unwrap();
+                for (i, (&x, &v)) in xs.iter().zip(&y).enumerate() {
+                    let mut one = [x];
+                    activate_on(path, act, &mut one).unwrap();
+                    assert_eq!(
+                        v.to_bits(),
+                        one[0].to_bits(),
+                        "{path:?} {act:?} len {len} index {i}"
+                    );
+                }
+            }
+        }
+    }
+}
