@@ -45,17 +45,24 @@ pub fn fold_tanh(
 /// column of [`fold_tanh_lanes`]), where the four f64 partial sums are one register.
 #[inline(always)]
 fn fold_rows(params: &mut [f32], row: usize, input_folded: bool, output_folded: bool) {
-    if !input_folded {
-        // Only the scale: one pass over the block, not a short loop per row.
-        if output_folded {
-            for v in params.iter_mut() {
-                *v *= TANH_FOLD_SCALE;
-            }
-        }
-        return;
+    if input_folded {
+        shift_biases(params, row);
     }
-    // Groups of FOLD_ROWS rows: their sums are independent chains, interleaved here so they
-    // overlap (row by row, each row's chain of dependent adds ran alone).
+    // The scale in a second pass over the whole block: whole vectors, instead of a short
+    // loop per row that re-read the bias just stored as a scalar (a failed store-to-load
+    // forward each row).
+    if output_folded {
+        for v in params.iter_mut() {
+            *v *= TANH_FOLD_SCALE;
+        }
+    }
+}
+
+/// `b_o -= sum_i W[o, i]` for every row of a block (`[n_out, row]`, bias first). Groups of
+/// [`FOLD_ROWS`] rows: their sums are independent chains, interleaved here so they overlap
+/// (row by row, each row's chain of dependent adds ran alone).
+#[inline(always)]
+fn shift_biases(params: &mut [f32], row: usize) {
     let mut groups = params.chunks_exact_mut(row * FOLD_ROWS);
     for g in &mut groups {
         let mut part = [[0.0f64; 4]; FOLD_ROWS];
@@ -69,7 +76,7 @@ fn fold_rows(params: &mut [f32], row: usize, input_folded: bool, output_folded: 
             *p = add_quad(*p, &tail_quad(&g[j * row + 1 + 4 * quads..(j + 1) * row]));
         }
         for (r, p) in g.chunks_exact_mut(row).zip(&part) {
-            finish_row(r, p, output_folded);
+            shift_bias(r, p);
         }
     }
     for r in groups.into_remainder().chunks_exact_mut(row) {
@@ -79,7 +86,7 @@ fn fold_rows(params: &mut [f32], row: usize, input_folded: bool, output_folded: 
             part = add_quad(part, q);
         }
         part = add_quad(part, &tail_quad(quads.remainder()));
-        finish_row(r, &part, output_folded);
+        shift_bias(r, &part);
     }
 }
 
@@ -94,24 +101,11 @@ fn tail_quad(rest: &[f32]) -> [f32; 4] {
 }
 
 /// Shifts row `r`'s bias by the sum of its weights (`part`: the four partial sums over
-/// inputs `i mod 4`, added in a fixed order so every path gets the same bits) and applies
-/// the scale.
+/// inputs `i mod 4`, added in a fixed order so every path gets the same bits).
 #[inline(always)]
-fn finish_row(r: &mut [f32], part: &[f64; 4], output_folded: bool) {
-    let (b, w) = r
-        .split_first_mut()
-        .expect("rows have n_in + 1 >= 1 entries");
+fn shift_bias(r: &mut [f32], part: &[f64; 4]) {
     let sum = (part[0] + part[1]) + (part[2] + part[3]);
-    *b = (f64::from(*b) - sum) as f32;
-    if output_folded {
-        // The bias and the weights apart: a vector load of the whole row would cover the
-        // bias just stored as a scalar and wait for that store (a failed store-to-load
-        // forward, ~15 cycles a row).
-        *b *= TANH_FOLD_SCALE;
-        for v in w.iter_mut() {
-            *v *= TANH_FOLD_SCALE;
-        }
-    }
+    r[0] = (f64::from(r[0]) - sum) as f32;
 }
 
 /// `part + q` lane by lane in f64 (`q` has 4 entries): written as one array expression so the
