@@ -309,7 +309,7 @@ pub enum ThetaLayout {
     #[default]
     Rows,
     /// Layout 2: those rewrites applied once here, to the hypernetwork's last layer, so a
-    /// generate is the hypernetwork alone (~0.7 us, ~8 %, of workload S's f32 generate).
+    /// generate is the hypernetwork alone (~6 % of workload S's f32 generate, ~10 % of B's).
     Folded,
 }
 

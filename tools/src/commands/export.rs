@@ -35,7 +35,7 @@ pub struct Args {
     /// Theta layout of a HyperDeepONet file (docs/FORMAT.md). `rows` (default): layout 1;
     /// the runtime applies the normalizations and the folded-tanh rewrite to every generated
     /// theta. `folded`: layout 2; those rewrites are applied to the hypernetwork's last layer
-    /// here, once, so each generate is the hypernetwork alone (~8 % faster on workload S),
+    /// here, once, so each generate is the hypernetwork alone (~6 % faster on workload S),
     /// at the cost of up to ~1.8x the f32 rounding error (shipped models: at most 2.9e-5
     /// against 2.6e-5) and 1.3-4.4x the int8 error (docs/CLI.md); runtimes older than layout
     /// 2 reject it. Other families always write layout 1.
