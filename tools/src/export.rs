@@ -301,15 +301,15 @@ fn stored_layers(
 /// [0, 2]. Measured (max relative error against float64, folded vs rows): f32 on the
 /// shipped hyper models up to 1.8x (differentiation 2.2e-5 vs 1.6e-5, burgers 3.7e-6 vs
 /// 2.0e-6); int8 1.3-1.4x there and 4.4x on the hyper fixture (1.7e-2 vs 3.8e-3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Also the values of `hdon export --theta-layout`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ThetaLayout {
-    /// Layout 1 (the default): the hypernetwork's last-layer rows permuted into the kernel's
-    /// order; the runtime applies the normalization and folded-tanh rewrites to every
-    /// generated theta.
+    /// Layout 1 (the default): the runtime applies the normalization and folded-tanh
+    /// rewrites to every generated theta.
     #[default]
     Rows,
-    /// Layout 2: those rewrites applied once here, to the hypernetwork's last layer, so a
-    /// generate is the hypernetwork alone (~6 % of workload S's f32 generate, ~10 % of B's).
+    /// Layout 2: those rewrites applied once at export, to the hypernetwork's last layer, so
+    /// a generate is the hypernetwork alone (~6 % faster on workload S, ~10 % on B).
     Folded,
 }
 

@@ -2,7 +2,7 @@
 
 use super::{print_json, progress, write_atomic};
 use crate::checkpoint::Checkpoint;
-use crate::export::{self, Exported};
+use crate::export::{self, Exported, ThetaLayout};
 use crate::model_file::{predict_set, LoadedFile};
 use crate::quantize::WeightDtype;
 use crate::spec::Spec;
@@ -32,30 +32,18 @@ pub struct Args {
     /// Default 1e-5 for f32, 1e-2 for f16, 5e-2 for bf16, int8 and int8-blocked.
     #[arg(long)]
     pub rtol: Option<f64>,
-    /// Theta layout of a HyperDeepONet file (docs/FORMAT.md). `rows` (default): layout 1;
-    /// the runtime applies the normalizations and the folded-tanh rewrite to every generated
-    /// theta. `folded`: layout 2; those rewrites are applied to the hypernetwork's last layer
-    /// here, once, so each generate is the hypernetwork alone (~6 % faster on workload S),
-    /// at the cost of up to ~1.8x the f32 rounding error (shipped models: at most 2.9e-5
-    /// against 2.6e-5) and 1.3-4.4x the int8 error (docs/CLI.md); runtimes older than layout
-    /// 2 reject it. Other families always write layout 1.
+    /// Theta layout of a HyperDeepONet file (docs/FORMAT.md; other families always write
+    /// layout 1). `folded` costs accuracy: up to ~1.8x the f32 rounding error (shipped models:
+    /// at most 2.9e-5 against 2.6e-5) and 1.3-4.4x the int8 error (docs/CLI.md); runtimes
+    /// older than layout 2 reject it.
     #[arg(long, value_enum, default_value = "rows")]
-    pub theta_layout: ThetaLayoutArg,
+    pub theta_layout: ThetaLayout,
     /// Output .hdon file (written atomically: temporary file + rename).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-/// `--theta-layout` values.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ThetaLayoutArg {
-    /// Layout 2: rewrites applied at export.
-    Folded,
-    /// Layout 1: rewrites applied by the runtime after each generate.
-    Rows,
 }
 
 /// Default --check tolerance for a dtype.
@@ -162,15 +150,7 @@ pub fn run(a: Args) -> Result<()> {
         quant,
         unused,
         workspace,
-    } = export::export_with(
-        &plan,
-        &ckpt,
-        a.dtype,
-        match a.theta_layout {
-            ThetaLayoutArg::Folded => export::ThetaLayout::Folded,
-            ThetaLayoutArg::Rows => export::ThetaLayout::Rows,
-        },
-    )?;
+    } = export::export_with(&plan, &ckpt, a.dtype, a.theta_layout)?;
     let file = LoadedFile::from_bytes(&a.output.display().to_string(), &bytes);
     // The runtime must accept what we built (structure, checksums, workspace records).
     file.model()?;
