@@ -5,6 +5,7 @@
 //! peers (`benches/peers/`), and the hdon side (criterion `benches/e2e.rs`, `src/bin/e2e.rs`)
 //! builds its model files from the same numbers.
 
+pub mod cli;
 pub mod e2e;
 pub mod model;
 pub mod npy;

@@ -19,18 +19,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use hdon_benches::cli::exit;
 use hdon_benches::e2e::{ModelBuf, Phase, Runner, State};
 use hdon_benches::{npy, WeightType, SPECS};
 use serde_json::json;
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("e2e: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit("e2e", run())
 }
 
 fn run() -> Result<(), String> {

@@ -15,44 +15,24 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use hdon_benches::cli::{exit, AbArgs};
 use hdon_benches::e2e::{ModelBuf, Phase, Runner};
 use hdon_benches::{spec, Family, WeightType};
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("layout_ab: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit("layout_ab", run())
 }
 
 fn run() -> Result<(), String> {
     let usage = "usage: layout_ab [--budget SECONDS] [NAME...]";
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut budget, mut names) = (4.0f64, Vec::<String>::new());
-    let mut i = 0;
-    while i < args.len() {
-        match args[i].as_str() {
-            "--budget" => {
-                let v = args.get(i + 1).ok_or(usage.to_string())?;
-                budget = v.parse().map_err(|e| format!("--budget: {e}"))?;
-                i += 2;
-            }
-            "-h" | "--help" => {
-                println!("{usage}");
-                return Ok(());
-            }
-            name => {
-                names.push(name.to_string());
-                i += 1;
-            }
-        }
-    }
-    if names.is_empty() {
-        names = ["S", "B"].map(String::from).to_vec();
-    }
+    let defaults = AbArgs {
+        threads: 1,
+        budget: 4.0,
+        names: ["S", "B"].map(String::from).to_vec(),
+    };
+    let Some(AbArgs { budget, names, .. }) = AbArgs::parse(usage, defaults, false)? else {
+        return Ok(());
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()

@@ -12,44 +12,29 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use hdon_benches::cli::{exit, AbArgs};
 use hdon_benches::e2e::{Generated, ModelBuf, Runner};
 use hdon_benches::{spec, WeightType};
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("threads_ab: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit("threads_ab", run())
 }
 
 fn run() -> Result<(), String> {
     let usage = "usage: threads_ab [--threads N] [--budget SECONDS] [NAME...]";
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut threads, mut budget, mut names) = (2usize, 4.0f64, Vec::<String>::new());
-    let mut i = 0;
-    while i < args.len() {
-        let value = |i: usize| args.get(i + 1).ok_or(usage.to_string());
-        match args[i].as_str() {
-            "--threads" => threads = value(i)?.parse().map_err(|e| format!("--threads: {e}"))?,
-            "--budget" => budget = value(i)?.parse().map_err(|e| format!("--budget: {e}"))?,
-            "-h" | "--help" => {
-                println!("{usage}");
-                return Ok(());
-            }
-            name => {
-                names.push(name.to_string());
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
-    }
-    if names.is_empty() {
-        names = ["S", "L", "D"].map(String::from).to_vec();
-    }
+    let defaults = AbArgs {
+        threads: 2,
+        budget: 4.0,
+        names: ["S", "L", "D"].map(String::from).to_vec(),
+    };
+    let Some(AbArgs {
+        threads,
+        budget,
+        names,
+    }) = AbArgs::parse(usage, defaults, true)?
+    else {
+        return Ok(());
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

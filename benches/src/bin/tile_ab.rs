@@ -14,6 +14,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use hdon_benches::cli::exit;
 use hdon_kernels::{
     best_path, fold_tanh, mlp_eval_on, mlp_scratch_len, Activation, KernelError, Layer,
 };
@@ -30,13 +31,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(rounds) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tile_ab: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit("tile_ab", run(rounds).map_err(|e| e.to_string()))
 }
 
 fn run(rounds: usize) -> Result<(), KernelError> {

@@ -15,6 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use hdon_benches::cli::exit;
 use hdon_benches::{npy, Dense, Spec, SPECS};
 use serde_json::json;
 
@@ -28,13 +29,7 @@ fn main() -> ExitCode {
         Some("export") if args.len() >= 2 => export(Path::new(&args[1]), &args[2..]),
         _ => Err("usage: workloads list | workloads export DIR [NAME...]".to_string()),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("workloads: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit("workloads", result)
 }
 
 fn list() {

@@ -1,0 +1,68 @@
+//! The small command lines of the benchmark binaries (`src/bin/`).
+
+use std::process::ExitCode;
+
+/// A binary's exit status: success, or `result`'s error printed as `name: error` and status 1.
+pub fn exit(name: &str, result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The arguments of the A/B binaries: `[--threads N] [--budget SECONDS] [NAME...]`
+/// (`--threads` only where the binary takes it).
+#[derive(Clone, Debug)]
+pub struct AbArgs {
+    /// Threads of the parallel side.
+    pub threads: usize,
+    /// Seconds of timed pairs per workload.
+    pub budget: f64,
+    /// Workload names, in order.
+    pub names: Vec<String>,
+}
+
+impl AbArgs {
+    /// Parses the process arguments over `defaults` (whose names are used when none are
+    /// given); `Ok(None)` after printing `usage` for `-h`/`--help`.
+    ///
+    /// # Errors
+    /// A missing or unparsable value, or `--threads` where `threads` is false.
+    pub fn parse(usage: &str, defaults: AbArgs, threads: bool) -> Result<Option<AbArgs>, String> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let mut out = AbArgs {
+            names: Vec::new(),
+            ..defaults.clone()
+        };
+        let mut i = 0;
+        while i < args.len() {
+            let value = || args.get(i + 1).ok_or(usage.to_string());
+            match args[i].as_str() {
+                "--threads" if threads => {
+                    out.threads = value()?.parse().map_err(|e| format!("--threads: {e}"))?;
+                }
+                "--budget" => {
+                    out.budget = value()?.parse().map_err(|e| format!("--budget: {e}"))?;
+                }
+                "-h" | "--help" => {
+                    println!("{usage}");
+                    return Ok(None);
+                }
+                name if !name.starts_with('-') => {
+                    out.names.push(name.to_string());
+                    i += 1;
+                    continue;
+                }
+                other => return Err(format!("unknown argument {other:?}; {usage}")),
+            }
+            i += 2;
+        }
+        if out.names.is_empty() {
+            out.names = defaults.names;
+        }
+        Ok(Some(out))
+    }
+}
