@@ -1,15 +1,17 @@
 //! Feature `std`: rayon helpers for services. `eval_par` splits points at multiples of 64 (a
 //! multiple of every kernel tile width, `MAX_TILE` = 32), so each point is computed by the same
-//! tile code as in a serial `eval`: bit-identical. `generate_batch` runs the serial `generate`
-//! code on each function (bit-identical), except for HyperDeepONet, whose hypernetwork runs on
-//! groups of functions: through `gemv_batch` (bit-identical to `gemv` per vector) for batches
+//! tile code as in a serial `eval`: bit-identical. Both helpers run their chunks (of points, of
+//! functions) on the calling thread and the pool's threads, each claiming the next until none
+//! are left (`for_each_chunk`). `generate_batch` runs the serial `generate` code on each
+//! function (bit-identical), except for HyperDeepONet, whose hypernetwork runs on groups of
+//! functions: through `gemv_batch` (bit-identical to `gemv` per vector) for batches
 //! below 4, and in lanes (`gemm`) from 4 functions on: equal to the serial generate to rounding,
 //! and the same bits whatever the batch around a function and the thread count.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::vec;
-
-use rayon::prelude::*;
 
 use crate::model::Model;
 use crate::{Error, Target};
@@ -31,8 +33,12 @@ std::thread_local! {
 /// below it the padding would cost more than the serial `gemv` per function.
 const LANES_MIN_BATCH: usize = 4;
 
-/// Points per parallel task are a multiple of this.
-const PAR_ALIGN: usize = 64;
+/// Points per chunk of `eval_par`: a multiple of 64, so of every kernel tile width (the same
+/// tiles as a serial `eval`, hence the same bits). ~11 us of the S target's eval, ~110 us of
+/// L's: small enough that the last chunks balance the threads, large enough that claiming one
+/// (a lock) costs nothing measurable. 128, 256, 1024 and 2048 were slower on S, L and D
+/// (`benches` `threads_ab`).
+const PAR_CHUNK: usize = 512;
 
 /// Generated targets of a batch of input functions, living in one caller workspace
 /// (`batch` consecutive blocks of [`Model::workspace_len`]`(1)` f32).
@@ -44,8 +50,9 @@ pub struct TargetBatch<'w> {
 }
 
 impl<'a> Model<'a> {
-    /// Runs [`Model::generate`] for `batch = sensors.len() / m` input functions in parallel
-    /// (rayon). `sensors`: `[batch, m]` row-major; `workspace`: at least
+    /// Runs [`Model::generate`] for `batch = sensors.len() / m` input functions in parallel:
+    /// on the calling thread and the threads of the rayon pool it runs in (else the global
+    /// pool), each taking the next function or group until none are left. `sensors`: `[batch, m]` row-major; `workspace`: at least
     /// [`Model::workspace_len`]`(batch)` f32. Other families than HyperDeepONet run the
     /// serial code per function: bit-identical to `generate`.
     ///
@@ -106,17 +113,26 @@ impl<'a> Model<'a> {
                     .zip(sensors.chunks(m * group))
                     .try_for_each(run)?;
             } else {
-                ws.par_chunks_mut(per * group)
-                    .zip(sensors.par_chunks(m * group))
-                    .try_for_each(run)?;
+                for_each_chunk(
+                    ws,
+                    per * group,
+                    || (),
+                    |i, w, ()| {
+                        let count = w.len() / per;
+                        run((w, sensors_of(sensors, m, i * group, count)))
+                    },
+                )?;
             }
         } else if per > 0 {
-            ws.par_chunks_mut(per)
-                .zip(sensors.par_chunks(m))
-                .try_for_each(|(w, s)| {
+            for_each_chunk(
+                ws,
+                per,
+                || (),
+                |i, w, ()| {
                     let (state, scratch) = w.split_at_mut(self.plan.state_len);
-                    self.generate_into(s, state, scratch)
-                })?;
+                    self.generate_into(sensors_of(sensors, m, i, 1), state, scratch)
+                },
+            )?;
         }
         Ok(TargetBatch {
             model: self,
@@ -169,9 +185,16 @@ impl<'w> TargetBatch<'w> {
 }
 
 impl Target<'_> {
-    /// [`Target::eval`] with the points split over rayon's threads. Bit-identical to `eval`.
-    /// Each task uses its own tile scratch (a small heap buffer per worker; the serial
-    /// `eval` allocates nothing).
+    /// [`Target::eval`] with the points split over the calling thread and rayon's threads
+    /// (those of the pool it runs in, else the global pool). Bit-identical to `eval`.
+    ///
+    /// The points are cut into chunks of 512 and every thread claims the next chunk until none
+    /// are left, the calling thread included: it starts at once, also when it is not a rayon
+    /// worker, and workers join as they wake up. From a thread outside the pool this is as fast
+    /// as from inside one (a `par_iter` there would block the caller, and on 2 cores the pool's
+    /// 2 threads then ran ~1.3x faster than 1 instead of ~1.9x; see `docs/PERFORMANCE.md`).
+    /// 512 points or fewer, or a single rayon thread: the serial `eval`. Each thread uses its
+    /// own tile scratch (a small heap buffer; the serial `eval` allocates nothing).
     ///
     /// # Errors
     /// As [`Target::eval`], with the same index for [`Error::NonFinitePoint`] (the first bad
@@ -183,9 +206,7 @@ impl Target<'_> {
             return Ok(());
         }
         let (d_y, d_out) = (self.d_y, self.d_out);
-        let threads = rayon::current_num_threads().max(1);
-        let per_task = n.div_ceil(4 * threads).div_ceil(PAR_ALIGN) * PAR_ALIGN;
-        if per_task >= n {
+        if n <= PAR_CHUNK || d_out == 0 || rayon::current_num_threads() == 1 {
             return self.eval(points, out);
         }
         // The non-finite scan runs in the tasks (a serial pass over all points first would
@@ -198,20 +219,165 @@ impl Target<'_> {
             needed: n * d_out,
             found: 0,
         })?;
-        let run = points
-            .par_chunks(per_task * d_y)
-            .zip(out.par_chunks_mut(per_task * d_out))
-            .enumerate()
-            .try_for_each_init(
-                || vec![0.0f32; scratch_len],
-                |scratch, (k, (p, o))| {
-                    this.check_finite(p, k * per_task * d_y)?;
-                    Ok(hdon_kernels::mlp_eval(layers, p, o, scratch)?)
-                },
-            );
+        let run = for_each_chunk(
+            out,
+            PAR_CHUNK * d_out,
+            || vec![0.0f32; scratch_len],
+            |i, o, scratch| {
+                let lo = i * PAR_CHUNK * d_y;
+                let p = points.get(lo..lo + o.len() / d_out * d_y).unwrap_or(&[]);
+                this.check_finite(p, lo)?;
+                Ok(hdon_kernels::mlp_eval(layers, p, o, scratch)?)
+            },
+        );
         if let Err(Error::NonFinitePoint { .. }) = run {
             self.check_finite(points, 0)?;
         }
         run
+    }
+}
+
+/// The sensor values of functions `first..first + count` of a `[batch, m]` slice (the
+/// callers' workspace chunks match it, so the range is always inside).
+fn sensors_of(sensors: &[f32], m: usize, first: usize, count: usize) -> &[f32] {
+    sensors.get(first * m..(first + count) * m).unwrap_or(&[])
+}
+
+/// Locks `m`, also after a panic elsewhere (a panicking task is re-raised by the rayon scope
+/// anyway; the data behind these locks stays valid).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `task(i, chunk, state)` for every chunk `i` of `out` (`chunk_len` f32 each, the last
+/// one shorter) on the calling thread and on up to `current_num_threads() - 1` rayon workers.
+/// Each thread makes its `state` once with `init` and claims chunks one at a time, in order,
+/// until none are left (dynamic scheduling): a worker that wakes late (~15-50 us on a VM) or
+/// runs on a slower core takes fewer chunks instead of holding up the end, and the caller
+/// works from the start even outside a pool, where a `par_iter` would leave it blocked while
+/// the pool's threads share the cores. After a task fails no new chunk is started; the first
+/// error is returned.
+fn for_each_chunk<S, E: Send>(
+    out: &mut [f32],
+    chunk_len: usize,
+    init: impl Fn() -> S + Sync,
+    task: impl Fn(usize, &mut [f32], &mut S) -> Result<(), E> + Sync,
+) -> Result<(), E> {
+    let chunk_len = chunk_len.max(1);
+    let helpers = rayon::current_num_threads()
+        .min(out.len().div_ceil(chunk_len))
+        .saturating_sub(1);
+    let chunks = Mutex::new(out.chunks_mut(chunk_len).enumerate());
+    let failed = AtomicBool::new(false);
+    let first_error = Mutex::new(None);
+    let work = || {
+        let mut state = init();
+        while !failed.load(Ordering::Relaxed) {
+            // The guard is a temporary: the lock is released before the task runs.
+            let Some((i, chunk)) = lock(&chunks).next() else {
+                return;
+            };
+            if let Err(e) = task(i, chunk, &mut state) {
+                failed.store(true, Ordering::Relaxed);
+                lock(&first_error).get_or_insert(e);
+                return;
+            }
+        }
+    };
+    rayon::in_place_scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(|_| work());
+        }
+        work();
+    });
+    match first_error
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::vec::Vec;
+
+    use super::for_each_chunk;
+
+    /// Pools of 1, 2 and 8 threads, and the global pool from outside it.
+    fn in_each_pool(f: impl Fn(&str) + Sync) {
+        f("outside");
+        for threads in [1, 2, 8] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| f(&std::format!("{threads} threads")));
+        }
+    }
+
+    #[test]
+    fn every_chunk_runs_once_with_its_own_index() {
+        in_each_pool(|pool| {
+            for (len, chunk) in [(1000usize, 7usize), (512, 512), (513, 512), (3, 1), (0, 4)] {
+                let mut out = std::vec![-1.0f32; len];
+                let calls = AtomicUsize::new(0);
+                let inits = AtomicUsize::new(0);
+                let r: Result<(), ()> = for_each_chunk(
+                    &mut out,
+                    chunk,
+                    || inits.fetch_add(1, Ordering::Relaxed),
+                    |i, c, _| {
+                        calls.fetch_add(1, Ordering::Relaxed);
+                        assert!(c.len() == chunk || (i + 1) * chunk >= len, "{pool}");
+                        c.fill(i as f32);
+                        Ok(())
+                    },
+                );
+                assert_eq!(r, Ok(()));
+                assert_eq!(calls.into_inner(), len.div_ceil(chunk), "{pool} {len}");
+                let want: Vec<f32> = (0..len).map(|k| (k / chunk) as f32).collect();
+                assert_eq!(out, want, "{pool} {len}/{chunk}");
+                // One state per thread that worked: the caller and at most threads - 1 helpers.
+                assert!(inits.into_inner() <= rayon::current_num_threads(), "{pool}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_failed_task_stops_the_claims_and_its_error_is_returned() {
+        in_each_pool(|pool| {
+            let mut out = std::vec![0.0f32; 64 * 100];
+            let calls = AtomicUsize::new(0);
+            let r = for_each_chunk(
+                &mut out,
+                64,
+                || (),
+                |i, _, _| {
+                    calls.fetch_add(1, Ordering::Relaxed);
+                    if i == 5 {
+                        Err(i)
+                    } else {
+                        if i > 5 {
+                            // Keeps the later chunks slow: stopping them is what is tested.
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                        }
+                        Ok(())
+                    }
+                },
+            );
+            assert_eq!(r, Err(5), "{pool}");
+            // Chunks 0..=5 ran. One thread runs nothing after chunk 5; with more, the others
+            // finish what they claimed before the failure (94 sleeping chunks would need
+            // 2 ms x 94 / threads to run out).
+            let calls = calls.into_inner();
+            if rayon::current_num_threads() == 1 {
+                assert_eq!(calls, 6, "{pool}");
+            } else {
+                assert!((6..50).contains(&calls), "{pool}: {calls} calls");
+            }
+        });
     }
 }

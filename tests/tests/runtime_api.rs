@@ -168,6 +168,18 @@ fn misaligned_and_corrupt_bytes_are_errors() {
 
 #[test]
 fn eval_par_is_bit_identical_to_eval() {
+    // From outside any pool (the global pool's threads and the caller share the chunks) and
+    // inside pools of 1, 2 and 8 threads; point counts around the 512-point chunks.
+    let pools: Vec<Option<rayon::ThreadPool>> = std::iter::once(None)
+        .chain([1, 2, 8].map(|t| {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap(),
+            )
+        }))
+        .collect();
     for fam in FAMILIES {
         let spec = Spec::small(fam);
         let bytes = file(&spec);
@@ -176,16 +188,22 @@ fn eval_par_is_bit_identical_to_eval() {
         let mut ws = vec![0.0f32; model.workspace_len(1)];
         let sensors = rng.vec_f32(spec.m, -1.0, 1.0);
         let mut t = model.generate(&sensors, &mut ws).unwrap();
-        for n in [0usize, 1, 65, 1000, 4099] {
+        for n in [0usize, 1, 65, 512, 513, 1000, 1536, 4099] {
             let pts = rng.vec_f32(n * spec.d_y, -1.0, 1.0);
             let mut a = vec![0.0f32; n * spec.d_out];
-            let mut b = vec![1.0f32; n * spec.d_out];
             t.eval(&pts, &mut a).unwrap();
-            t.eval_par(&pts, &mut b).unwrap();
-            assert!(
-                a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
-                "{fam} n {n}"
-            );
+            for pool in &pools {
+                let mut b = vec![1.0f32; n * spec.d_out];
+                match pool {
+                    None => t.eval_par(&pts, &mut b).unwrap(),
+                    Some(p) => p.install(|| t.eval_par(&pts, &mut b)).unwrap(),
+                }
+                assert!(
+                    a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                    "{fam} n {n} pool {:?}",
+                    pool.as_ref().map(|p| p.current_num_threads())
+                );
+            }
         }
     }
 }
@@ -205,9 +223,9 @@ fn eval_par_reports_the_first_non_finite_point_like_eval() {
     let len = n * spec.d_y;
     let clean = rng.vec_f32(len, -1.0, 1.0);
     let mut out = vec![0.0f32; n * spec.d_out];
-    // 8 threads: 32 tasks of 192 points (on 2 cores too), so the tasks of later bad values
-    // often fail before the first one's (scheduling varies from run to run: each case runs 50
-    // times).
+    // 10 chunks of 512 points (1024 values). 8 threads (on 2 cores too) claim them in turn,
+    // so the chunks of later bad values often fail before the first one's (scheduling varies
+    // from run to run: each case runs 50 times).
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(8)
         .build()
@@ -218,10 +236,9 @@ fn eval_par_reports_the_first_non_finite_point_like_eval() {
         vec![190, len - 1],
         vec![len / 2, 9, len - 3],
         vec![2500, 3000, 4000],
-        // The last point of the left half and the first of the right: the right half's first
-        // task starts on a stealing thread while the left half's tasks still run in order.
-        vec![len / 2 - 1, len / 2 + 1],
-        vec![len / 4 - 1, len / 4 + 1, len / 2 + 1],
+        // The last value of a chunk and the first of the next, claimed by another thread.
+        vec![1023, 1025],
+        vec![2047, 2049, 5121],
     ] {
         let mut pts = clean.clone();
         for &i in &bad {
