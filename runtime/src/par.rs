@@ -191,8 +191,9 @@ impl Target<'_> {
     /// The points are cut into chunks of 512 and every thread claims the next chunk until none
     /// are left, the calling thread included: it starts at once, also when it is not a rayon
     /// worker, and workers join as they wake up. From a thread outside the pool this is as fast
-    /// as from inside one (a `par_iter` there would block the caller, and on 2 cores the pool's
-    /// 2 threads then ran ~1.3x faster than 1 instead of ~1.9x; see `docs/PERFORMANCE.md`).
+    /// as from inside one (a `par_iter` there blocks the caller: from `main` with a 2-thread
+    /// global pool, S's 10,000 points ran at 0.9x the serial speed, now at 1.6-2.1x; see
+    /// `docs/PERFORMANCE.md`).
     /// 512 points or fewer, or a single rayon thread: the serial `eval`. Each thread uses its
     /// own tile scratch (a small heap buffer; the serial `eval` allocates nothing).
     ///

@@ -9,6 +9,9 @@
 //! (AVX-512: 16 lanes, else AVX2: 8), 2 flops per lane per FMA; and a vector sum over a buffer
 //! (a pure read stream). This program adds the buffer sizes for L1 (32 KiB), L2 (1 MiB),
 //! L3 (32 MiB) and DRAM (1 GiB by default), and 2 threads (each thread its own buffer).
+//! Last, the wake-up latency of a rayon pool thread: how long after a `rayon::join` a second
+//! thread of a 2-thread pool, idle for 0.2 or 1 ms before, starts the stolen half (what a
+//! parallel eval loses at its start: `Target::eval_par` of S takes ~110 us on 2 threads).
 //!
 //! Each figure is the best of repeated timed runs: these are ceilings, and time lost to other
 //! processes on a shared machine only lowers a run's rate. Results go to stdout as a Markdown
@@ -55,6 +58,47 @@ fn main() {
         let bw2 = read_gbps(2, bytes, reps);
         println!("| read bandwidth, {label} (GB/s) | {bw1:.1} | {bw2:.1} |");
     }
+    for idle_us in [200, 1000] {
+        println!(
+            "| rayon pool thread wake-up after {idle_us} us idle (us, median) | | {:.1} |",
+            wake_us(idle_us, if quick { 100 } else { 500 })
+        );
+    }
+}
+
+/// Median delay (us) between a `rayon::join` on one thread of a 2-thread pool and the start of
+/// its second closure on the other thread, which has had nothing to do for `idle_us`
+/// (rounds where the joining thread ran both halves itself are left out).
+fn wake_us(idle_us: u64, rounds: usize) -> f64 {
+    let spin = |us: u64| {
+        let t = Instant::now();
+        while t.elapsed().as_micros() < u128::from(us) {
+            std::hint::spin_loop();
+        }
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a rayon pool of 2 threads");
+    let mut delays: Vec<f64> = pool.install(|| {
+        (0..rounds)
+            .filter_map(|_| {
+                spin(idle_us);
+                let me = rayon::current_thread_index();
+                let t0 = Instant::now();
+                let ((), (other, delay)) = rayon::join(
+                    || spin(100),
+                    || (rayon::current_thread_index(), t0.elapsed()),
+                );
+                (other != me).then_some(delay.as_secs_f64() * 1e6)
+            })
+            .collect()
+    });
+    if delays.is_empty() {
+        return f64::NAN;
+    }
+    delays.sort_by(f64::total_cmp);
+    delays[delays.len() / 2]
 }
 
 /// Best over `reps` of the f32 FMA rate (GFLOP/s) summed over `threads` threads, each running
