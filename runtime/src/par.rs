@@ -52,9 +52,10 @@ pub struct TargetBatch<'w> {
 impl<'a> Model<'a> {
     /// Runs [`Model::generate`] for `batch = sensors.len() / m` input functions in parallel:
     /// on the calling thread and the threads of the rayon pool it runs in (else the global
-    /// pool), each taking the next function or group until none are left. `sensors`: `[batch, m]` row-major; `workspace`: at least
-    /// [`Model::workspace_len`]`(batch)` f32. Other families than HyperDeepONet run the
-    /// serial code per function: bit-identical to `generate`.
+    /// pool), each taking the next function or group until none are left. `sensors`:
+    /// `[batch, m]` row-major; `workspace`: at least [`Model::workspace_len`]`(batch)` f32.
+    /// Other families than HyperDeepONet run the serial code per function: bit-identical to
+    /// `generate`.
     ///
     /// HyperDeepONet runs groups of 4-64 functions through the hypernetwork together (64 when
     /// there are at least 64 per rayon thread), with a per-thread scratch buffer kept between
@@ -193,9 +194,9 @@ impl Target<'_> {
     /// worker, and workers join as they wake up. From a thread outside the pool this is as fast
     /// as from inside one (a `par_iter` there blocks the caller: from `main` with a 2-thread
     /// global pool, S's 10,000 points ran at 0.9x the serial speed, now at 1.6-2.1x; see
-    /// `docs/PERFORMANCE.md`).
-    /// 512 points or fewer, or a single rayon thread: the serial `eval`. Each thread uses its
-    /// own tile scratch (a small heap buffer; the serial `eval` allocates nothing).
+    /// `docs/PERFORMANCE.md`). 512 points or fewer, or a single rayon thread: the serial
+    /// `eval`. Each thread uses its own tile scratch (a small heap buffer; the serial `eval`
+    /// allocates nothing).
     ///
     /// # Errors
     /// As [`Target::eval`], with the same index for [`Error::NonFinitePoint`] (the first bad
