@@ -33,12 +33,15 @@ std::thread_local! {
 /// below it the padding would cost more than the serial `gemv` per function.
 const LANES_MIN_BATCH: usize = 4;
 
-/// Points per chunk of `eval_par`: a multiple of 64, so of every kernel tile width (the same
-/// tiles as a serial `eval`, hence the same bits). ~11 us of the S target's eval, ~110 us of
-/// L's: small enough that the last chunks balance the threads, large enough that claiming one
-/// (a lock) costs nothing measurable. 128, 256, 1024 and 2048 were slower on S, L and D
-/// (`benches` `threads_ab`).
+/// Points per chunk of `eval_par` while many are left (the last chunks shrink to
+/// [`PAR_UNIT`]). ~11 us of the S target's eval, ~110 us of L's: small enough that the threads
+/// balance, large enough that claiming one (a lock) costs nothing measurable. Fixed chunks of
+/// 128, 256, 1024 and 2048 points were each slower than 512 on S, L and D.
 const PAR_CHUNK: usize = 512;
+
+/// The smallest chunk of `eval_par` (points): a multiple of every kernel tile width
+/// (`MAX_TILE` = 32), so each point is computed by the same tiles as in a serial `eval`.
+const PAR_UNIT: usize = 64;
 
 /// Generated targets of a batch of input functions, living in one caller workspace
 /// (`batch` consecutive blocks of [`Model::workspace_len`]`(1)` f32).
@@ -117,6 +120,7 @@ impl<'a> Model<'a> {
                 for_each_chunk(
                     ws,
                     per * group,
+                    1,
                     || (),
                     |i, w, ()| {
                         let count = w.len() / per;
@@ -128,6 +132,7 @@ impl<'a> Model<'a> {
             for_each_chunk(
                 ws,
                 per,
+                1,
                 || (),
                 |i, w, ()| {
                     let (state, scratch) = w.split_at_mut(self.plan.state_len);
@@ -189,8 +194,8 @@ impl Target<'_> {
     /// [`Target::eval`] with the points split over the calling thread and rayon's threads
     /// (those of the pool it runs in, else the global pool). Bit-identical to `eval`.
     ///
-    /// The points are cut into chunks of 512 and every thread claims the next chunk until none
-    /// are left, the calling thread included: it starts at once, also when it is not a rayon
+    /// The points are cut into chunks of 512 (the last ones shrink to 64) and every thread
+    /// claims the next chunk until none are left, the calling thread included: it starts at once, also when it is not a rayon
     /// worker, and workers join as they wake up. From a thread outside the pool this is as fast
     /// as from inside one (a `par_iter` there blocks the caller: from `main` with a 2-thread
     /// global pool, S's 10,000 points ran at 0.9x the serial speed, now at 1.6-2.1x; see
@@ -223,10 +228,11 @@ impl Target<'_> {
         })?;
         let run = for_each_chunk(
             out,
-            PAR_CHUNK * d_out,
+            PAR_UNIT * d_out,
+            PAR_CHUNK / PAR_UNIT,
             || vec![0.0f32; scratch_len],
-            |i, o, scratch| {
-                let lo = i * PAR_CHUNK * d_y;
+            |first, o, scratch| {
+                let lo = first * PAR_UNIT * d_y;
                 let p = points.get(lo..lo + o.len() / d_out * d_y).unwrap_or(&[]);
                 this.check_finite(p, lo)?;
                 Ok(hdon_kernels::mlp_eval(layers, p, o, scratch)?)
@@ -251,35 +257,57 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Runs `task(i, chunk, state)` for every chunk `i` of `out` (`chunk_len` f32 each, the last
-/// one shorter) on the calling thread and on up to `current_num_threads() - 1` rayon workers.
-/// Each thread makes its `state` once with `init` and claims chunks one at a time, in order,
-/// until none are left (dynamic scheduling): a worker that wakes late (~15-50 us on a VM) or
-/// runs on a slower core takes fewer chunks instead of holding up the end, and the caller
-/// works from the start even outside a pool, where a `par_iter` would leave it blocked while
-/// the pool's threads share the cores. After a task fails no new chunk is started; the first
-/// error is returned.
+/// Runs `task(first, chunk, state)` over `out` cut into chunks of whole units (`unit` f32
+/// each, the last unit maybe shorter; `first` is the chunk's first unit index) on the
+/// calling thread and on up to `current_num_threads() - 1` rayon workers. Each thread makes
+/// its `state` once with `init` and claims the next chunk, in order, until none are left
+/// (dynamic scheduling): a worker that wakes late (~15-50 us on a VM) or runs on a slower core
+/// takes fewer chunks instead of holding up the end, and the caller works from the start even
+/// outside a pool, where a `par_iter` would leave it blocked while the pool's threads share
+/// the cores. A claim takes `max_units` units while plenty are left, then shrinking chunks
+/// (`1 / (2 threads)` of what is left, at least one unit), so the threads finish close
+/// together (1-2.5 % faster than fixed 512-point chunks on S, 2 threads, in 6 of 6
+/// same-process A/Bs). After a task fails no new chunk is started; the first error is
+/// returned.
 fn for_each_chunk<S, E: Send>(
     out: &mut [f32],
-    chunk_len: usize,
+    unit: usize,
+    max_units: usize,
     init: impl Fn() -> S + Sync,
     task: impl Fn(usize, &mut [f32], &mut S) -> Result<(), E> + Sync,
 ) -> Result<(), E> {
-    let chunk_len = chunk_len.max(1);
-    let helpers = rayon::current_num_threads()
-        .min(out.len().div_ceil(chunk_len))
+    let unit = unit.max(1);
+    let max_units = max_units.max(1);
+    let threads = rayon::current_num_threads().max(1);
+    let helpers = threads
+        .min(out.len().div_ceil(unit * max_units))
         .saturating_sub(1);
-    let chunks = Mutex::new(out.chunks_mut(chunk_len).enumerate());
+    // (first unit of `rest`, the part of `out` not claimed yet).
+    let rest = Mutex::new((0usize, out));
+    let claim = || {
+        let mut g = lock(&rest);
+        let (first, left) = &mut *g;
+        if left.is_empty() {
+            return None;
+        }
+        let units_left = left.len().div_ceil(unit);
+        let take = units_left.div_ceil(2 * threads).clamp(1, max_units);
+        let len = (take * unit).min(left.len());
+        let (chunk, tail) = core::mem::take(left).split_at_mut(len);
+        *left = tail;
+        let at = *first;
+        *first += take;
+        Some((at, chunk))
+    };
     let failed = AtomicBool::new(false);
     let first_error = Mutex::new(None);
     let work = || {
         let mut state = init();
         while !failed.load(Ordering::Relaxed) {
-            // The guard is a temporary: the lock is released before the task runs.
-            let Some((i, chunk)) = lock(&chunks).next() else {
+            let Some((first, chunk)) = claim() else {
                 return;
             };
-            if let Err(e) = task(i, chunk, &mut state) {
+            if let Err(e) = task(first, chunk, &mut state) {
                 failed.store(true, Ordering::Relaxed);
                 lock(&first_error).get_or_insert(e);
                 return;
@@ -321,27 +349,46 @@ mod tests {
     }
 
     #[test]
-    fn every_chunk_runs_once_with_its_own_index() {
+    fn every_unit_runs_once_in_a_chunk_that_knows_its_place() {
         in_each_pool(|pool| {
-            for (len, chunk) in [(1000usize, 7usize), (512, 512), (513, 512), (3, 1), (0, 4)] {
+            for (len, unit, max_units) in [
+                (1000usize, 7usize, 1usize),
+                (1000, 7, 8),
+                (512, 64, 8),
+                (513, 64, 8),
+                (64 * 157, 64, 8),
+                (3, 1, 2),
+                (0, 4, 3),
+            ] {
                 let mut out = std::vec![-1.0f32; len];
                 let calls = AtomicUsize::new(0);
                 let inits = AtomicUsize::new(0);
                 let r: Result<(), ()> = for_each_chunk(
                     &mut out,
-                    chunk,
+                    unit,
+                    max_units,
                     || inits.fetch_add(1, Ordering::Relaxed),
-                    |i, c, _| {
+                    |first, c, _| {
                         calls.fetch_add(1, Ordering::Relaxed);
-                        assert!(c.len() == chunk || (i + 1) * chunk >= len, "{pool}");
-                        c.fill(i as f32);
+                        let at = first * unit;
+                        // Whole units (the slice's last one may be short), at most max_units.
+                        assert!(c.len() <= max_units * unit, "{pool}");
+                        assert!(c.len() % unit == 0 || at + c.len() == len, "{pool}");
+                        for (k, v) in c.iter_mut().enumerate() {
+                            *v = ((at + k) / unit) as f32;
+                        }
                         Ok(())
                     },
                 );
                 assert_eq!(r, Ok(()));
-                assert_eq!(calls.into_inner(), len.div_ceil(chunk), "{pool} {len}");
-                let want: Vec<f32> = (0..len).map(|k| (k / chunk) as f32).collect();
-                assert_eq!(out, want, "{pool} {len}/{chunk}");
+                let units = len.div_ceil(unit);
+                let calls = calls.into_inner();
+                assert!(
+                    (units.div_ceil(max_units)..=units).contains(&calls),
+                    "{pool} {len}/{unit}/{max_units}: {calls} chunks"
+                );
+                let want: Vec<f32> = (0..len).map(|k| (k / unit) as f32).collect();
+                assert_eq!(out, want, "{pool} {len}/{unit}/{max_units}");
                 // One state per thread that worked: the caller and at most threads - 1 helpers.
                 assert!(inits.into_inner() <= rayon::current_num_threads(), "{pool}");
             }
@@ -356,6 +403,7 @@ mod tests {
             let r = for_each_chunk(
                 &mut out,
                 64,
+                1,
                 || (),
                 |i, _, _| {
                     calls.fetch_add(1, Ordering::Relaxed);
