@@ -38,12 +38,17 @@ pub fn fma_flops() -> u64 {
 
 /// Runs [`FMA_ROUNDS`] rounds of 16 independent FMA chains with the widest FMA available.
 pub fn fma_peak() -> f32 {
+    fma_rounds(FMA_ROUNDS)
+}
+
+/// [`fma_peak`] with `rounds` rounds (a shorter or longer burst of the same loop).
+pub fn fma_rounds(rounds: u64) -> f32 {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: the features were detected just before each call.
         match fma_lanes() {
-            16 => return unsafe { x86::fma_avx512(black_box(FMA_ROUNDS)) },
-            8 => return unsafe { x86::fma_avx2(black_box(FMA_ROUNDS)) },
+            16 => return unsafe { x86::fma_avx512(black_box(rounds)) },
+            8 => return unsafe { x86::fma_avx2(black_box(rounds)) },
             _ => {}
         }
     }

@@ -6,20 +6,37 @@
 //! ```text
 //! threads_ab [--threads N] [--budget SECONDS] [NAME...]     # default: 2 threads, 4 s, S L D
 //! ```
-//! Three ways to call `eval_par`, each its own row:
+//! Four ways to call `eval_par`, each its own row (each alternated with the serial `eval`):
 //! - `caller`: from the main thread, rayon's global pool built with N threads (the calling
 //!   thread works with N - 1 of them);
 //! - `in pool`: the whole loop inside `pool.install` of an N-thread pool (the caller is one of
 //!   its threads, as in a service whose requests run on rayon);
+//! - `in pool, runs of 8`: as `in pool`, but 8 calls of each kind in a row (a busy service:
+//!   between its calls the pool's threads do not fall asleep, so only the first of 8 pays
+//!   their wake-up; pair `i` is the `i`-th call of each run);
 //! - `install each`: `pool.install(|| eval_par(..))` per call from the main thread (a hand-off
 //!   to the pool and back per call, and N + 1 threads on the cores).
+//!
+//! And a yardstick, alternated in the same loop as `in pool`: a burst of pure FMA work as long
+//! as the workload's serial eval, in 64 pieces that the threads claim as they come (`FMA
+//! burst` row). It has no memory traffic and nothing to merge, so its speedup is what the
+//! machine gives N threads for a burst of that length at that moment (on a shared VM: the
+//! second vCPU's wake-up and availability). `in pool / yardstick` is the median of the
+//! per-loop ratios of the two speedups: 1.00x means `eval_par` loses nothing the machine does
+//! not take from any parallel work of that length.
 //!
 //! Prints, per workload and way: both medians, the median ratio and its 10th-90th
 //! percentiles, and the number of pairs. The outputs of the two calls are compared bit for
 //! bit first.
 
+#[path = "peak.rs"]
+mod peak;
+
+use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
+
+use rayon::prelude::*;
 
 use hdon_benches::cli::{exit, AbArgs};
 use hdon_benches::e2e::{Generated, ModelBuf, Runner};
@@ -85,23 +102,55 @@ fn run() -> Result<(), String> {
         {
             return Err(format!("{name}: eval_par differs from eval"));
         }
-        let row = |how: &str, pairs: Pairs| {
+        let med = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        // One table row: both medians (us) when `times`, else the columns are left empty.
+        let row = |how: &str, pairs: Pairs, times: bool| {
+            let mut r = speedups(&pairs);
             let Pairs(mut t1, mut tn) = pairs;
-            let mut r: Vec<f64> = t1.iter().zip(&tn).map(|(a, b)| a / b).collect();
-            let med = |v: &mut Vec<f64>| {
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
+            let mr = med(&mut r);
+            let (c1, cn) = if times {
+                (
+                    format!("{:.1}", med(&mut t1) * 1e6),
+                    format!("{:.1}", med(&mut tn) * 1e6),
+                )
+            } else {
+                (String::new(), String::new())
             };
-            let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-            let (m1, mn, mr) = (med(&mut t1), med(&mut tn), med(&mut r));
             println!(
-                "| {name} | {how} | {:.1} | {:.1} | {mr:.2}x [{:.2}-{:.2}] | {} |",
-                m1 * 1e6,
-                mn * 1e6,
+                "| {name} | {how} | {c1} | {cn} | {mr:.2}x [{:.2}-{:.2}] | {} |",
                 pct(&r, 0.1),
                 pct(&r, 0.9),
                 r.len()
             );
+        };
+        // The yardstick: a burst of pure FMA work as long as this workload's serial eval, in
+        // 64 pieces that both threads claim as they come (rayon splits down to one piece). It
+        // has no memory traffic and nothing to merge: its speedup is what the machine gives a
+        // burst of this length at that moment. It runs in the same loop as `in pool`.
+        let serial = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                e(target.eval(points, &mut one)).map(|()| t.elapsed().as_secs_f64())
+            })
+            .collect::<Result<Vec<f64>, String>>()?
+            .into_iter()
+            .fold(f64::INFINITY, f64::min);
+        let rounds = fma_rounds_for(serial / 64.0);
+        let mut burst = |parallel: bool| {
+            if parallel {
+                (0..64).into_par_iter().with_max_len(1).for_each(|_| {
+                    black_box(peak::fma_rounds(rounds));
+                });
+            } else {
+                for _ in 0..64 {
+                    black_box(peak::fma_rounds(rounds));
+                }
+            }
+            Ok(())
         };
         let mut call = |parallel: bool| {
             if parallel {
@@ -110,8 +159,15 @@ fn run() -> Result<(), String> {
                 e(target.eval(points, &mut one))
             }
         };
-        row("caller", pairs(budget, &mut call)?);
-        row("in pool", pool.install(|| pairs(budget, &mut call))?);
+        let [caller] = pairs(budget, 1, [&mut call])?;
+        row("caller", caller, true);
+        let [in_pool, yardstick] = pool.install(|| pairs(budget, 1, [&mut call, &mut burst]))?;
+        let relative = Pairs(speedups(&in_pool), speedups(&yardstick));
+        row("in pool", in_pool, true);
+        row("FMA burst, in pool (yardstick)", yardstick, true);
+        row("in pool / yardstick", relative, false);
+        let [runs] = pool.install(|| pairs(budget, 8, [&mut call]))?;
+        row("in pool, runs of 8", runs, true);
         let mut call = |parallel: bool| {
             if parallel {
                 pool.install(|| e(target.eval_par(points, &mut par)))
@@ -119,30 +175,56 @@ fn run() -> Result<(), String> {
                 e(target.eval(points, &mut one))
             }
         };
-        row("install each", pairs(budget, &mut call)?);
+        let [install_each] = pairs(budget, 1, [&mut call])?;
+        row("install each", install_each, true);
     }
     Ok(())
+}
+
+/// FMA rounds of [`peak::fma_rounds`] that take about `seconds` on this core.
+fn fma_rounds_for(seconds: f64) -> u64 {
+    let probe = 1 << 14;
+    let mut best = f64::INFINITY;
+    for _ in 0..20 {
+        let t = Instant::now();
+        black_box(peak::fma_rounds(probe));
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    ((seconds / best * probe as f64) as u64).max(1)
 }
 
 /// Per-pair times in seconds: 1 thread, N threads.
 struct Pairs(Vec<f64>, Vec<f64>);
 
-/// Alternates `call(false)` (1 thread) and `call(true)` (N threads) for `budget` seconds (at
-/// least 5 pairs, at most 2000).
-fn pairs(
+/// Per-pair speedups `t1 / tn` of `p`.
+fn speedups(p: &Pairs) -> Vec<f64> {
+    p.0.iter().zip(&p.1).map(|(a, b)| a / b).collect()
+}
+
+/// For each of `calls` in turn: `run` calls of `call(false)` (1 thread), then `run` of
+/// `call(true)` (N threads); repeated for `budget` seconds in all (at least 5 pairs, at most
+/// 2000 per call). Pair `i` of a call is its `i`-th call of each kind. With `run` = 1 the
+/// pool's threads go to sleep during every 1-thread call and each N-thread call wakes them;
+/// with `run` > 1 only the first call of a run does.
+fn pairs<const K: usize>(
     budget: f64,
-    call: &mut (impl FnMut(bool) -> Result<(), String> + Send),
-) -> Result<Pairs, String> {
-    let (mut t1, mut tn, mut spent) = (Vec::new(), Vec::new(), 0.0);
-    while t1.len() < 5 || (spent < budget && t1.len() < 2000) {
-        let a = Instant::now();
-        call(false)?;
-        let b = Instant::now();
-        call(true)?;
-        let c = Instant::now();
-        t1.push((b - a).as_secs_f64());
-        tn.push((c - b).as_secs_f64());
-        spent += (c - a).as_secs_f64();
+    run: usize,
+    mut calls: [&mut (dyn FnMut(bool) -> Result<(), String> + Send); K],
+) -> Result<[Pairs; K], String> {
+    let mut out: [Pairs; K] = std::array::from_fn(|_| Pairs(Vec::new(), Vec::new()));
+    let mut spent = 0.0;
+    while out[0].0.len() < 5 || (spent < budget && out[0].0.len() < 2000) {
+        for (call, p) in calls.iter_mut().zip(out.iter_mut()) {
+            for parallel in [false, true] {
+                for _ in 0..run {
+                    let a = Instant::now();
+                    call(parallel)?;
+                    let t = a.elapsed().as_secs_f64();
+                    if parallel { &mut p.1 } else { &mut p.0 }.push(t);
+                    spent += t;
+                }
+            }
+        }
     }
-    Ok(Pairs(t1, tn))
+    Ok(out)
 }
