@@ -11,7 +11,16 @@
 //! percentiles, and the number of pairs. Workload B runs `Model::generate_batch` (64
 //! functions) on a 1-thread pool, the others `Model::generate`. The two layouts' outputs at
 //! the workload's points are compared first (they differ by rounding only).
+//!
+//! For the one-function workloads the loop also times a yardstick: one read of as many bytes
+//! as the hypernetwork's f32 weights and biases (`peak.rs`'s vector-sum loop over a buffer of
+//! that size, in L2 like the weights). `layout 2 / read` is the median of the per-loop ratios:
+//! how much longer a generate takes than reading its weights once at that moment's L2 rate.
 
+#[path = "peak.rs"]
+mod peak;
+
+use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -37,8 +46,8 @@ fn run() -> Result<(), String> {
         .num_threads(1)
         .build()
         .map_err(|e| format!("rayon pool: {e}"))?;
-    println!("| workload | layout 1 us (p10) | layout 2 us (p10) | per-pair layout 1 / layout 2, median [p10-p90] | pairs | max abs output diff |");
-    println!("|---|---|---|---|---|---|");
+    println!("| workload | layout 1 us (p10) | layout 2 us (p10) | per-pair layout 1 / layout 2, median [p10-p90] | pairs | max abs output diff | read of the weights us | layout 2 / read, median [p10-p90] |");
+    println!("|---|---|---|---|---|---|---|---|");
     for name in &names {
         let s = spec(name).ok_or(format!("unknown workload {name:?}"))?;
         if s.family != Family::Hyper {
@@ -65,10 +74,31 @@ fn run() -> Result<(), String> {
         };
         // The whole loop runs on the pool's one thread (B's generate_batch needs a pool; an
         // `install` per call would add a cross-thread hand-off to every timed call).
-        let (mut t1, mut t2) = pool.install(|| -> Result<(Vec<f64>, Vec<f64>), String> {
-            let (mut t1, mut t2, mut spent) = (Vec::new(), Vec::new(), 0.0);
+        // The yardstick buffer: the hypernetwork's f32 parameters, rounded up to the read
+        // loop's 128-float step (one-function workloads only).
+        let params: usize = w
+            .generate
+            .iter()
+            .map(|d| d.weight.len() + d.bias.len())
+            .sum();
+        let yard = if s.batch == 1 {
+            vec![1.0f32; params.div_ceil(128) * 128]
+        } else {
+            Vec::new()
+        };
+        let read = |buf: &[f32]| -> f64 {
+            if buf.is_empty() {
+                return f64::NAN;
+            }
+            let t = Instant::now();
+            black_box(peak::l2_read(black_box(buf)));
+            t.elapsed().as_secs_f64()
+        };
+        let [mut t1, mut t2, mut tr] = pool.install(|| -> Result<[Vec<f64>; 3], String> {
+            let (mut t1, mut t2, mut tr, mut spent) = (Vec::new(), Vec::new(), Vec::new(), 0.0);
             while t1.len() < 5 || (spent < budget && t1.len() < 200_000) {
-                // Alternate which layout goes first, so neither always runs on a warmer cache.
+                // Alternate which layout goes first, so neither always runs on a warmer
+                // cache.
                 let (a, b) = if t1.len() % 2 == 0 {
                     let a = gen(&r1, &mut s1.workspace)?;
                     (a, gen(&r2, &mut s2.workspace)?)
@@ -76,19 +106,34 @@ fn run() -> Result<(), String> {
                     let b = gen(&r2, &mut s2.workspace)?;
                     (gen(&r1, &mut s1.workspace)?, b)
                 };
+                let c = read(&yard);
                 t1.push(a);
                 t2.push(b);
-                spent += a + b;
+                tr.push(c);
+                spent += a + b + if c.is_nan() { 0.0 } else { c };
             }
-            Ok((t1, t2))
+            Ok([t1, t2, tr])
         })?;
+        let mut q: Vec<f64> = t2.iter().zip(&tr).map(|(a, b)| a / b).collect();
         let mut r: Vec<f64> = t1.iter().zip(&t2).map(|(a, b)| a / b).collect();
-        for v in [&mut t1, &mut t2, &mut r] {
+        for v in [&mut t1, &mut t2, &mut r, &mut tr, &mut q] {
             v.sort_by(f64::total_cmp);
         }
         let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        let yardstick = if yard.is_empty() {
+            "- | -".to_string()
+        } else {
+            format!(
+                "{:.2} ({} KB) | {:.3} [{:.3}-{:.3}]",
+                pct(&tr, 0.5) * 1e6,
+                yard.len() * 4 / 1000,
+                pct(&q, 0.5),
+                pct(&q, 0.1),
+                pct(&q, 0.9)
+            )
+        };
         println!(
-            "| {name} | {:.2} ({:.2}) | {:.2} ({:.2}) | {:.3} [{:.3}-{:.3}] | {} | {diff:.2e} |",
+            "| {name} | {:.2} ({:.2}) | {:.2} ({:.2}) | {:.3} [{:.3}-{:.3}] | {} | {diff:.2e} | {yardstick} |",
             pct(&t1, 0.5) * 1e6,
             pct(&t1, 0.1) * 1e6,
             pct(&t2, 0.5) * 1e6,
