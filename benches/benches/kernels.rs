@@ -205,6 +205,44 @@ fn bench_gemv_f32<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
+/// Row alignment of an f32 GEMV, widest path: S's hypernetwork output layer as stored
+/// (921 rows of 100 columns: rows start 0, 16, 32 or 48 bytes past a 64-byte boundary and end
+/// in a 4-column tail), the same rows padded to 112 columns (every row starts on a 64-byte
+/// boundary; 12 % more bytes), and the 112-column matrix moved 16 bytes off the boundary (no
+/// tail, every row misaligned). Throughput in bytes of weights: how fast the kernel streams
+/// L2-resident rows in each layout.
+fn bench_gemv_rows<M: Measurement>(c: &mut Criterion<M>) {
+    #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    #[repr(C, align(64))]
+    struct Line([f32; 16]);
+    let mut g = c.benchmark_group("gemv_rows");
+    let path = hdon_kernels::best_path();
+    let rows = 921;
+    for (name, cols, offset) in [
+        ("921x100", 100usize, 0usize),
+        ("921x112_aligned", 112, 0),
+        ("921x112_off16B", 112, 4),
+    ] {
+        let src = values(rows * cols, 0.05);
+        let mut lines = vec![Line([0.0; 16]); (rows * cols + offset).div_ceil(16)];
+        let flat: &mut [f32] = bytemuck::cast_slice_mut(&mut lines);
+        flat[offset..offset + rows * cols].copy_from_slice(&src);
+        let w = &flat[offset..offset + rows * cols];
+        let m = MatRef {
+            rows,
+            cols,
+            data: WeightData::F32(w),
+        };
+        let x = values(cols, 1.0);
+        let bias = values(rows, 0.1);
+        let mut y = vec![0.0f32; rows];
+        g.throughput(Throughput::Bytes(m.bytes() as u64));
+        let id = BenchmarkId::new(name, path.name());
+        bench_gemv_one(&mut g, id, path, &m, &x, &bias, &mut y);
+    }
+    g.finish();
+}
+
 /// int8 W8A16 GEMV of one vector (`cols <= QMAX_COLS`: the integer kernels) on the shapes of
 /// workload S's hypernetwork (output layer 921x100 from a ReLU layer, hidden 100x100) and L's
 /// output layer (8641x256), row-major (`i8`) and blocked (`i8b`), f32 alongside for the
@@ -456,6 +494,7 @@ fn run<M: Measurement>(c: &mut Criterion<M>) {
     bench_peak(c);
     bench_mlp(c);
     bench_gemv_f32(c);
+    bench_gemv_rows(c);
     bench_gemv_i8(c);
     bench_gemv_dtypes(c);
     bench_gemv_batch(c);
