@@ -15,7 +15,7 @@
 //!   between its calls the pool's threads do not fall asleep, so only the first of 8 pays
 //!   their wake-up; pair `i` is the `i`-th call of each run);
 //! - `install each`: `pool.install(|| eval_par(..))` per call from the main thread (a hand-off
-//!   to the pool and back per call, and N + 1 threads on the cores).
+//!   to a pool thread and back per call: two wake-ups, while the main thread waits).
 //!
 //! And a yardstick, alternated in the same loop as `in pool`: a burst of pure FMA work as long
 //! as the workload's serial eval, in 64 pieces that the threads claim as they come (`FMA
