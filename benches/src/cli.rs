@@ -66,3 +66,17 @@ impl AbArgs {
         Ok(Some(out))
     }
 }
+
+/// Sorts `v` ascending (the A/B binaries' samples: times, ratios).
+pub fn sort(v: &mut [f64]) {
+    v.sort_by(f64::total_cmp);
+}
+
+/// The `p` quantile (0..=1) of ascending `sorted` samples: the sample at the nearest rank
+/// (`p` = 0.5: the middle one, the upper of the two middle ones for an even count).
+///
+/// # Panics
+/// On an empty slice.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}

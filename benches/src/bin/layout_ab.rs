@@ -24,7 +24,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use hdon_benches::cli::{exit, AbArgs};
+use hdon_benches::cli::{exit, percentile, sort, AbArgs};
 use hdon_benches::e2e::{ModelBuf, Phase, Runner};
 use hdon_benches::{spec, Family, WeightType};
 
@@ -72,8 +72,6 @@ fn run() -> Result<(), String> {
             r.generate(ws).map(drop)?;
             Ok(t.elapsed().as_secs_f64())
         };
-        // The whole loop runs on the pool's one thread (B's generate_batch needs a pool; an
-        // `install` per call would add a cross-thread hand-off to every timed call).
         // The yardstick buffer: the hypernetwork's f32 parameters, rounded up to the read
         // loop's 128-float step (one-function workloads only).
         let params: usize = w
@@ -87,13 +85,12 @@ fn run() -> Result<(), String> {
             Vec::new()
         };
         let read = |buf: &[f32]| -> f64 {
-            if buf.is_empty() {
-                return f64::NAN;
-            }
             let t = Instant::now();
             black_box(peak::l2_read(black_box(buf)));
             t.elapsed().as_secs_f64()
         };
+        // The whole loop runs on the pool's one thread (B's generate_batch needs a pool; an
+        // `install` per call would add a cross-thread hand-off to every timed call).
         let [mut t1, mut t2, mut tr] = pool.install(|| -> Result<[Vec<f64>; 3], String> {
             let (mut t1, mut t2, mut tr, mut spent) = (Vec::new(), Vec::new(), Vec::new(), 0.0);
             while t1.len() < 5 || (spent < budget && t1.len() < 200_000) {
@@ -106,41 +103,43 @@ fn run() -> Result<(), String> {
                     let b = gen(&r2, &mut s2.workspace)?;
                     (gen(&r1, &mut s1.workspace)?, b)
                 };
-                let c = read(&yard);
                 t1.push(a);
                 t2.push(b);
-                tr.push(c);
-                spent += a + b + if c.is_nan() { 0.0 } else { c };
+                spent += a + b;
+                if !yard.is_empty() {
+                    let c = read(&yard);
+                    tr.push(c);
+                    spent += c;
+                }
             }
             Ok([t1, t2, tr])
         })?;
         let mut q: Vec<f64> = t2.iter().zip(&tr).map(|(a, b)| a / b).collect();
         let mut r: Vec<f64> = t1.iter().zip(&t2).map(|(a, b)| a / b).collect();
         for v in [&mut t1, &mut t2, &mut r, &mut tr, &mut q] {
-            v.sort_by(f64::total_cmp);
+            sort(v);
         }
-        let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-        let yardstick = if yard.is_empty() {
+        let yardstick = if tr.is_empty() {
             "- | -".to_string()
         } else {
             format!(
                 "{:.2} ({} KB) | {:.3} [{:.3}-{:.3}]",
-                pct(&tr, 0.5) * 1e6,
+                percentile(&tr, 0.5) * 1e6,
                 yard.len() * 4 / 1000,
-                pct(&q, 0.5),
-                pct(&q, 0.1),
-                pct(&q, 0.9)
+                percentile(&q, 0.5),
+                percentile(&q, 0.1),
+                percentile(&q, 0.9)
             )
         };
         println!(
             "| {name} | {:.2} ({:.2}) | {:.2} ({:.2}) | {:.3} [{:.3}-{:.3}] | {} | {diff:.2e} | {yardstick} |",
-            pct(&t1, 0.5) * 1e6,
-            pct(&t1, 0.1) * 1e6,
-            pct(&t2, 0.5) * 1e6,
-            pct(&t2, 0.1) * 1e6,
-            pct(&r, 0.5),
-            pct(&r, 0.1),
-            pct(&r, 0.9),
+            percentile(&t1, 0.5) * 1e6,
+            percentile(&t1, 0.1) * 1e6,
+            percentile(&t2, 0.5) * 1e6,
+            percentile(&t2, 0.1) * 1e6,
+            percentile(&r, 0.5),
+            percentile(&r, 0.1),
+            percentile(&r, 0.9),
             r.len()
         );
     }

@@ -97,8 +97,8 @@ fn wake_us(idle_us: u64, rounds: usize) -> f64 {
     if delays.is_empty() {
         return f64::NAN;
     }
-    delays.sort_by(f64::total_cmp);
-    delays[delays.len() / 2]
+    hdon_benches::cli::sort(&mut delays);
+    hdon_benches::cli::percentile(&delays, 0.5)
 }
 
 /// Best over `reps` of the f32 FMA rate (GFLOP/s) summed over `threads` threads, each running

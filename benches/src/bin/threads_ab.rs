@@ -38,7 +38,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use hdon_benches::cli::{exit, AbArgs};
+use hdon_benches::cli::{exit, percentile, sort, AbArgs};
 use hdon_benches::e2e::{Generated, ModelBuf, Runner};
 use hdon_benches::{spec, WeightType};
 
@@ -102,28 +102,26 @@ fn run() -> Result<(), String> {
         {
             return Err(format!("{name}: eval_par differs from eval"));
         }
-        let med = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
         // One table row: both medians (us) when `times`, else the columns are left empty.
         let row = |how: &str, pairs: Pairs, times: bool| {
             let mut r = speedups(&pairs);
             let Pairs(mut t1, mut tn) = pairs;
-            let mr = med(&mut r);
+            for v in [&mut r, &mut t1, &mut tn] {
+                sort(v);
+            }
             let (c1, cn) = if times {
                 (
-                    format!("{:.1}", med(&mut t1) * 1e6),
-                    format!("{:.1}", med(&mut tn) * 1e6),
+                    format!("{:.1}", percentile(&t1, 0.5) * 1e6),
+                    format!("{:.1}", percentile(&tn, 0.5) * 1e6),
                 )
             } else {
                 (String::new(), String::new())
             };
             println!(
-                "| {name} | {how} | {c1} | {cn} | {mr:.2}x [{:.2}-{:.2}] | {} |",
-                pct(&r, 0.1),
-                pct(&r, 0.9),
+                "| {name} | {how} | {c1} | {cn} | {:.2}x [{:.2}-{:.2}] | {} |",
+                percentile(&r, 0.5),
+                percentile(&r, 0.1),
+                percentile(&r, 0.9),
                 r.len()
             );
         };
