@@ -75,7 +75,8 @@ pub(crate) trait RowSums: Simd {
 
 impl RowSums for crate::portable::Portable {}
 
-/// Pointers to rows `r0 + min(k, n - 1)` of a `[rows, cols]` matrix at `base`, for `k < m`
+/// Pointers to rows `r0 + min(k, n - 1)` of a matrix at `base` with rows `stride` elements
+/// apart, for `k < m`
 /// (entries `m..N` repeat the last). A full block (`n >= m`) takes one pointer add per row;
 /// the per-row clamp and multiply are only paid by a short last block (they cost as much as
 /// the dot products of a 100-column block).
@@ -88,35 +89,37 @@ pub(crate) unsafe fn row_ptrs<T, const N: usize>(
     r0: usize,
     n: usize,
     m: usize,
-    cols: usize,
+    stride: usize,
 ) -> [*const T; N] {
     debug_assert!(n >= 1 && m <= N);
     // SAFETY: every pointer is the start of an existing row (the caller's contract).
     unsafe {
-        let mut p = base.add(r0 * cols);
+        let mut p = base.add(r0 * stride);
         let mut wr = [p; N];
         if n >= m {
             for (k, q) in wr.iter_mut().enumerate().take(m) {
                 *q = p;
                 if k + 1 < m {
-                    p = p.add(cols);
+                    p = p.add(stride);
                 }
             }
         } else {
             for (k, q) in wr.iter_mut().enumerate().take(m) {
-                *q = base.add((r0 + k.min(n - 1)) * cols);
+                *q = base.add((r0 + k.min(n - 1)) * stride);
             }
         }
         wr
     }
 }
 
-/// Dot products of rows `r0 + min(k, n - 1)`, `k < R`, of `w` (`[rows, cols]`) with `B`
-/// vectors `xs` (`[cols]` each): one accumulator per (row, vector) at index `k * B + b`
-/// (`R * B <= LANES`), one FMA chain each over the columns in order, the column tail through
+/// Dot products of rows `r0 + min(k, n - 1)`, `k < R`, of `w` (`[rows, cols]`, rows `lda`
+/// elements apart, `lda >= cols`) with `B` vectors `xs` (`[cols]` each): one accumulator per
+/// (row, vector) at index `k * B + b` (`R * B <= LANES`), one FMA chain each over the columns
+/// in order, the column tail through
 /// `x_tails` (see [`x_tail`]) or zero-padded stack copies, then [`RowSums::row_sums`]. The
 /// order of operations for one (row, vector) is therefore the same for any `R`, `B` and
-/// position in the block. Returns `sums[k * B + b]`.
+/// position in the block, and for any `lda` (columns past `cols` are never read). Returns
+/// `sums[k * B + b]`.
 ///
 /// # Safety
 /// Path of `s` supported; `1 <= n`, rows `r0..r0 + n` exist in `w`; every `xs[b].len() ==
@@ -125,14 +128,14 @@ pub(crate) unsafe fn row_ptrs<T, const N: usize>(
 unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
     s: S,
     w: &[E],
-    cols: usize,
+    (cols, lda): (usize, usize),
     r0: usize,
     n: usize,
     xs: [&[f32]; B],
     x_tails: &[[f32; crate::MAX_TILE]; B],
 ) -> [f32; 16] {
     let l = S::LANES;
-    debug_assert!(R * B <= l && n >= 1 && w.len() >= (r0 + n) * cols);
+    debug_assert!(R * B <= l && n >= 1 && lda >= cols && w.len() >= (r0 + n - 1) * lda + cols);
     debug_assert!(xs.iter().all(|x| x.len() == cols));
     let wp = w.as_ptr();
     // Explicit loops, not `core::array::from_fn`: its closure may stay out of line, compiled
@@ -146,7 +149,7 @@ unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
     // buffer.
     unsafe {
         let mut acc = [s.splat(0.0); 16];
-        let wr: [*const E; R] = row_ptrs(wp, r0, n, R, cols);
+        let wr: [*const E; R] = row_ptrs(wp, r0, n, R, lda);
         let mut xv = [s.splat(0.0); B];
         let mut c = 0;
         while c + l <= cols {
@@ -184,7 +187,7 @@ unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
                 }
                 for k in 0..R {
                     let mut wb = [E::ZERO; crate::MAX_TILE];
-                    let row = (r0 + k.min(n - 1)) * cols;
+                    let row = (r0 + k.min(n - 1)) * lda;
                     wb[..t].copy_from_slice(&w[row + c..row + cols]);
                     let wv = E::load(s, wb.as_ptr());
                     for b in 0..B {
@@ -225,7 +228,7 @@ unsafe fn gemv_raw<S: RowSums, E: Elem>(
     s: S,
     w: &[E],
     scales: Option<&[f32]>,
-    cols: usize,
+    (cols, lda): (usize, usize),
     x: &[f32],
     y: &mut [f32],
 ) {
@@ -237,9 +240,9 @@ unsafe fn gemv_raw<S: RowSums, E: Elem>(
         // SAFETY: rows r..r + n exist; the path is supported (caller).
         let d = unsafe {
             if n <= 4 {
-                block::<S, E, 4, 1>(s, w, cols, r, n, [x], &xt)
+                block::<S, E, 4, 1>(s, w, (cols, lda), r, n, [x], &xt)
             } else {
-                block::<S, E, 8, 1>(s, w, cols, r, n, [x], &xt)
+                block::<S, E, 8, 1>(s, w, (cols, lda), r, n, [x], &xt)
             }
         };
         if n == 8 {
@@ -267,7 +270,7 @@ unsafe fn gemv_raw_multi<S: RowSums, E: Elem, const B: usize>(
     s: S,
     w: &[E],
     scales: Option<&[f32]>,
-    cols: usize,
+    (cols, lda): (usize, usize),
     xs: [&[f32]; B],
     ys: &mut [&mut [f32]; B],
 ) {
@@ -280,9 +283,9 @@ unsafe fn gemv_raw_multi<S: RowSums, E: Elem, const B: usize>(
         // SAFETY: rows r..r + n exist; the path is supported (caller); R * B <= LANES.
         let d = unsafe {
             if rb >= 4 {
-                block::<S, E, 4, B>(s, w, cols, r, n, xs, &xt)
+                block::<S, E, 4, B>(s, w, (cols, lda), r, n, xs, &xt)
             } else {
-                block::<S, E, 2, B>(s, w, cols, r, n, xs, &xt)
+                block::<S, E, 2, B>(s, w, (cols, lda), r, n, xs, &xt)
             }
         };
         for b in 0..B {
@@ -295,25 +298,30 @@ unsafe fn gemv_raw_multi<S: RowSums, E: Elem, const B: usize>(
 }
 
 /// `$call` with `$d` bound to the weight slice of `$data` (each element type instantiates
-/// `$call` once) and `$sc` to its int8 row scales (`None` for the float types). Blocked int8
+/// `$call` once; strided f32 shares the f32 instance), `$sc` to its int8 row scales (`None`
+/// for the float types) and `$lda` to its row stride (`$cols` unless strided). Blocked int8
 /// never gets here: `gemv_batch_on` sends it to `qblock` before any of these paths.
 macro_rules! by_elem {
-    ($data:expr, |$d:ident, $sc:ident| $call:expr) => {
+    ($data:expr, $cols:expr, |$d:ident, $sc:ident, $lda:ident| $call:expr) => {
         match $data {
             WeightData::F32($d) => {
-                let $sc = None;
+                let ($sc, $lda) = (None, $cols);
+                $call
+            }
+            WeightData::F32Strided { values: $d, lda } => {
+                let ($sc, $lda) = (None, lda);
                 $call
             }
             WeightData::F16($d) => {
-                let $sc = None;
+                let ($sc, $lda) = (None, $cols);
                 $call
             }
             WeightData::Bf16($d) => {
-                let $sc = None;
+                let ($sc, $lda) = (None, $cols);
                 $call
             }
             WeightData::I8 { values: $d, scales } => {
-                let $sc = Some(scales);
+                let ($sc, $lda) = (Some(scales), $cols);
                 $call
             }
             WeightData::I8Blocked { .. } => unreachable!("blocked int8 takes qblock"),
@@ -350,22 +358,22 @@ struct Aligned64<T>(T);
 /// [`RowSums::row_sums`] tree, so the results are the bits of [`gemv_raw`].
 ///
 /// # Safety
-/// Path of `s` supported with `LANES = 16`; `LANES <= cols <= PACK_COLS`; `w` holds `rows_n *
-/// cols` elements; `x`: `[WIDE, cols]`, `y`: `[WIDE, rows_n]`.
+/// Path of `s` supported with `LANES = 16`; `LANES <= cols <= PACK_COLS`; `w` holds `rows_n`
+/// rows of `cols` elements, `lda >= cols` apart; `x`: `[WIDE, cols]`, `y`: `[WIDE, rows_n]`.
 #[inline(always)]
 unsafe fn gemv_wide<S: RowSums, E: Elem>(
     s: S,
     w: &[E],
     scales: Option<&[f32]>,
     rows_n: usize,
-    cols: usize,
+    (cols, lda): (usize, usize),
     x: &[f32],
     y: &mut [f32],
 ) {
     let l = S::LANES;
-    debug_assert!(l == WIDE && l <= cols && cols <= PACK_COLS);
+    debug_assert!(l == WIDE && l <= cols && cols <= PACK_COLS && lda >= cols);
     debug_assert!(x.len() == WIDE * cols && y.len() == WIDE * rows_n);
-    debug_assert!(w.len() >= rows_n * cols);
+    debug_assert!(rows_n == 0 || w.len() >= (rows_n - 1) * lda + cols);
     let full = cols / l;
     // Uninitialized: only the `cols.div_ceil(LANES) * WIDE * LANES` f32 written below are read
     // (zeroing all 32 KB per call cost as much as the copy).
@@ -394,7 +402,7 @@ unsafe fn gemv_wide<S: RowSums, E: Elem>(
         // SAFETY: row r exists; weight loads stay inside it (c + LANES <= cols; the tail load
         // ends at the row end); x loads read the chunks written above.
         let d = unsafe {
-            let wr = w.as_ptr().add(r * cols);
+            let wr = w.as_ptr().add(r * lda);
             let mut acc = [s.splat(0.0); 16];
             for c in 0..full {
                 let (wv, xc) = (E::load(s, wr.add(c * l)), xp.add(c * WIDE * l));
@@ -445,7 +453,17 @@ pub(crate) unsafe fn gemv_batch<S: RowSums>(
             let xb = &x[b * cols..(b + WIDE) * cols];
             let yb = &mut y[b * rows_n..(b + WIDE) * rows_n];
             // SAFETY: forwarded contract; LANES = 16 and cols checked above.
-            unsafe { by_elem!(w.data, |d, sc| gemv_wide(s, d, sc, rows_n, cols, xb, yb)) }
+            unsafe {
+                by_elem!(w.data, cols, |d, sc, lda| gemv_wide(
+                    s,
+                    d,
+                    sc,
+                    rows_n,
+                    (cols, lda),
+                    xb,
+                    yb
+                ))
+            }
             b += WIDE;
         }
     }
@@ -458,14 +476,32 @@ pub(crate) unsafe fn gemv_batch<S: RowSums>(
         let mut ys: [&mut [f32]; BATCH_BLOCK] =
             core::array::from_fn(|_| it.next().expect("BATCH_BLOCK rows of y"));
         // SAFETY: forwarded contract.
-        unsafe { by_elem!(w.data, |d, sc| gemv_raw_multi(s, d, sc, cols, xs, &mut ys)) }
+        unsafe {
+            by_elem!(w.data, cols, |d, sc, lda| gemv_raw_multi(
+                s,
+                d,
+                sc,
+                (cols, lda),
+                xs,
+                &mut ys
+            ))
+        }
         b += BATCH_BLOCK;
     }
     while b < batch {
         let xb = &x[b * cols..(b + 1) * cols];
         let yb = &mut y[b * rows_n..(b + 1) * rows_n];
         // SAFETY: forwarded contract.
-        unsafe { by_elem!(w.data, |d, sc| gemv_raw(s, d, sc, cols, xb, yb)) }
+        unsafe {
+            by_elem!(w.data, cols, |d, sc, lda| gemv_raw(
+                s,
+                d,
+                sc,
+                (cols, lda),
+                xb,
+                yb
+            ))
+        }
         b += 1;
     }
     for yb in y[..batch * rows_n].chunks_exact_mut(rows_n) {

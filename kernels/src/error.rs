@@ -67,6 +67,14 @@ pub enum KernelError {
         /// [`crate::QMAX_COLS`].
         max: usize,
     },
+    /// A strided f32 matrix ([`crate::WeightData::F32Strided`]) whose rows are closer together
+    /// than they are long.
+    Stride {
+        /// Row stride passed (elements).
+        lda: usize,
+        /// Columns (elements per row).
+        cols: usize,
+    },
     /// [`crate::gemm`]'s vector count is not a multiple of [`crate::GEMM_LANES`].
     Lanes {
         /// Vectors passed.
@@ -134,6 +142,10 @@ impl fmt::Display for KernelError {
             KernelError::BlockedTooWide { cols, max } => write!(
                 f,
                 "blocked int8 weights have {cols} columns; the blocked layout takes at most {max}"
+            ),
+            KernelError::Stride { lda, cols } => write!(
+                f,
+                "strided f32 weights have rows {lda} elements apart but {cols} columns (lda must be >= cols)"
             ),
             KernelError::Lanes { found, multiple } => write!(
                 f,

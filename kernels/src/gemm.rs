@@ -28,14 +28,15 @@ pub const GEMM_LANES: usize = 16;
 
 /// `Y = act(W X + bias)` for `n` vectors at once, on the [`active_path`].
 ///
-/// `w`: f32 weights `[rows, cols]` row-major; `x`: `[cols, n]` row-major (vector `j` is column
+/// `w`: f32 weights `[rows, cols]` row-major (or strided, [`crate::WeightData::F32Strided`]:
+/// the same bits); `x`: `[cols, n]` row-major (vector `j` is column
 /// `j`); `bias`: `[rows]` (none = zeros); `y`: `[rows, n]` row-major. `n` must be a multiple
 /// of [`GEMM_LANES`]. See the module docs for the order of operations.
 ///
 /// # Errors
 /// [`KernelError::Length`] if a slice does not match the shapes, [`KernelError::Lanes`] if
 /// `n` is not a multiple of [`GEMM_LANES`], [`KernelError::WeightType`] for weights other
-/// than f32.
+/// than f32 (row-major or strided).
 pub fn gemm(
     w: &MatRef<'_>,
     x: &[f32],
@@ -61,11 +62,15 @@ pub fn gemm_on(
     y: &mut [f32],
 ) -> Result<(), KernelError> {
     w.validate()?;
-    let WeightData::F32(wd) = w.data else {
-        return Err(KernelError::WeightType {
-            expected: "f32",
-            found: w.data.type_name(),
-        });
+    let (wd, lda) = match w.data {
+        WeightData::F32(d) => (d, w.cols),
+        WeightData::F32Strided { values, lda } => (values, lda),
+        _ => {
+            return Err(KernelError::WeightType {
+                expected: "f32",
+                found: w.data.type_name(),
+            })
+        }
     };
     if !n.is_multiple_of(GEMM_LANES) {
         return Err(KernelError::Lanes {
@@ -87,6 +92,7 @@ pub fn gemm_on(
         w: wd,
         rows: w.rows,
         cols: w.cols,
+        lda,
         x,
         n,
         bias,
@@ -108,12 +114,13 @@ pub fn gemm_on(
     Ok(())
 }
 
-/// A validated [`gemm`] call (all but the output): `w.len() = rows * cols`,
-/// `x.len() = cols * n`, `bias` `[rows]`, `n` a multiple of [`GEMM_LANES`].
+/// A validated [`gemm`] call (all but the output): `w` holds `rows` rows of `cols` f32, `lda
+/// >= cols` apart, `x.len() = cols * n`, `bias` `[rows]`, `n` a multiple of [`GEMM_LANES`].
 pub(crate) struct Gemm<'a> {
     pub(crate) w: &'a [f32],
     pub(crate) rows: usize,
     pub(crate) cols: usize,
+    pub(crate) lda: usize,
     pub(crate) x: &'a [f32],
     pub(crate) n: usize,
     pub(crate) bias: Option<&'a [f32]>,
@@ -208,7 +215,7 @@ unsafe fn rows<S: Simd, const NV: usize, const R: usize>(
     let l = S::LANES;
     let (n, cols) = (g.n, g.cols);
     debug_assert!(o + R <= g.rows && j + NV * l <= n);
-    // SAFETY: row r < R of W is w[(o + r) * cols..][..cols]; X's row k holds n >= j + NV * l
+    // SAFETY: row r < R of W is w[(o + r) * lda..][..cols]; X's row k holds n >= j + NV * l
     // f32 from x[k * n]; Y's row o + r likewise (lengths validated by `gemm_on`).
     unsafe {
         let mut acc = [[s.splat(0.0); NV]; R];
@@ -216,7 +223,7 @@ unsafe fn rows<S: Simd, const NV: usize, const R: usize>(
             *a = [s.splat(g.bias.map_or(0.0, |b| b[o + r])); NV];
         }
         // One pointer per row, indexed by k: no per-step address arithmetic.
-        let w: [*const f32; R] = core::array::from_fn(|r| g.w.as_ptr().add((o + r) * cols));
+        let w: [*const f32; R] = core::array::from_fn(|r| g.w.as_ptr().add((o + r) * g.lda));
         let x = g.x.as_ptr().add(j);
         for k in 0..cols {
             let xk = x.add(k * n);
@@ -375,7 +382,8 @@ pub(crate) unsafe fn transpose_blocks(t: &Transpose<'_>, dst: &mut [f32], square
     }
 }
 
-/// Rows `r0..r0 + n_rows` of `w` as f32, row-major (`dst`: `[n_rows, cols]`): f32 copied,
+/// Rows `r0..r0 + n_rows` of `w` as f32, row-major (`dst`: `[n_rows, cols]`): f32 copied
+/// (strided: without the padding),
 /// f16 and bf16 widened (exact), int8 (row-major or blocked) as `scales[o] * q[o, k]` rounded
 /// once. Lets [`gemm`], which takes f32 weights, run 16-bit and int8 matrices a block of rows
 /// at a time from a small buffer.
@@ -403,6 +411,11 @@ pub fn widen_rows(
     let rows = r0 * cols..end * cols;
     match w.data {
         WeightData::F32(d) => dst.copy_from_slice(&d[rows]),
+        WeightData::F32Strided { values, lda } => {
+            for (r, o) in (r0..end).zip(dst.chunks_exact_mut(cols.max(1))) {
+                o.copy_from_slice(&values[r * lda..r * lda + cols]);
+            }
+        }
         WeightData::F16(d) => {
             for (o, &v) in dst.iter_mut().zip(&d[rows]) {
                 *o = v.to_f32();

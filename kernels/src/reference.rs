@@ -122,6 +122,11 @@ fn row_dot(w: &MatRef<'_>, r: usize, x: &[f32]) -> f32 {
                 acc = fma(*a, *b, acc);
             }
         }
+        WeightData::F32Strided { values, lda } => {
+            for (a, b) in values[r * lda..r * lda + cols].iter().zip(x) {
+                acc = fma(*a, *b, acc);
+            }
+        }
         WeightData::F16(d) => {
             for (a, b) in d[row].iter().zip(x) {
                 acc = fma(a.to_f32(), *b, acc);
@@ -189,7 +194,7 @@ pub fn gemm(
 /// Validated by the caller; `y.len() = rows * n`.
 pub(crate) fn gemm_unchecked(g: &crate::gemm::Gemm<'_>, y: &mut [f32]) {
     for (o, yo) in y.chunks_exact_mut(g.n).enumerate() {
-        let row = &g.w[o * g.cols..(o + 1) * g.cols];
+        let row = &g.w[o * g.lda..o * g.lda + g.cols];
         for (j, yj) in yo.iter_mut().enumerate() {
             let mut acc = g.bias.map_or(0.0, |b| b[o]);
             for (k, &wk) in row.iter().enumerate() {

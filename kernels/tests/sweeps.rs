@@ -724,6 +724,93 @@ fn gemv_i8_blocked_equals_row_major_every_path() {
     }
 }
 
+/// `rows` rows of `w` (`[rows, cols]`) `lda` apart, the padding columns NaN: a kernel that
+/// read them would turn its outputs into NaN.
+fn strided(w: &[f32], rows: usize, cols: usize, lda: usize) -> Vec<f32> {
+    let mut out = vec![f32::NAN; rows * lda];
+    for r in 0..rows {
+        out[r * lda..r * lda + cols].copy_from_slice(&w[r * cols..(r + 1) * cols]);
+    }
+    out
+}
+
+/// Strided f32 (`WeightData::F32Strided`) gives the bits of the same matrix stored row-major on
+/// every path, for strides of one row, the next multiple of 16 (the format's `f32-padded`),
+/// odd strides, and batches that take every `gemv_batch` block (16, 4 and single vectors).
+#[test]
+fn gemv_f32_strided_equals_row_major_every_path() {
+    let mut rng = Rng(47);
+    let mut paths = fast_paths();
+    paths.push(Path::Scalar);
+    let mut shapes: Vec<(usize, usize)> = (1..=70).map(|r| (r, 1 + (r * 7) % 70)).collect();
+    shapes.extend([(100, 100), (921, 100), (33, 512), (40, 513), (6, 1100)]);
+    for (k, &(rows, cols)) in shapes.iter().enumerate() {
+        let w = rng.vec(rows * cols, 1.0);
+        let rm = MatRef {
+            rows,
+            cols,
+            data: WeightData::F32(&w),
+        };
+        let b = rng.vec(rows, 1.0);
+        let batch = [1, 4, 5, 16, 21, 37][k % 6];
+        let x = rng.vec(batch * cols, 1.0);
+        let act = [Activation::Identity, Activation::Relu, Activation::Tanh][k % 3];
+        for lda in [cols, cols.next_multiple_of(16), cols + 1, cols + 37] {
+            let ws = strided(&w, rows, cols, lda);
+            let sm = MatRef {
+                rows,
+                cols,
+                data: WeightData::F32Strided { values: &ws, lda },
+            };
+            for &path in &paths {
+                let mut want = vec![f32::NAN; batch * rows];
+                let mut got = vec![f32::NAN; batch * rows];
+                gemv_batch_on(path, &rm, &x, batch, Some(&b), act, &mut want).unwrap();
+                gemv_batch_on(path, &sm, &x, batch, Some(&b), act, &mut got).unwrap();
+                for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        g.to_bits(),
+                        e.to_bits(),
+                        "{path:?} strided {rows}x{cols} lda={lda} batch={batch} y[{i}]: {g} vs {e}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn f32_strided_rejects_short_stride_and_bad_length() {
+    let w = vec![0.5f32; 2 * 16];
+    let x = vec![1.0f32; 3];
+    let mut y = vec![0.0f32; 2];
+    let mat = |values, lda| MatRef {
+        rows: 2,
+        cols: 3,
+        data: WeightData::F32Strided { values, lda },
+    };
+    let act = Activation::Identity;
+    assert_eq!(
+        gemv(&mat(&w[..4], 2), &x, None, act, &mut y),
+        Err(KernelError::Stride { lda: 2, cols: 3 })
+    );
+    assert_eq!(
+        gemv(&mat(&w[..31], 16), &x, None, act, &mut y),
+        Err(KernelError::Length {
+            what: "weights",
+            expected: 32,
+            found: 31
+        })
+    );
+    gemv(&mat(&w, 16), &x, None, act, &mut y).unwrap();
+    assert_eq!(y, [1.5, 1.5]);
+    let e = KernelError::Stride { lda: 2, cols: 3 }.to_string();
+    assert!(
+        e.contains("2 elements apart") && e.contains("3 columns"),
+        "{e}"
+    );
+}
+
 #[test]
 fn gemv_i8_blocked_special_inputs_and_errors() {
     let mut rng = Rng(43);
@@ -958,6 +1045,56 @@ fn gemm_vector_results_do_not_depend_on_the_batch() {
                 assert!(
                     (g - d).abs() <= 1e-5,
                     "{path:?} vector {j} row {o}: {g} vs gemv {d}"
+                );
+            }
+        }
+    }
+}
+
+/// `gemm` and `widen_rows` on strided f32 give the bits of the row-major matrix on every path
+/// (the padding, NaN here, is never read).
+#[test]
+fn gemm_and_widen_rows_f32_strided_equal_row_major() {
+    let mut rng = Rng(73);
+    let mut paths = fast_paths();
+    paths.push(Path::Scalar);
+    for (rows, cols) in [(1, 1), (5, 7), (9, 33), (13, 70), (100, 100), (70, 3)] {
+        let w = rng.vec(rows * cols, 1.0);
+        let rm = MatRef {
+            rows,
+            cols,
+            data: WeightData::F32(&w),
+        };
+        let b = rng.vec(rows, 1.0);
+        for lda in [cols.next_multiple_of(16), cols + 5] {
+            let ws = strided(&w, rows, cols, lda);
+            let sm = MatRef {
+                rows,
+                cols,
+                data: WeightData::F32Strided { values: &ws, lda },
+            };
+            for n in [16, 64, 80] {
+                let x = rng.vec(cols * n, 1.0);
+                for &path in &paths {
+                    let mut want = vec![f32::NAN; rows * n];
+                    let mut got = vec![f32::NAN; rows * n];
+                    let act = Activation::Tanh;
+                    gemm_on(path, &rm, &x, n, Some(&b), act, &mut want).unwrap();
+                    gemm_on(path, &sm, &x, n, Some(&b), act, &mut got).unwrap();
+                    let same = got
+                        .iter()
+                        .zip(&want)
+                        .all(|(g, e)| g.to_bits() == e.to_bits());
+                    assert!(same, "{path:?} gemm strided {rows}x{cols} lda={lda} n={n}");
+                }
+            }
+            for (r0, n) in [(0, rows), (rows / 2, rows - rows / 2), (rows - 1, 1)] {
+                let mut dst = vec![f32::NAN; n * cols];
+                widen_rows(&sm, r0, n, &mut dst).unwrap();
+                assert_eq!(
+                    dst,
+                    w[r0 * cols..(r0 + n) * cols],
+                    "widen {rows}x{cols} lda={lda}"
                 );
             }
         }
