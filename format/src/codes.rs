@@ -19,6 +19,9 @@ pub enum DType {
     /// int8 as [`DType::I8`] (same values and per-row scales), stored in the blocked layout of
     /// 16 rows x 4 columns per 64 bytes (see [`i8_blocked_len`]); 2-D tensors only. File code 4.
     I8Blocked,
+    /// f32 as [`DType::F32`], with every row padded to [`f32_padded_lda`] values (a multiple of
+    /// 16) so that each row starts on a 64-byte boundary; 2-D tensors only. File code 5.
+    F32Padded,
 }
 
 /// Bytes of a `[rows, cols]` tensor of dtype [`DType::I8Blocked`]: rows padded to a multiple of
@@ -36,6 +39,14 @@ pub const fn i8_blocked_len(rows: u64, cols: u64) -> Option<u64> {
     }
 }
 
+/// Row stride, in f32 values, of a `[rows, cols]` tensor of dtype [`DType::F32Padded`]: `cols`
+/// rounded up to a multiple of 16 (`None` on overflow), so every row starts on a 64-byte
+/// boundary. `W[r, c]` is value `r * lda + c`; columns `cols..lda` are padding (zero as
+/// written, never read), and the tensor stores `4 * rows * lda` bytes.
+pub const fn f32_padded_lda(cols: u64) -> Option<u64> {
+    cols.checked_next_multiple_of(16)
+}
+
 impl DType {
     /// The file code.
     pub const fn code(self) -> u32 {
@@ -45,6 +56,7 @@ impl DType {
             DType::Bf16 => 2,
             DType::I8 => 3,
             DType::I8Blocked => 4,
+            DType::F32Padded => 5,
         }
     }
 
@@ -56,22 +68,24 @@ impl DType {
             2 => Some(DType::Bf16),
             3 => Some(DType::I8),
             4 => Some(DType::I8Blocked),
+            5 => Some(DType::F32Padded),
             _ => None,
         }
     }
 
     /// Size of one element in bytes (the scales of int8 tensors are not counted; blocked
-    /// int8 also stores zero padding, see [`i8_blocked_len`]).
+    /// int8 and padded f32 also store zero padding, see [`i8_blocked_len`] and
+    /// [`f32_padded_lda`]).
     pub const fn size(self) -> usize {
         match self {
-            DType::F32 => 4,
+            DType::F32 | DType::F32Padded => 4,
             DType::F16 | DType::Bf16 => 2,
             DType::I8 | DType::I8Blocked => 1,
         }
     }
 
     /// Lower-case name as used in messages and specs: `f32`, `f16`, `bf16`, `i8`,
-    /// `i8-blocked`.
+    /// `i8-blocked`, `f32-padded`.
     pub const fn name(self) -> &'static str {
         match self {
             DType::F32 => "f32",
@@ -79,6 +93,7 @@ impl DType {
             DType::Bf16 => "bf16",
             DType::I8 => "i8",
             DType::I8Blocked => "i8-blocked",
+            DType::F32Padded => "f32-padded",
         }
     }
 }

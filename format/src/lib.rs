@@ -58,7 +58,7 @@ mod tensor;
 mod write;
 
 pub use arch::{Architecture, Layer, Network, TargetLayer, THETA_LAYOUT_FOLDED, THETA_LAYOUT_ROWS};
-pub use codes::{i8_blocked_len, Activation, DType, Family, Role};
+pub use codes::{f32_padded_lda, i8_blocked_len, Activation, DType, Family, Role};
 pub use crc32c::{
     crc32c, crc32c_append, crc32c_append_portable, crc32c_combine, crc32c_is_hardware,
     crc32c_portable,
@@ -69,7 +69,8 @@ pub use model::{ModelFile, ParseOptions};
 pub use tensor::{Tensor, TensorData};
 #[cfg(feature = "std")]
 pub use write::{
-    AffineSpec, AlignedBytes, ArchSpec, MetadataSpec, ModelBuilder, NetworkSpec, TensorBuf,
+    pad_rows_f32, AffineSpec, AlignedBytes, ArchSpec, MetadataSpec, ModelBuilder, NetworkSpec,
+    TensorBuf,
 };
 
 /// The first 8 bytes of every file: `HDON`, NUL, CR, LF, SUB (catches text-mode mangling and

@@ -13,7 +13,8 @@ pub struct Tensor<'a> {
     pub name: &'a str,
     /// Dimensions, outermost first (row-major); 1..=4 entries, each >= 1.
     pub shape: &'a [u32],
-    /// The elements, row-major (blocked for [`TensorData::I8Blocked`]).
+    /// The elements, row-major (blocked for [`TensorData::I8Blocked`], rows padded for
+    /// [`TensorData::F32Padded`]).
     pub data: TensorData<'a>,
 }
 
@@ -23,8 +24,8 @@ impl<'a> Tensor<'a> {
         self.data.dtype()
     }
 
-    /// Number of elements (product of the shape; a blocked int8 tensor stores more, its
-    /// padding: [`TensorData::len`]).
+    /// Number of elements (product of the shape; blocked int8 and padded f32 tensors store
+    /// more, their padding: [`TensorData::len`]).
     pub fn len(&self) -> usize {
         self.shape.iter().map(|&d| d as usize).product()
     }
@@ -67,6 +68,9 @@ pub enum TensorData<'a> {
         /// One f32 scale per row, `scales.len() == shape[0]`.
         scales: &'a [f32],
     },
+    /// f32 with padded rows: all `rows * lda` values, `lda` = [`crate::f32_padded_lda`]`(cols)`;
+    /// `W[r, c]` is `values[r * lda + c]`, columns `cols..lda` are padding (not checked).
+    F32Padded(&'a [f32]),
 }
 
 impl TensorData<'_> {
@@ -78,13 +82,15 @@ impl TensorData<'_> {
             TensorData::Bf16(_) => DType::Bf16,
             TensorData::I8 { .. } => DType::I8,
             TensorData::I8Blocked { .. } => DType::I8Blocked,
+            TensorData::F32Padded(_) => DType::F32Padded,
         }
     }
 
-    /// Number of stored elements (scales not counted; blocked int8 counts its padding).
+    /// Number of stored elements (scales not counted; blocked int8 and padded f32 count their
+    /// padding).
     pub fn len(&self) -> usize {
         match self {
-            TensorData::F32(v) => v.len(),
+            TensorData::F32(v) | TensorData::F32Padded(v) => v.len(),
             TensorData::F16(v) => v.len(),
             TensorData::Bf16(v) => v.len(),
             TensorData::I8 { values, .. } | TensorData::I8Blocked { values, .. } => values.len(),
@@ -139,6 +145,7 @@ impl<'a> TensorTable<'a> {
             DType::F32 => TensorData::F32(bytemuck::try_cast_slice(values).ok()?),
             DType::F16 => TensorData::F16(bytemuck::try_cast_slice(values).ok()?),
             DType::Bf16 => TensorData::Bf16(bytemuck::try_cast_slice(values).ok()?),
+            DType::F32Padded => TensorData::F32Padded(bytemuck::try_cast_slice(values).ok()?),
             DType::I8 | DType::I8Blocked => {
                 let s = region(
                     self.data,
@@ -313,16 +320,23 @@ fn check_record(
             });
         }
     }
-    if dtype == DType::I8Blocked && ndim != 2 {
-        return Err(FormatError::BadShape {
-            tensor,
-            reason: "i8-blocked tensors must be 2-D [rows, cols]",
-        });
+    if ndim != 2 {
+        let reason = match dtype {
+            DType::I8Blocked => Some("i8-blocked tensors must be 2-D [rows, cols]"),
+            DType::F32Padded => Some("f32-padded tensors must be 2-D [rows, cols]"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            return Err(FormatError::BadShape { tensor, reason });
+        }
     }
-    let bytes = if dtype == DType::I8Blocked {
-        crate::i8_blocked_len(field(T_SHAPE) as u64, field(T_SHAPE + 4) as u64)
-    } else {
-        count.checked_mul(dtype.size() as u64)
+    let (rows, cols) = (field(T_SHAPE) as u64, field(T_SHAPE + 4) as u64);
+    let bytes = match dtype {
+        DType::I8Blocked => crate::i8_blocked_len(rows, cols),
+        DType::F32Padded => crate::f32_padded_lda(cols)
+            .and_then(|lda| rows.checked_mul(lda))
+            .and_then(|n| n.checked_mul(4)),
+        _ => count.checked_mul(dtype.size() as u64),
     };
     let bytes = match bytes {
         Some(b) if !overflow && usize::try_from(b).is_ok() => b,
@@ -339,7 +353,6 @@ fn check_record(
     }
     let scales_off = field64(T_SCALES_OFFSET);
     let scales_len = field64(T_SCALES_LEN);
-    let rows = field(T_SHAPE) as u64;
     let int8 = matches!(dtype, DType::I8 | DType::I8Blocked);
     let scales_expected = if int8 { rows * 4 } else { 0 };
     if scales_len != scales_expected {

@@ -34,6 +34,9 @@ pub enum TensorBuf {
         /// One scale per row.
         scales: Vec<f32>,
     },
+    /// f32 with padded rows: all `rows * lda` values (`lda` = [`crate::f32_padded_lda`]`(cols)`),
+    /// padding zero; [`pad_rows_f32`] builds it from row-major values.
+    F32Padded(Vec<f32>),
 }
 
 impl TensorBuf {
@@ -45,12 +48,15 @@ impl TensorBuf {
             TensorBuf::Bf16(_) => DType::Bf16,
             TensorBuf::I8 { .. } => DType::I8,
             TensorBuf::I8Blocked { .. } => DType::I8Blocked,
+            TensorBuf::F32Padded(_) => DType::F32Padded,
         }
     }
 
     fn values_le(&self) -> Vec<u8> {
         match self {
-            TensorBuf::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            TensorBuf::F32(v) | TensorBuf::F32Padded(v) => {
+                v.iter().flat_map(|x| x.to_le_bytes()).collect()
+            }
             TensorBuf::F16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
             TensorBuf::Bf16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
             TensorBuf::I8 { values, .. } | TensorBuf::I8Blocked { values, .. } => {
@@ -58,6 +64,28 @@ impl TensorBuf {
             }
         }
     }
+}
+
+/// The values of a [`TensorBuf::F32Padded`] `[rows, cols]` tensor from its row-major `values`:
+/// each row followed by zeros up to [`crate::f32_padded_lda`]`(cols)` values.
+///
+/// # Panics
+/// If `values.len() != rows * cols`.
+pub fn pad_rows_f32(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    assert_eq!(
+        Some(values.len()),
+        rows.checked_mul(cols),
+        "pad_rows_f32: {} values for [{rows}, {cols}]",
+        values.len()
+    );
+    let lda = cols.next_multiple_of(16);
+    let mut out = std::vec![0.0; rows * lda];
+    if cols > 0 {
+        for (row, src) in out.chunks_exact_mut(lda).zip(values.chunks_exact(cols)) {
+            row[..cols].copy_from_slice(src);
+        }
+    }
+    out
 }
 
 /// Owned network description for the writer.
@@ -535,7 +563,7 @@ impl ModelBuilder {
 impl TensorBuf {
     fn values_len_bytes(&self) -> usize {
         match self {
-            TensorBuf::F32(v) => v.len() * 4,
+            TensorBuf::F32(v) | TensorBuf::F32Padded(v) => v.len() * 4,
             TensorBuf::F16(v) => v.len() * 2,
             TensorBuf::Bf16(v) => v.len() * 2,
             TensorBuf::I8 { values, .. } | TensorBuf::I8Blocked { values, .. } => values.len(),

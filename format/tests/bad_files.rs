@@ -673,7 +673,7 @@ fn cases() -> Vec<Case> {
             ShiftDeepONet,
             seal,
             |f| {
-                let t = f.blocked_tensor() + 40;
+                let t = f.tensor_of_dtype(4) + 40;
                 f.set64(t, 63)
             },
             E::TensorLength {
@@ -690,7 +690,7 @@ fn cases() -> Vec<Case> {
             ShiftDeepONet,
             seal,
             |f| {
-                let t = f.blocked_tensor();
+                let t = f.tensor_of_dtype(4);
                 f.set32(t + 12, 3);
                 f.set32(t + 24, 1)
             },
@@ -699,6 +699,53 @@ fn cases() -> Vec<Case> {
                 ..
             },
             "2-D"
+        ),
+        case!(
+            "f32-padded values length without the padding",
+            ChunkedHyperDeepONet,
+            seal,
+            |f| {
+                let t = f.tensor_of_dtype(5) + 40;
+                f.set64(t, 4 * 4 * 5)
+            },
+            E::TensorLength {
+                part: "values",
+                // hyper.0.weight [4, 5]: rows of 16 floats.
+                expected: 256,
+                found: 80,
+                ..
+            },
+            "hyper.0.weight"
+        ),
+        case!(
+            "f32-padded tensor 1-D",
+            ChunkedHyperDeepONet,
+            seal,
+            |f| {
+                let t = f.tensor_of_dtype(5);
+                f.set32(t + 12, 1);
+                f.set32(t + 20, 0)
+            },
+            E::BadShape {
+                reason: "f32-padded tensors must be 2-D [rows, cols]",
+                ..
+            },
+            "2-D"
+        ),
+        case!(
+            "f32-padded tensor 3-D",
+            ChunkedHyperDeepONet,
+            seal,
+            |f| {
+                let t = f.tensor_of_dtype(5);
+                f.set32(t + 12, 3);
+                f.set32(t + 24, 1)
+            },
+            E::BadShape {
+                reason: "f32-padded tensors must be 2-D [rows, cols]",
+                ..
+            },
+            "hyper.0.weight"
         ),
         case!(
             "no dimensions",

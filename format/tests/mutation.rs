@@ -95,6 +95,10 @@ fn exercise(file: &ModelFile<'_>) {
         if let TensorData::I8 { scales, .. } | TensorData::I8Blocked { scales, .. } = t.data {
             assert_eq!(scales.len(), t.shape[0] as usize);
         }
+        if let TensorData::F32Padded(v) = t.data {
+            let lda = f32_padded_lda(t.shape[1] as u64).unwrap() as usize;
+            assert_eq!(v.len(), t.shape[0] as usize * lda);
+        }
         assert!(file.tensor_by_name(t.name).is_some());
     }
     let a = file.arch();

@@ -98,6 +98,7 @@ fn check(fx: &Fixture, file: &ModelFile<'_>) {
             (TensorData::F32(x), TensorBuf::F32(y)) => assert_eq!(x, &y[..]),
             (TensorData::F16(x), TensorBuf::F16(y)) => assert_eq!(x, &y[..]),
             (TensorData::Bf16(x), TensorBuf::Bf16(y)) => assert_eq!(x, &y[..]),
+            (TensorData::F32Padded(x), TensorBuf::F32Padded(y)) => assert_eq!(x, &y[..]),
             (
                 TensorData::I8 { values, scales },
                 TensorBuf::I8 {
@@ -125,7 +126,7 @@ fn check(fx: &Fixture, file: &ModelFile<'_>) {
         // Zero-copy: the view points into the buffer, 64-byte aligned relative to its start.
         let base = file.bytes().as_ptr() as usize;
         let at = match t.data {
-            TensorData::F32(x) => x.as_ptr() as usize,
+            TensorData::F32(x) | TensorData::F32Padded(x) => x.as_ptr() as usize,
             TensorData::F16(x) => x.as_ptr() as usize,
             TensorData::Bf16(x) => x.as_ptr() as usize,
             TensorData::I8 { values, .. } | TensorData::I8Blocked { values, .. } => {
@@ -201,6 +202,139 @@ fn writer_rejects_invalid_input() {
         ),
         "{e}"
     );
+}
+
+/// A hypernet 100 -> 16 -> 3 -> 2 with f32-padded weights `[16, 100]`, `[3, 16]`, `[2, 3]`
+/// (lda 112, 16, 16), element `[r, c]` = `r * 1000 + c`; `unpadded` stores them without the
+/// padding instead.
+fn padded_model(unpadded: bool) -> ModelBuilder {
+    let sizes = [100u32, 16, 3, 2];
+    let mut b = ModelBuilder::new(ArchSpec {
+        family: Family::HyperDeepONet,
+        n_sensors: 100,
+        d_y: 1,
+        d_out: 1,
+        p: 0,
+        theta_layout: 1,
+        n_theta: 2,
+        n_chunks: 0,
+        chunk_size: 0,
+        d_z: 0,
+        chunk_embeddings: None,
+        networks: Vec::new(),
+        target: vec![TargetLayer {
+            n_in: 1,
+            n_out: 1,
+            activation: Activation::Identity,
+        }],
+    });
+    let mut layers = Vec::new();
+    for (i, w) in sizes.windows(2).enumerate() {
+        let (n_in, n_out) = (w[0] as usize, w[1] as usize);
+        let v: Vec<f32> = (0..n_out * n_in)
+            .map(|k| ((k / n_in) * 1000 + k % n_in) as f32)
+            .collect();
+        let v = if unpadded {
+            v
+        } else {
+            pad_rows_f32(&v, n_out, n_in)
+        };
+        let weight = b.add_tensor(
+            &format!("hyper.{i}.weight"),
+            &[w[1], w[0]],
+            TensorBuf::F32Padded(v),
+        );
+        layers.push(Layer {
+            n_in: w[0],
+            n_out: w[1],
+            activation: Activation::Identity,
+            weight,
+            bias: None,
+        });
+    }
+    let mut arch = b.arch().clone();
+    arch.networks.push(NetworkSpec {
+        role: Role::Hyper,
+        layers,
+    });
+    b.set_arch(arch);
+    b.set_metadata(MetadataSpec {
+        sensors: vec![0.5; 100],
+        sensor_dim: 1,
+        domain_lower: vec![0.0],
+        domain_upper: vec![1.0],
+        ..Default::default()
+    });
+    b
+}
+
+#[test]
+fn f32_padded_round_trips() {
+    let bytes = AlignedBytes::from_slice(&padded_model(false).to_bytes().unwrap());
+    let file = ModelFile::parse(&bytes).unwrap();
+    for (i, (rows, cols, lda)) in [(16, 100, 112), (3, 16, 16), (2, 3, 16)]
+        .into_iter()
+        .enumerate()
+    {
+        let t = file.tensor(i as u32).unwrap();
+        assert_eq!(t.dtype(), DType::F32Padded);
+        assert_eq!(t.shape, &[rows as u32, cols as u32]);
+        assert_eq!(f32_padded_lda(cols as u64), Some(lda as u64));
+        assert_eq!((t.len(), t.data.len()), (rows * cols, rows * lda));
+        assert_eq!(t.as_f32(), None);
+        let TensorData::F32Padded(v) = t.data else {
+            panic!("{}: {:?}", t.name, t.dtype());
+        };
+        for r in 0..rows {
+            for c in 0..lda {
+                let want = if c < cols { (r * 1000 + c) as f32 } else { 0.0 };
+                assert_eq!(
+                    v[r * lda + c].to_bits(),
+                    want.to_bits(),
+                    "{} [{r}, {c}]",
+                    t.name
+                );
+            }
+        }
+    }
+    // Without the padding the values are too short: rows * cols * 4 bytes, not rows * lda * 4.
+    let e = padded_model(true).to_bytes().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            FormatError::TensorLength {
+                part: "values",
+                expected: 7168,
+                found: 6400,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn pad_rows_f32_pads_with_zeros() {
+    // docs/FORMAT.md's example: [2, 3], rows [1, 2, 3] and [4, 5, 6] -> 2 rows of 16 floats.
+    let v = pad_rows_f32(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3);
+    let mut want = vec![0.0; 32];
+    want[..3].copy_from_slice(&[1.0, 2.0, 3.0]);
+    want[16..19].copy_from_slice(&[4.0, 5.0, 6.0]);
+    assert_eq!(v, want);
+    assert_eq!(pad_rows_f32(&[7.0; 32], 2, 16), vec![7.0; 32]);
+    assert_eq!(pad_rows_f32(&[], 0, 5), Vec::<f32>::new());
+    assert_eq!(pad_rows_f32(&[], 3, 0), Vec::<f32>::new());
+    assert_eq!(
+        [0, 1, 16, 17, 100].map(f32_padded_lda),
+        [Some(0), Some(16), Some(16), Some(32), Some(112)]
+    );
+    assert_eq!(f32_padded_lda(u64::MAX - 14), None);
+}
+
+#[test]
+#[should_panic(expected = "5 values for [2, 3]")]
+fn pad_rows_f32_checks_the_length() {
+    pad_rows_f32(&[0.0; 5], 2, 3);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! typed error, never panic; a file that parses must be fully usable.
 #![no_main]
 
-use hdon_format::{ModelFile, ParseOptions, TensorData};
+use hdon_format::{f32_padded_lda, ModelFile, ParseOptions, TensorData};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,6 +19,10 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(n, t.len());
                 if let TensorData::I8 { scales, .. } | TensorData::I8Blocked { scales, .. } = t.data {
                     assert_eq!(scales.len(), t.shape[0] as usize);
+                }
+                if let TensorData::F32Padded(v) = t.data {
+                    let lda = f32_padded_lda(t.shape[1] as u64).unwrap() as usize;
+                    assert_eq!(v.len(), t.shape[0] as usize * lda);
                 }
             }
             let a = file.arch();

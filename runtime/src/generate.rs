@@ -58,6 +58,11 @@ enum Form {
 /// of the kernel's 6-, 8- and 4-row blocks).
 const WIDEN_ROWS: usize = 96;
 
+/// f32 weights, row-major or padded: `gemm` takes them as they are (others are widened).
+fn is_f32(w: &WeightData<'_>) -> bool {
+    matches!(w, WeightData::F32(_) | WeightData::F32Strided { .. })
+}
+
 /// `y = act(W x + b)` for `batch` vectors (`gemv` for one, `gemv_batch` or `gemm` otherwise).
 /// [`Form::Lanes`] with f16, bf16 or int8 weights widens `WIDEN_ROWS` rows at a time into
 /// `widen` (at least `WIDEN_ROWS * cols` f32) and runs `gemm` on each block.
@@ -71,9 +76,7 @@ fn dense(
     match form {
         Form::Rows if batch == 1 => gemv(&l.w, x, l.bias, l.act, y)?,
         Form::Rows => gemv_batch(&l.w, x, batch, l.bias, l.act, y)?,
-        Form::Lanes if matches!(l.w.data, WeightData::F32(_)) => {
-            gemm(&l.w, x, batch, l.bias, l.act, y)?
-        }
+        Form::Lanes if is_f32(&l.w.data) => gemm(&l.w, x, batch, l.bias, l.act, y)?,
         Form::Lanes => {
             let (rows, cols) = (l.w.rows, l.w.cols);
             for r0 in (0..rows).step_by(WIDEN_ROWS) {
@@ -453,7 +456,7 @@ impl<'a> Model<'a> {
         // Lanes: room to widen WIDEN_ROWS rows of the widest non-f32 layer.
         let n_widen = (0..main.len)
             .filter_map(|i| main.layer(i).ok())
-            .filter(|l| lanes && !matches!(l.w.data, WeightData::F32(_)))
+            .filter(|l| lanes && !is_f32(&l.w.data))
             .map(|l| WIDEN_ROWS * l.w.cols)
             .max()
             .unwrap_or(0);

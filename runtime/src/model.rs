@@ -244,6 +244,13 @@ impl<'a> Model<'a> {
                 TensorData::I8Blocked { values, scales } => {
                     WeightData::I8Blocked { values, scales }
                 }
+                // Rows start on 64-byte boundaries; the kernels skip the padding.
+                TensorData::F32Padded(values) => WeightData::F32Strided {
+                    values,
+                    lda: hdon_format::f32_padded_lda(u64::from(l.n_in))
+                        .and_then(|v| usize::try_from(v).ok())
+                        .ok_or(tensor_err(what, i, "f32-padded row stride overflows"))?,
+                },
             };
             let w = MatRef {
                 rows: l.n_out as usize,

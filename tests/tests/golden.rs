@@ -159,42 +159,87 @@ fn quantized_exports_stay_close_to_jax() {
     }
 }
 
+/// Exports every golden fixture as `a` and as `b` (the same values stored in another layout,
+/// `b` holding at least one tensor of dtype `stored`) and requires the same output bits for
+/// every function, through `generate` + `eval` and through `generate_batch` + `eval`.
+fn same_bits_in_both_layouts(a: WeightDtype, b: WeightDtype, stored: hdon_format::DType) {
+    for dir in fixtures() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let g = read_npz(&dir.join("golden.npz")).unwrap();
+        let ba = AlignedBytes::from_slice(&exported(&dir, a));
+        let bb = AlignedBytes::from_slice(&exported(&dir, b));
+        let n_stored = hdon_format::ModelFile::parse(&bb)
+            .unwrap()
+            .tensors()
+            .filter(|t| t.data.dtype() == stored)
+            .count();
+        assert!(
+            n_stored > 0,
+            "{name}: no {stored} tensor in the {b:?} export"
+        );
+        let (ma, mb) = (
+            Model::from_bytes(&ba).unwrap(),
+            Model::from_bytes(&bb).unwrap(),
+        );
+        let points = &g["points"].data;
+        let sensors = &g["sensors"].data;
+        let n_out = points.len() / ma.d_y() * ma.d_out();
+        let batch = sensors.len() / ma.n_sensors();
+        let outputs = |m: &Model<'_>| -> Vec<Vec<f32>> {
+            let mut all = Vec::new();
+            let mut ws = vec![0.0f32; m.workspace_len(1)];
+            for u in sensors.chunks(m.n_sensors()) {
+                let mut out = vec![f32::NAN; n_out];
+                m.generate(u, &mut ws)
+                    .unwrap()
+                    .eval(points, &mut out)
+                    .unwrap();
+                all.push(out);
+            }
+            let mut wsb = vec![0.0f32; m.workspace_len(batch)];
+            let mut tb = m.generate_batch(sensors, &mut wsb).unwrap();
+            for i in 0..batch {
+                let mut out = vec![f32::NAN; n_out];
+                tb.target(i).unwrap().eval(points, &mut out).unwrap();
+                all.push(out);
+            }
+            all
+        };
+        for (k, (x, y)) in outputs(&ma).iter().zip(outputs(&mb)).enumerate() {
+            let same = x.iter().zip(&y).all(|(p, q)| p.to_bits() == q.to_bits());
+            let how = if k < batch {
+                "generate"
+            } else {
+                "generate_batch"
+            };
+            assert!(
+                same,
+                "{name} {how} function {}: {b:?} differs from {a:?}",
+                k % batch
+            );
+        }
+    }
+}
+
 /// `int8-blocked` stores the same int8 values as `int8` in another order; the runtime must
 /// give the same bits for every family and function (generate and eval), and a file that
 /// actually holds blocked tensors.
 #[test]
 fn int8_blocked_exports_equal_int8_bit_for_bit() {
-    for dir in fixtures() {
-        let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let g = read_npz(&dir.join("golden.npz")).unwrap();
-        let rm = AlignedBytes::from_slice(&exported(&dir, WeightDtype::Int8));
-        let bl = AlignedBytes::from_slice(&exported(&dir, WeightDtype::Int8Blocked));
-        let blocked = hdon_format::ModelFile::parse(&bl)
-            .unwrap()
-            .tensors()
-            .filter(|t| t.data.dtype() == hdon_format::DType::I8Blocked)
-            .count();
-        assert!(blocked > 0, "{name}: no i8-blocked tensor in the export");
-        let (rm, bl) = (
-            Model::from_bytes(&rm).unwrap(),
-            Model::from_bytes(&bl).unwrap(),
-        );
-        let points = &g["points"].data;
-        let mut ws_a = vec![0.0f32; rm.workspace_len(1)];
-        let mut ws_b = vec![0.0f32; bl.workspace_len(1)];
-        for (i, u) in g["sensors"].data.chunks(rm.n_sensors()).enumerate() {
-            let n_out = points.len() / rm.d_y() * rm.d_out();
-            let (mut a, mut b) = (vec![0.0f32; n_out], vec![1.0f32; n_out]);
-            rm.generate(u, &mut ws_a)
-                .unwrap()
-                .eval(points, &mut a)
-                .unwrap();
-            bl.generate(u, &mut ws_b)
-                .unwrap()
-                .eval(points, &mut b)
-                .unwrap();
-            let same = a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(same, "{name} function {i}: int8-blocked differs from int8");
-        }
-    }
+    same_bits_in_both_layouts(
+        WeightDtype::Int8,
+        WeightDtype::Int8Blocked,
+        hdon_format::DType::I8Blocked,
+    );
+}
+
+/// `f32-padded` stores the f32 values with rows padded to 64 bytes; the kernels skip the
+/// padding, so every family gives the bits of `f32` (serial and batched generate).
+#[test]
+fn f32_padded_exports_equal_f32_bit_for_bit() {
+    same_bits_in_both_layouts(
+        WeightDtype::F32,
+        WeightDtype::F32Padded,
+        hdon_format::DType::F32Padded,
+    );
 }

@@ -542,7 +542,7 @@ pub fn export_with(
                 });
             } else {
                 let (buf, back) = quantize::convert(&d.weight, d.n_out, d.n_in, dtype);
-                if dtype != WeightDtype::F32 {
+                if dtype.is_lossy() {
                     quant.push(quantize::measure(&wname, &d.weight, &back));
                 }
                 tensors.push((wname, vec![n_out, n_in], buf));
@@ -657,11 +657,20 @@ fn finish(builder: &mut ModelBuilder) -> Result<(Vec<u8>, WorkspaceRecords)> {
 }
 
 /// The f32 values a stored tensor stands for, row-major (int8 dequantized per row, blocked
-/// int8 unpacked).
+/// int8 unpacked, padded f32 without its padding).
 pub fn tensor_values(t: &hdon_format::Tensor<'_>) -> Vec<f32> {
     use hdon_format::TensorData;
     match t.data {
         TensorData::F32(v) => v.to_vec(),
+        TensorData::F32Padded(v) => {
+            // The parser guarantees a 2-D shape and rows * lda values.
+            let cols = t.shape.get(1).map_or(0, |&c| c as usize);
+            let lda = cols.next_multiple_of(16);
+            v.chunks_exact(lda.max(1))
+                .flat_map(|row| &row[..cols])
+                .copied()
+                .collect()
+        }
         TensorData::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
         TensorData::Bf16(v) => v.iter().map(|x| x.to_f32()).collect(),
         TensorData::I8 { values, scales } => {
@@ -700,7 +709,7 @@ pub fn requantize(file: &ModelFile<'_>, dtype: WeightDtype) -> Result<Exported> 
     let arch = file.arch();
     // A folded (layout 2) hypernetwork re-stored in a quantized type goes back to layout 1
     // first: quantized folded rows lose accuracy (see `ThetaLayout`).
-    let unfold = arch.theta_layout == hdon_format::THETA_LAYOUT_FOLDED && dtype != WeightDtype::F32;
+    let unfold = arch.theta_layout == hdon_format::THETA_LAYOUT_FOLDED && dtype.is_lossy();
     let mut rows: Option<(u32, u32, Dense)> = None;
     if unfold {
         let last = arch

@@ -680,6 +680,65 @@ fn bench_prints_a_complete_report() {
         );
 }
 
+/// `--dtype f32-padded`: the same f32 values with rows padded to 64 bytes. No quantization
+/// error is reported, inspect names the dtype, verify finds no difference from the f32 file,
+/// and `bench --dtype f32-padded` re-stores a file that way.
+#[test]
+fn f32_padded_export_inspect_verify_and_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let f32_model = export_fixture(dir.path(), "hyper", &[]);
+    let padded = dir.path().join("padded.hdon");
+    let a = hdon()
+        .arg("export")
+        .arg("--spec")
+        .arg(fixture("hyper").join("model.toml"))
+        .arg("--weights")
+        .arg(checkpoint_of("hyper"))
+        .args(["--dtype", "f32-padded", "--json", "-o"])
+        .arg(&padded)
+        .assert()
+        .success();
+    let r = json_of(&a.get_output().stdout);
+    assert_eq!(r["quantization"].as_array().map(Vec::len), Some(0), "{r}");
+    assert!(
+        std::fs::metadata(&padded).unwrap().len() > std::fs::metadata(&f32_model).unwrap().len()
+    );
+    hdon()
+        .arg("inspect")
+        .arg(&padded)
+        .assert()
+        .success()
+        .stdout(contains("f32-padded"));
+    let v = hdon()
+        .arg("verify")
+        .arg(&padded)
+        .arg("--data")
+        .arg(fixture("hyper").join("golden.npz"))
+        .arg("--against")
+        .arg(&f32_model)
+        .arg("--json")
+        .assert()
+        .success();
+    let v = json_of(&v.get_output().stdout);
+    assert_eq!(v["against"]["difference_rel_l2"]["worst"], 0.0, "{v}");
+    let b = hdon()
+        .arg("bench")
+        .arg(&f32_model)
+        .args([
+            "--points",
+            "64",
+            "--iters",
+            "2",
+            "--dtype",
+            "f32-padded",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let b = json_of(&b.get_output().stdout);
+    assert_eq!(b["weights_dtype"], "f32-padded", "{b}");
+}
+
 #[test]
 fn demo_runs_every_fixture_model_and_writes_a_figure() {
     let dir = tempfile::tempdir().unwrap();

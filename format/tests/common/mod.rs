@@ -62,7 +62,7 @@ struct Acc {
 impl Acc {
     fn add(&mut self, name: String, shape: Vec<u32>, dtype: DType) -> u32 {
         // Stored elements: blocked int8 includes its padding (the format does not check that
-        // the padding is zero).
+        // the padding is zero); padded f32 gets its zero padding from `pad_rows_f32` below.
         let n = match dtype {
             DType::I8Blocked => {
                 hdon_format::i8_blocked_len(shape[0] as u64, shape[1] as u64).unwrap() as usize
@@ -87,6 +87,9 @@ impl Acc {
                 values: q(&v),
                 scales: scales(),
             },
+            DType::F32Padded => {
+                TensorBuf::F32Padded(pad_rows_f32(&v, shape[0] as usize, shape[1] as usize))
+            }
         };
         self.tensors.push((name, shape, data));
         (self.tensors.len() - 1) as u32
@@ -239,7 +242,7 @@ pub fn fixture(family: Family) -> Fixture {
                     Role::Hyper,
                     &[M + 2, 4, 6],
                     &[Gelu, Identity],
-                    &[DType::F32, DType::I8],
+                    &[DType::F32Padded, DType::I8],
                 ));
                 arch.chunk_embeddings = Some(a.add(
                     "chunk_embeddings".into(),
@@ -337,13 +340,13 @@ impl File {
     pub fn tensor(&self, i: usize) -> usize {
         self.table() + 16 + 64 * i
     }
-    /// The record of the first tensor of dtype i8-blocked (code 4).
-    pub fn blocked_tensor(&self) -> usize {
+    /// The record of the first tensor of dtype `code` (4 i8-blocked, 5 f32-padded, ...).
+    pub fn tensor_of_dtype(&self, code: u32) -> usize {
         let count = self.u32(self.table()) as usize;
         (0..count)
             .map(|i| self.tensor(i))
-            .find(|&t| self.u32(t + 8) == 4)
-            .expect("the fixture has an i8-blocked tensor")
+            .find(|&t| self.u32(t + 8) == code)
+            .unwrap_or_else(|| panic!("the fixture has no tensor of dtype {code}"))
     }
     /// Network record `i`.
     pub fn network(&self, i: usize) -> usize {

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long)]
     pub check: Option<PathBuf>,
     /// Tolerance of --check: max |hdon - reference| / max |reference of that function|.
-    /// Default 1e-5 for f32, 1e-2 for f16, 5e-2 for bf16, int8 and int8-blocked.
+    /// Default 1e-5 for f32 and f32-padded, 1e-2 for f16, 5e-2 for bf16, int8 and int8-blocked.
     #[arg(long)]
     pub rtol: Option<f64>,
     /// Theta layout of a HyperDeepONet file (docs/FORMAT.md; other families always write
@@ -49,7 +49,7 @@ pub struct Args {
 /// Default --check tolerance for a dtype.
 pub fn default_rtol(dtype: WeightDtype) -> f64 {
     match dtype {
-        WeightDtype::F32 => 1e-5,
+        WeightDtype::F32 | WeightDtype::F32Padded => 1e-5,
         WeightDtype::F16 => 1e-2,
         WeightDtype::Bf16 | WeightDtype::Int8 | WeightDtype::Int8Blocked => 5e-2,
     }
