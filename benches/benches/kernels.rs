@@ -207,9 +207,10 @@ fn bench_gemv_f32<M: Measurement>(c: &mut Criterion<M>) {
 
 /// Row alignment of an f32 GEMV, widest path: S's hypernetwork output layer as stored
 /// (921 rows of 100 columns: rows start 0, 16, 32 or 48 bytes past a 64-byte boundary and end
-/// in a 4-column tail), the same rows padded to 112 columns (every row starts on a 64-byte
-/// boundary; 12 % more bytes), and the 112-column matrix moved 16 bytes off the boundary (no
-/// tail, every row misaligned). Throughput in bytes of weights: how fast the kernel streams
+/// in a 4-column tail), the same 100 columns with rows 112 apart (`WeightData::F32Strided`,
+/// the format's `f32-padded`: rows aligned, the 4-column tail still ends each row), the rows
+/// padded to 112 columns (every row starts on a 64-byte boundary, no tail; 12 % more bytes),
+/// and the 112-column matrix moved 16 bytes off the boundary (no tail, every row misaligned). Throughput in bytes of weights: how fast the kernel streams
 /// L2-resident rows in each layout.
 fn bench_gemv_rows<M: Measurement>(c: &mut Criterion<M>) {
     #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -218,21 +219,29 @@ fn bench_gemv_rows<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("gemv_rows");
     let path = hdon_kernels::best_path();
     let rows = 921;
-    for (name, cols, offset) in [
-        ("921x100", 100usize, 0usize),
-        ("921x112_aligned", 112, 0),
-        ("921x112_off16B", 112, 4),
+    // (name, columns, row stride, offset of the first row in f32 from a 64-byte line)
+    for (name, cols, lda, offset) in [
+        ("921x100", 100usize, 100usize, 0usize),
+        ("921x100_lda112", 100, 112, 0),
+        ("921x112_aligned", 112, 112, 0),
+        ("921x112_off16B", 112, 112, 4),
     ] {
         let src = values(rows * cols, 0.05);
-        let mut lines = vec![Line([0.0; 16]); (rows * cols + offset).div_ceil(16)];
+        let mut lines = vec![Line([0.0; 16]); (rows * lda + offset).div_ceil(16)];
         let flat: &mut [f32] = bytemuck::cast_slice_mut(&mut lines);
-        flat[offset..offset + rows * cols].copy_from_slice(&src);
-        let w = &flat[offset..offset + rows * cols];
-        let m = MatRef {
-            rows,
-            cols,
-            data: WeightData::F32(w),
+        for (r, row) in src.chunks_exact(cols).enumerate() {
+            flat[offset + r * lda..][..cols].copy_from_slice(row);
+        }
+        let stored = &flat[offset..offset + rows * lda];
+        let data = if lda == cols {
+            WeightData::F32(stored)
+        } else {
+            WeightData::F32Strided {
+                values: stored,
+                lda,
+            }
         };
+        let m = MatRef { rows, cols, data };
         let x = values(cols, 1.0);
         let bias = values(rows, 0.1);
         let mut y = vec![0.0f32; rows];

@@ -32,6 +32,8 @@ pub fn model_bytes(w: &Workload, weights: WeightType) -> Result<Vec<u8>, String>
         WeightType::I8 => (WeightDtype::Int8, ThetaLayout::Rows),
         WeightType::I8Blocked => (WeightDtype::Int8Blocked, ThetaLayout::Rows),
         WeightType::F32Folded => (WeightDtype::F32, ThetaLayout::Folded),
+        WeightType::F32Padded => (WeightDtype::F32Padded, ThetaLayout::Rows),
+        WeightType::F32PaddedFolded => (WeightDtype::F32Padded, ThetaLayout::Folded),
     };
     let exported =
         hdon_tools::export::export_with(&plan, &checkpoint(w), dtype, layout).map_err(err)?;

@@ -65,31 +65,41 @@ pub enum WeightType {
     /// normalization and folded-tanh rewrites done at export, none per generate. Other
     /// families have no theta to fold ([`WeightType::applies_to`]).
     F32Folded,
+    /// f32 weights with rows padded to 64 bytes (`--dtype f32-padded`): same results as `F32`.
+    F32Padded,
+    /// `F32Folded` with rows padded to 64 bytes (`--dtype f32-padded --theta-layout folded`).
+    F32PaddedFolded,
 }
 
 impl WeightType {
     /// Every weight type, in table order.
-    pub const ALL: [WeightType; 4] = [
+    pub const ALL: [WeightType; 6] = [
         WeightType::F32,
         WeightType::I8,
         WeightType::I8Blocked,
         WeightType::F32Folded,
+        WeightType::F32Padded,
+        WeightType::F32PaddedFolded,
     ];
 
-    /// Short name used in tables and benchmark ids (`f32`, `int8`, `int8b`, `f32fold`).
+    /// Short name used in tables and benchmark ids (`f32`, `int8`, `int8b`, `f32fold`,
+    /// `f32pad`, `f32padfold`).
     pub fn name(self) -> &'static str {
         match self {
             WeightType::F32 => "f32",
             WeightType::I8 => "int8",
             WeightType::I8Blocked => "int8b",
             WeightType::F32Folded => "f32fold",
+            WeightType::F32Padded => "f32pad",
+            WeightType::F32PaddedFolded => "f32padfold",
         }
     }
 
     /// Whether this weight type makes a file of its own for `family` (the folded layout is
     /// HyperDeepONet's only: elsewhere it would measure the f32 file again).
     pub fn applies_to(self, family: Family) -> bool {
-        self != WeightType::F32Folded || family == Family::Hyper
+        let folded = matches!(self, WeightType::F32Folded | WeightType::F32PaddedFolded);
+        !folded || family == Family::Hyper
     }
 }
 

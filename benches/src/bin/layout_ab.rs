@@ -1,21 +1,24 @@
 //! `layout_ab`: the generate time of theta layout 2 (`hdon export --theta-layout folded`)
-//! against layout 1, measured so that the machine's drifting speed cannot skew it: the two
-//! files of the same HyperDeepONet workload (f32 weights) are generated from in alternation
-//! in one process, call by call, and the figure is the median of the per-pair ratios
-//! `t(layout 1) / t(layout 2)`.
+//! against layout 1, and of layout 2 with rows padded to 64 bytes (`--dtype f32-padded`)
+//! against layout 2, measured so that the machine's drifting speed cannot skew it: the three
+//! files of the same HyperDeepONet workload (f32 weights) are generated from in turn in one
+//! process, call by call, and the figures are medians of the per-loop ratios
+//! `t(layout 1) / t(layout 2)` and `t(layout 2) / t(layout 2 padded)`.
 //!
 //! ```text
 //! layout_ab [--budget SECONDS] [NAME...]     # default: 4 s per workload, S B
 //! ```
-//! Prints, per workload: both medians and 10th percentiles, the median ratio and its 10th-90th
-//! percentiles, and the number of pairs. Workload B runs `Model::generate_batch` (64
-//! functions) on a 1-thread pool, the others `Model::generate`. The two layouts' outputs at
-//! the workload's points are compared first (they differ by rounding only).
+//! Prints, per workload: the three medians and 10th percentiles, the median ratios and their
+//! 10th-90th percentiles, and the number of loops. Workload B runs `Model::generate_batch` (64
+//! functions) on a 1-thread pool, the others `Model::generate`. The files' outputs at the
+//! workload's points are compared first (layouts 1 and 2 differ by rounding only; padding
+//! changes no bit).
 //!
 //! For the one-function workloads the loop also times a yardstick: one read of as many bytes
 //! as the hypernetwork's f32 weights and biases (`peak.rs`'s vector-sum loop over a buffer of
-//! that size, in L2 like the weights). `layout 2 / read` is the median of the per-loop ratios:
-//! how much longer a generate takes than reading its weights once at that moment's L2 rate.
+//! that size, in L2 like the weights). `layout 2 / read` and `padded / read` are medians of the
+//! per-loop ratios: how much longer a generate takes than reading its weights once at that
+//! moment's L2 rate.
 
 #[path = "peak.rs"]
 mod peak;
@@ -46,27 +49,40 @@ fn run() -> Result<(), String> {
         .num_threads(1)
         .build()
         .map_err(|e| format!("rayon pool: {e}"))?;
-    println!("| workload | layout 1 us (p10) | layout 2 us (p10) | per-pair layout 1 / layout 2, median [p10-p90] | pairs | max abs output diff | read of the weights us | layout 2 / read, median [p10-p90] |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| workload | layout 1 us (p10) | layout 2 us (p10) | layout 2 padded us (p10) | per-loop layout 1 / layout 2, median [p10-p90] | per-loop layout 2 / layout 2 padded, median [p10-p90] | loops | max abs output diff 1 vs 2, 2 vs padded | read of the weights us | layout 2 / read, padded / read, medians |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for name in &names {
         let s = spec(name).ok_or(format!("unknown workload {name:?}"))?;
         if s.family != Family::Hyper {
             return Err(format!("{name}: not a HyperDeepONet workload"));
         }
         let w = s.build();
-        let (b1, b2) = (
-            ModelBuf::for_workload(&w, WeightType::F32)?,
-            ModelBuf::for_workload(&w, WeightType::F32Folded)?,
-        );
-        let (r1, r2) = (Runner::new(&w, &b1)?, Runner::new(&w, &b2)?);
-        let (mut s1, mut s2) = (r1.state(), r2.state());
-        pool.install(|| r1.time(Phase::Total, 1, 0.0, &mut s1))?;
-        pool.install(|| r2.time(Phase::Total, 1, 0.0, &mut s2))?;
-        let diff = s1
-            .out
+        let kinds = [
+            WeightType::F32,
+            WeightType::F32Folded,
+            WeightType::F32PaddedFolded,
+        ];
+        let bufs = kinds
             .iter()
-            .zip(&s2.out)
-            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            .map(|&k| ModelBuf::for_workload(&w, k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let runners = bufs
+            .iter()
+            .map(|b| Runner::new(&w, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut states: Vec<_> = runners.iter().map(|r| r.state()).collect();
+        for (r, st) in runners.iter().zip(&mut states) {
+            pool.install(|| r.time(Phase::Total, 1, 0.0, st))?;
+        }
+        let diff = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+        };
+        let (d12, d2p) = (
+            diff(&states[0].out, &states[1].out),
+            diff(&states[1].out, &states[2].out),
+        );
         let gen = |r: &Runner<'_>, ws: &mut [f32]| -> Result<f64, String> {
             let t = Instant::now();
             r.generate(ws).map(drop)?;
@@ -91,56 +107,71 @@ fn run() -> Result<(), String> {
         };
         // The whole loop runs on the pool's one thread (B's generate_batch needs a pool; an
         // `install` per call would add a cross-thread hand-off to every timed call).
-        let [mut t1, mut t2, mut tr] = pool.install(|| -> Result<[Vec<f64>; 3], String> {
-            let (mut t1, mut t2, mut tr, mut spent) = (Vec::new(), Vec::new(), Vec::new(), 0.0);
-            while t1.len() < 5 || (spent < budget && t1.len() < 200_000) {
-                // Alternate which layout goes first, so neither always runs on a warmer
-                // cache.
-                let (a, b) = if t1.len() % 2 == 0 {
-                    let a = gen(&r1, &mut s1.workspace)?;
-                    (a, gen(&r2, &mut s2.workspace)?)
-                } else {
-                    let b = gen(&r2, &mut s2.workspace)?;
-                    (gen(&r1, &mut s1.workspace)?, b)
-                };
-                t1.push(a);
-                t2.push(b);
-                spent += a + b;
+        let (mut t, mut tr) = pool.install(|| -> Result<([Vec<f64>; 3], Vec<f64>), String> {
+            let (mut t, mut tr, mut spent) = (<[Vec<f64>; 3]>::default(), Vec::new(), 0.0);
+            let mut loops = 0;
+            while loops < 5 || (spent < budget && loops < 200_000) {
+                // Rotate which file goes first, so none always runs on a warmer cache.
+                for k in 0..3 {
+                    let i = (loops + k) % 3;
+                    let d = gen(&runners[i], &mut states[i].workspace)?;
+                    t[i].push(d);
+                    spent += d;
+                }
                 if !yard.is_empty() {
                     let c = read(&yard);
                     tr.push(c);
                     spent += c;
                 }
+                loops += 1;
             }
-            Ok([t1, t2, tr])
+            Ok((t, tr))
         })?;
-        let mut q: Vec<f64> = t2.iter().zip(&tr).map(|(a, b)| a / b).collect();
-        let mut r: Vec<f64> = t1.iter().zip(&t2).map(|(a, b)| a / b).collect();
-        for v in [&mut t1, &mut t2, &mut r, &mut tr, &mut q] {
+        let per_loop = |a: &[f64], b: &[f64]| -> Vec<f64> {
+            let mut r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+            sort(&mut r);
+            r
+        };
+        let r12 = per_loop(&t[0], &t[1]);
+        let r2p = per_loop(&t[1], &t[2]);
+        let (q2, qp) = (per_loop(&t[1], &tr), per_loop(&t[2], &tr));
+        for v in t.iter_mut().chain([&mut tr]) {
             sort(v);
         }
         let yardstick = if tr.is_empty() {
             "- | -".to_string()
         } else {
             format!(
-                "{:.2} ({} KB) | {:.3} [{:.3}-{:.3}]",
+                "{:.2} ({} KB) | {:.3}, {:.3}",
                 percentile(&tr, 0.5) * 1e6,
                 yard.len() * 4 / 1000,
-                percentile(&q, 0.5),
-                percentile(&q, 0.1),
-                percentile(&q, 0.9)
+                percentile(&q2, 0.5),
+                percentile(&qp, 0.5),
+            )
+        };
+        let us = |v: &[f64]| {
+            format!(
+                "{:.2} ({:.2})",
+                percentile(v, 0.5) * 1e6,
+                percentile(v, 0.1) * 1e6
+            )
+        };
+        let ratio = |r: &[f64]| {
+            format!(
+                "{:.3} [{:.3}-{:.3}]",
+                percentile(r, 0.5),
+                percentile(r, 0.1),
+                percentile(r, 0.9)
             )
         };
         println!(
-            "| {name} | {:.2} ({:.2}) | {:.2} ({:.2}) | {:.3} [{:.3}-{:.3}] | {} | {diff:.2e} | {yardstick} |",
-            percentile(&t1, 0.5) * 1e6,
-            percentile(&t1, 0.1) * 1e6,
-            percentile(&t2, 0.5) * 1e6,
-            percentile(&t2, 0.1) * 1e6,
-            percentile(&r, 0.5),
-            percentile(&r, 0.1),
-            percentile(&r, 0.9),
-            r.len()
+            "| {name} | {} | {} | {} | {} | {} | {} | {d12:.2e}, {d2p:.2e} | {yardstick} |",
+            us(&t[0]),
+            us(&t[1]),
+            us(&t[2]),
+            ratio(&r12),
+            ratio(&r2p),
+            r12.len()
         );
     }
     Ok(())
