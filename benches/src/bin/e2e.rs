@@ -1,6 +1,7 @@
 //! `e2e`: hdon's side of `benches/peers/run.sh`. Times generate, eval and total for every
-//! workload with f32 and int8 generate-side weights (and, for HyperDeepONet, f32 in theta
-//! layout 2: `hdon-f32fold`), with the same median rule as the peers, and
+//! workload with f32 and int8 generate-side weights (every `WeightType`: row-major and blocked
+//! int8, f32 with padded rows `hdon-f32pad`, and for HyperDeepONet f32 in theta layout 2,
+//! `hdon-f32fold`, also padded, `hdon-f32padfold`), with the same median rule as the peers, and
 //! writes `DIR/results/hdon-tN.json` plus the `total` outputs `DIR/NAME/out.hdon[-int8]-tN.npy`
 //! that the table compares every peer with.
 //!
