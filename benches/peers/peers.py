@@ -479,7 +479,7 @@ def cmd_table(args):
             outs[p] = np.load(p) if os.path.exists(p) else None
         return outs[p]
 
-    hdr = f"| {'workload':<18} | {'phase':<8} | {'thr':>3} | {'peer':<11} | {'median us':>11} | {'GFLOP/s':>8} | {'peer/hdon':>9} | {'max abs diff':>12} |"
+    hdr = f"| {'workload':<18} | {'phase':<8} | {'thr':>3} | {'peer':<15} | {'median us':>11} | {'GFLOP/s':>8} | {'peer/hdon':>9} | {'max abs diff':>12} |"
     print(hdr)
     print("|" + "|".join("-" * (len(c)) for c in hdr.split("|")[1:-1]) + "|")
     for r in rows:
@@ -492,7 +492,7 @@ def cmd_table(args):
                 diff = f"{float(np.max(np.abs(a.reshape(-1) - h.reshape(-1)))):.2e}" if a.size == h.size else "shape!"
         gflops = r["flops"] / (r["median_us"] * 1e3)
         name = r["peer"] if r["weights"] == "f32" else f"{r['peer']}-{r['weights']}"
-        print(f"| {r['workload']:<18} | {r['phase']:<8} | {r['threads']:>3} | {name:<11} | {r['median_us']:>11.1f} | {gflops:>8.2f} | {ratio} | {diff:>12} |")
+        print(f"| {r['workload']:<18} | {r['phase']:<8} | {r['threads']:>3} | {name:<15} | {r['median_us']:>11.1f} | {gflops:>8.2f} | {ratio} | {diff:>12} |")
     print("\npeer/hdon = peer median / hdon f32 median at the same workload, phase and thread count "
           "(> 1: hdon is faster). max abs diff: the peer's `total` output vs hdon f32's.")
 
