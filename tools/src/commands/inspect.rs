@@ -197,14 +197,14 @@ pub fn print_text(r: &Value) {
     }
     println!();
     println!(
-        "\n{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  side",
+        "\n{:<8} {:<5} {:>7} {:>7} {:<10} {:<10} {:>10}  side",
         "network", "layer", "n_in", "n_out", "activation", "dtype", "params"
     );
     for net in r["networks"].as_array().into_iter().flatten() {
         for (i, l) in net["layers"].as_array().into_iter().flatten().enumerate() {
             let params = l["n_out"].as_u64().unwrap_or(0) * (l["n_in"].as_u64().unwrap_or(0) + 1);
             println!(
-                "{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  {}",
+                "{:<8} {:<5} {:>7} {:>7} {:<10} {:<10} {:>10}  {}",
                 net["role"].as_str().unwrap_or(""),
                 i,
                 l["n_in"].as_u64().unwrap_or(0),
@@ -219,7 +219,7 @@ pub fn print_text(r: &Value) {
     for (i, l) in r["target"].as_array().into_iter().flatten().enumerate() {
         let params = l["n_out"].as_u64().unwrap_or(0) * (l["n_in"].as_u64().unwrap_or(0) + 1);
         println!(
-            "{:<8} {:<5} {:>7} {:>7} {:<10} {:<6} {:>10}  target (generated theta)",
+            "{:<8} {:<5} {:>7} {:>7} {:<10} {:<10} {:>10}  target (generated theta)",
             "target",
             i,
             l["n_in"].as_u64().unwrap_or(0),
