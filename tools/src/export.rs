@@ -665,7 +665,7 @@ pub fn tensor_values(t: &hdon_format::Tensor<'_>) -> Vec<f32> {
         TensorData::F32Padded(v) => {
             // The parser guarantees a 2-D shape and rows * lda values.
             let cols = t.shape.get(1).map_or(0, |&c| c as usize);
-            let lda = cols.next_multiple_of(16);
+            let lda = hdon_format::f32_padded_lda(cols as u64).map_or(cols, |l| l as usize);
             v.chunks_exact(lda.max(1))
                 .flat_map(|row| &row[..cols])
                 .copied()
