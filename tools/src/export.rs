@@ -783,7 +783,9 @@ pub fn requantize(file: &ModelFile<'_>, dtype: WeightDtype) -> Result<Exported> 
             let rows = t.shape.first().copied().unwrap_or(1) as usize;
             let cols = values.len() / rows.max(1);
             let (buf, back) = quantize::convert(&values, rows, cols, dtype);
-            quant.push(quantize::measure(t.name, &values, &back));
+            if dtype.is_lossy() {
+                quant.push(quantize::measure(t.name, &values, &back));
+            }
             buf
         } else {
             TensorBuf::F32(values)
