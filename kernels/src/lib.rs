@@ -33,7 +33,8 @@
 //!
 //! **Dense weights (generate side).** [`MatRef`] is `[rows, cols]` = `[out, in]` row-major
 //! with the elements in f32, f16, bf16 or int8 (symmetric, one f32 scale per row,
-//! `w = scale[o] * q[o, i]`). The 16-bit forms are widened to f32 in registers as they are
+//! `w = scale[o] * q[o, i]`); f32 rows may also be `lda` apart ([`WeightData::F32Strided`],
+//! the padding never read: rows padded to 16 floats start on cache lines, same bits). The 16-bit forms are widened to f32 in registers as they are
 //! loaded; no f32 copy of a matrix is ever made. 8 rows of one vector are summed at once
 //! (one FMA chain per row sharing each load of `x`; 16 rows on AVX-512 read 15-21 % slower on
 //! L2-resident matrices, too many streams at once), and their accumulators are reduced
