@@ -55,6 +55,32 @@ fn export_fixture(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
     out
 }
 
+/// `hdon verify MODEL --data <hyper golden> --against AGAINST --json`, parsed.
+fn verify_hyper_against(model: &Path, against: &Path) -> serde_json::Value {
+    let a = hdon()
+        .arg("verify")
+        .arg(model)
+        .arg("--data")
+        .arg(fixture("hyper").join("golden.npz"))
+        .arg("--against")
+        .arg(against)
+        .arg("--json")
+        .assert()
+        .success();
+    json_of(&a.get_output().stdout)
+}
+
+/// `hdon bench MODEL --points 64 --iters 2 --dtype DTYPE --json`, parsed.
+fn bench_as(model: &Path, dtype: &str) -> serde_json::Value {
+    let a = hdon()
+        .arg("bench")
+        .arg(model)
+        .args(["--points", "64", "--iters", "2", "--dtype", dtype, "--json"])
+        .assert()
+        .success();
+    json_of(&a.get_output().stdout)
+}
+
 fn json_of(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
@@ -363,29 +389,9 @@ fn quantized_exports_report_errors_and_verify_against_f32() {
         .assert()
         .success()
         .stdout(contains("i8-blocked"));
-    let vb = hdon()
-        .arg("verify")
-        .arg(&qb)
-        .arg("--data")
-        .arg(fixture("hyper").join("golden.npz"))
-        .arg("--against")
-        .arg(&q)
-        .arg("--json")
-        .assert()
-        .success();
-    let vb = json_of(&vb.get_output().stdout);
+    let vb = verify_hyper_against(&qb, &q);
     assert_eq!(vb["against"]["difference_rel_l2"]["worst"], 0.0, "{vb}");
-    let v = hdon()
-        .arg("verify")
-        .arg(&q)
-        .arg("--data")
-        .arg(fixture("hyper").join("golden.npz"))
-        .arg("--against")
-        .arg(&f32_model)
-        .arg("--json")
-        .assert()
-        .success();
-    let v = json_of(&v.get_output().stdout);
+    let v = verify_hyper_against(&q, &f32_model);
     let diff = v["against"]["difference_rel_l2"]["mean"].as_f64().unwrap();
     assert!(diff > 0.0 && diff < 0.05, "{v}");
     assert!(
@@ -624,33 +630,11 @@ fn bench_prints_a_complete_report() {
     }
     assert_eq!(r["eval"]["latency"]["iters"], 5);
     assert_eq!(r["weights_dtype"], "f32");
-    let q = hdon()
-        .arg("bench")
-        .arg(&model)
-        .args([
-            "--points", "64", "--iters", "2", "--dtype", "int8", "--json",
-        ])
-        .assert()
-        .success();
-    let qr = json_of(&q.get_output().stdout);
+    let qr = bench_as(&model, "int8");
     assert_eq!(qr["weights_dtype"], "i8");
     let path = hdon_kernels::Path::from_name(qr["kernel_path"].as_str().unwrap()).unwrap();
     assert_eq!(qr["int8_kernel"], hdon_kernels::int8_kernel(path));
-    let qb = hdon()
-        .arg("bench")
-        .arg(&model)
-        .args([
-            "--points",
-            "64",
-            "--iters",
-            "2",
-            "--dtype",
-            "int8-blocked",
-            "--json",
-        ])
-        .assert()
-        .success();
-    let qb = json_of(&qb.get_output().stdout);
+    let qb = bench_as(&model, "int8-blocked");
     assert_eq!(qb["weights_dtype"], "i8-blocked");
     assert_eq!(qb["int8_kernel"], hdon_kernels::int8_blocked_kernel(path));
     for key in ["p50_us", "p90_us", "p99_us", "max_us"] {
@@ -709,33 +693,9 @@ fn f32_padded_export_inspect_verify_and_bench() {
         .assert()
         .success()
         .stdout(contains("f32-padded"));
-    let v = hdon()
-        .arg("verify")
-        .arg(&padded)
-        .arg("--data")
-        .arg(fixture("hyper").join("golden.npz"))
-        .arg("--against")
-        .arg(&f32_model)
-        .arg("--json")
-        .assert()
-        .success();
-    let v = json_of(&v.get_output().stdout);
+    let v = verify_hyper_against(&padded, &f32_model);
     assert_eq!(v["against"]["difference_rel_l2"]["worst"], 0.0, "{v}");
-    let b = hdon()
-        .arg("bench")
-        .arg(&f32_model)
-        .args([
-            "--points",
-            "64",
-            "--iters",
-            "2",
-            "--dtype",
-            "f32-padded",
-            "--json",
-        ])
-        .assert()
-        .success();
-    let b = json_of(&b.get_output().stdout);
+    let b = bench_as(&f32_model, "f32-padded");
     assert_eq!(b["weights_dtype"], "f32-padded", "{b}");
 }
 
