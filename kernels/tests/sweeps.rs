@@ -306,6 +306,14 @@ fn mlp_depth_1_to_16_and_wide_layers() {
 
 // ---------------------------------------------------------------- gemv
 
+/// `got` and `want` hold the same f32 bits, element by element.
+fn assert_same_bits(got: &[f32], want: &[f32], ctx: &str) {
+    assert_eq!(got.len(), want.len(), "{ctx}: lengths");
+    for (i, (g, e)) in got.iter().zip(want).enumerate() {
+        assert_eq!(g.to_bits(), e.to_bits(), "{ctx} y[{i}]: {g} vs {e}");
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Dt {
     F32,
@@ -712,13 +720,8 @@ fn gemv_i8_blocked_equals_row_major_every_path() {
                 let mut got = vec![f32::NAN; batch * rows];
                 gemv_batch_on(path, &rm, x, batch, Some(&b), act, &mut want).unwrap();
                 gemv_batch_on(path, &bm, x, batch, Some(&b), act, &mut got).unwrap();
-                for (i, (g, e)) in got.iter().zip(&want).enumerate() {
-                    assert_eq!(
-                        g.to_bits(),
-                        e.to_bits(),
-                        "{path:?} blocked {rows}x{cols} batch={batch} {act:?} y[{i}]: {g} vs {e}"
-                    );
-                }
+                let ctx = format!("{path:?} blocked {rows}x{cols} batch={batch} {act:?}");
+                assert_same_bits(&got, &want, &ctx);
             }
         }
     }
@@ -767,13 +770,8 @@ fn gemv_f32_strided_equals_row_major_every_path() {
                 let mut got = vec![f32::NAN; batch * rows];
                 gemv_batch_on(path, &rm, &x, batch, Some(&b), act, &mut want).unwrap();
                 gemv_batch_on(path, &sm, &x, batch, Some(&b), act, &mut got).unwrap();
-                for (i, (g, e)) in got.iter().zip(&want).enumerate() {
-                    assert_eq!(
-                        g.to_bits(),
-                        e.to_bits(),
-                        "{path:?} strided {rows}x{cols} lda={lda} batch={batch} y[{i}]: {g} vs {e}"
-                    );
-                }
+                let ctx = format!("{path:?} strided {rows}x{cols} lda={lda} batch={batch}");
+                assert_same_bits(&got, &want, &ctx);
             }
         }
     }
@@ -1081,11 +1079,8 @@ fn gemm_and_widen_rows_f32_strided_equal_row_major() {
                     let act = Activation::Tanh;
                     gemm_on(path, &rm, &x, n, Some(&b), act, &mut want).unwrap();
                     gemm_on(path, &sm, &x, n, Some(&b), act, &mut got).unwrap();
-                    let same = got
-                        .iter()
-                        .zip(&want)
-                        .all(|(g, e)| g.to_bits() == e.to_bits());
-                    assert!(same, "{path:?} gemm strided {rows}x{cols} lda={lda} n={n}");
+                    let ctx = format!("{path:?} gemm strided {rows}x{cols} lda={lda} n={n}");
+                    assert_same_bits(&got, &want, &ctx);
                 }
             }
             for (r0, n) in [(0, rows), (rows / 2, rows - rows / 2), (rows - 1, 1)] {
