@@ -78,7 +78,7 @@ pub fn pad_rows_f32(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         "pad_rows_f32: {} values for [{rows}, {cols}]",
         values.len()
     );
-    let lda = cols.next_multiple_of(16);
+    let lda = crate::f32_padded_lda(cols as u64).expect("a row that fits in memory pads") as usize;
     let mut out = std::vec![0.0; rows * lda];
     if cols > 0 {
         for (row, src) in out.chunks_exact_mut(lda).zip(values.chunks_exact(cols)) {
