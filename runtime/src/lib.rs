@@ -38,6 +38,8 @@ mod model;
 mod par;
 mod plan;
 mod target;
+#[cfg(feature = "std")]
+mod team;
 
 pub use error::{Error, NonFinite, Options};
 pub use hdon_format::{Family, FormatError, ModelFile};
@@ -47,3 +49,5 @@ pub use model::Model;
 pub use par::TargetBatch;
 pub use plan::workspace_len_for;
 pub use target::Target;
+#[cfg(feature = "std")]
+pub use team::Team;

@@ -14,6 +14,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::vec;
 
 use crate::model::Model;
+use crate::team::Team;
 use crate::{Error, Target};
 
 /// Input functions per task of a batched generate (HyperDeepONet), largest first: their
@@ -84,6 +85,37 @@ impl<'a> Model<'a> {
     where
         'a: 'w,
     {
+        self.generate_batch_with(Exec::Rayon, sensors, workspace)
+    }
+
+    /// [`Model::generate_batch`] on the threads of `team` (the calling thread and the team's
+    /// workers) instead of rayon's: the same results, bit for bit. If `team` is busy with
+    /// another call, this one runs on its calling thread alone.
+    ///
+    /// # Errors
+    /// As [`Model::generate_batch`].
+    pub fn generate_batch_on<'w>(
+        &'w self,
+        team: &Team,
+        sensors: &[f32],
+        workspace: &'w mut [f32],
+    ) -> Result<TargetBatch<'w>, Error>
+    where
+        'a: 'w,
+    {
+        self.generate_batch_with(Exec::Team(team), sensors, workspace)
+    }
+
+    /// [`Model::generate_batch`] on `exec`'s threads.
+    fn generate_batch_with<'w>(
+        &'w self,
+        exec: Exec<'_>,
+        sensors: &[f32],
+        workspace: &'w mut [f32],
+    ) -> Result<TargetBatch<'w>, Error>
+    where
+        'a: 'w,
+    {
         let m = self.plan.m;
         if m == 0 || !sensors.len().is_multiple_of(m) {
             return Err(Error::SensorCount {
@@ -100,7 +132,7 @@ impl<'a> Model<'a> {
             .ok_or(Error::WorkspaceTooShort { needed, found })?;
         self.check_sensors(sensors, batch)?;
         if per > 0 && self.batches_generate() {
-            let threads = rayon::current_num_threads();
+            let threads = exec.threads();
             let lanes = batch >= LANES_MIN_BATCH;
             let group = GEN_GROUPS
                 .into_iter()
@@ -110,6 +142,7 @@ impl<'a> Model<'a> {
             // runs on the calling thread (handing it to a pool thread cost a wake-up and an L2
             // without the weights or the sensors: B through the C API, 300 us instead of 150).
             for_each_chunk(
+                exec,
                 ws,
                 per * group,
                 1,
@@ -121,6 +154,7 @@ impl<'a> Model<'a> {
             )?;
         } else if per > 0 {
             for_each_chunk(
+                exec,
                 ws,
                 per,
                 1,
@@ -199,12 +233,27 @@ impl Target<'_> {
     /// value). Unlike `eval`, a non-finite point is found while other tasks evaluate theirs:
     /// on that error `out` may be partly written.
     pub fn eval_par(&mut self, points: &[f32], out: &mut [f32]) -> Result<(), Error> {
+        self.eval_with(Exec::Rayon, points, out)
+    }
+
+    /// [`Target::eval_par`] on the threads of `team` (the calling thread and the team's
+    /// workers) instead of rayon's: bit-identical to `eval`. If `team` is busy with another
+    /// call, this one runs on its calling thread alone.
+    ///
+    /// # Errors
+    /// As [`Target::eval_par`].
+    pub fn eval_on(&mut self, team: &Team, points: &[f32], out: &mut [f32]) -> Result<(), Error> {
+        self.eval_with(Exec::Team(team), points, out)
+    }
+
+    /// [`Target::eval_par`] on `exec`'s threads.
+    fn eval_with(&mut self, exec: Exec<'_>, points: &[f32], out: &mut [f32]) -> Result<(), Error> {
         let n = self.check_shapes(points, out)?;
         if n == 0 {
             return Ok(());
         }
         let (d_y, d_out) = (self.d_y, self.d_out);
-        if n <= PAR_CHUNK || d_out == 0 || rayon::current_num_threads() == 1 {
+        if n <= PAR_CHUNK || d_out == 0 || exec.threads() == 1 {
             return self.eval(points, out);
         }
         // The non-finite scan runs in the tasks (a serial pass over all points first would
@@ -218,6 +267,7 @@ impl Target<'_> {
             found: 0,
         })?;
         let run = for_each_chunk(
+            exec,
             out,
             PAR_UNIT * d_out,
             PAR_CHUNK / PAR_UNIT,
@@ -248,6 +298,41 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The threads a parallel call runs on, besides its calling thread.
+#[derive(Clone, Copy)]
+enum Exec<'t> {
+    /// The rayon pool the caller runs in, else the global pool.
+    Rayon,
+    /// A [`Team`]'s workers.
+    Team(&'t Team),
+}
+
+impl Exec<'_> {
+    /// Threads that share a call, the calling thread included.
+    fn threads(self) -> usize {
+        match self {
+            Exec::Rayon => rayon::current_num_threads().max(1),
+            Exec::Team(t) => t.threads(),
+        }
+    }
+
+    /// Runs `work` on the calling thread and on up to `helpers` more threads (rayon: exactly
+    /// `helpers` tasks; a team: every worker, once `helpers > 0`), and returns when all
+    /// calls have.
+    fn run(self, helpers: usize, work: &(dyn Fn() + Sync)) {
+        match self {
+            Exec::Rayon => rayon::in_place_scope(|scope| {
+                for _ in 0..helpers {
+                    scope.spawn(|_| work());
+                }
+                work();
+            }),
+            Exec::Team(_) if helpers == 0 => work(),
+            Exec::Team(t) => t.run(work),
+        }
+    }
+}
+
 /// Runs `task(first, chunk, state)` over `out` cut into chunks of whole units (`unit` f32
 /// each, the last unit maybe shorter; `first` is the chunk's first unit index) on the
 /// calling thread and on up to `current_num_threads() - 1` rayon workers. Each thread makes
@@ -261,6 +346,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// same-process A/Bs). After a task fails no new chunk is started; the first error is
 /// returned.
 fn for_each_chunk<S, E: Send>(
+    exec: Exec<'_>,
     out: &mut [f32],
     unit: usize,
     max_units: usize,
@@ -269,7 +355,7 @@ fn for_each_chunk<S, E: Send>(
 ) -> Result<(), E> {
     let unit = unit.max(1);
     let max_units = max_units.max(1);
-    let threads = rayon::current_num_threads().max(1);
+    let threads = exec.threads();
     let helpers = threads
         .min(out.len().div_ceil(unit * max_units))
         .saturating_sub(1);
@@ -293,24 +379,20 @@ fn for_each_chunk<S, E: Send>(
     let failed = AtomicBool::new(false);
     let first_error = Mutex::new(None);
     let work = || {
-        let mut state = init();
+        // Made at the first claim: a team's worker that finds nothing left makes none.
+        let mut state = None;
         while !failed.load(Ordering::Relaxed) {
             let Some((first, chunk)) = claim() else {
                 return;
             };
-            if let Err(e) = task(first, chunk, &mut state) {
+            if let Err(e) = task(first, chunk, state.get_or_insert_with(&init)) {
                 failed.store(true, Ordering::Relaxed);
                 lock(&first_error).get_or_insert(e);
                 return;
             }
         }
     };
-    rayon::in_place_scope(|scope| {
-        for _ in 0..helpers {
-            scope.spawn(|_| work());
-        }
-        work();
-    });
+    exec.run(helpers, &work);
     match first_error
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner)
@@ -325,23 +407,31 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::vec::Vec;
 
-    use super::for_each_chunk;
+    use std::time::Duration;
 
-    /// Pools of 1, 2 and 8 threads, and the global pool from outside it.
-    fn in_each_pool(f: impl Fn(&str) + Sync) {
-        f("outside");
+    use super::{for_each_chunk, Exec};
+    use crate::Team;
+
+    /// Rayon pools of 1, 2 and 8 threads, the global pool from outside it, and teams of 1, 2
+    /// and 8 threads that spin for 0 (park at once) and for 1 ms.
+    fn in_each_pool(f: impl Fn(&str, Exec<'_>) + Sync) {
+        f("outside", Exec::Rayon);
         for threads in [1, 2, 8] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            pool.install(|| f(&std::format!("{threads} threads")));
+            pool.install(|| f(&std::format!("{threads} threads"), Exec::Rayon));
+            for spin in [0, 1000] {
+                let team = Team::new(threads, Duration::from_micros(spin)).unwrap();
+                f(&std::format!("{team:?}"), Exec::Team(&team));
+            }
         }
     }
 
     #[test]
     fn every_unit_runs_once_in_a_chunk_that_knows_its_place() {
-        in_each_pool(|pool| {
+        in_each_pool(|pool, exec| {
             for (len, unit, max_units) in [
                 (1000usize, 7usize, 1usize),
                 (1000, 7, 8),
@@ -355,6 +445,7 @@ mod tests {
                 let calls = AtomicUsize::new(0);
                 let inits = AtomicUsize::new(0);
                 let r: Result<(), ()> = for_each_chunk(
+                    exec,
                     &mut out,
                     unit,
                     max_units,
@@ -381,17 +472,18 @@ mod tests {
                 let want: Vec<f32> = (0..len).map(|k| (k / unit) as f32).collect();
                 assert_eq!(out, want, "{pool} {len}/{unit}/{max_units}");
                 // One state per thread that worked: the caller and at most threads - 1 helpers.
-                assert!(inits.into_inner() <= rayon::current_num_threads(), "{pool}");
+                assert!(inits.into_inner() <= exec.threads(), "{pool}");
             }
         });
     }
 
     #[test]
     fn a_failed_task_stops_the_claims_and_its_error_is_returned() {
-        in_each_pool(|pool| {
+        in_each_pool(|pool, exec| {
             let mut out = std::vec![0.0f32; 64 * 100];
             let calls = AtomicUsize::new(0);
             let r = for_each_chunk(
+                exec,
                 &mut out,
                 64,
                 1,
@@ -414,7 +506,7 @@ mod tests {
             // finish what they claimed before the failure (94 sleeping chunks would need
             // 2 ms x 94 / threads to run out).
             let calls = calls.into_inner();
-            if rayon::current_num_threads() == 1 {
+            if exec.threads() == 1 {
                 assert_eq!(calls, 6, "{pool}");
             } else {
                 assert!((6..50).contains(&calls), "{pool}: {calls} calls");

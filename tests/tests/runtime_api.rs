@@ -1,10 +1,12 @@
 //! Runtime API contracts: exact workspace length, workspace records, error cases, the
-//! non-finite policy, and the std helpers: eval_par bit-identical to serial, generate_batch
+//! non-finite policy, and the std helpers: eval_par and eval_on (teams) bit-identical to serial, generate_batch
 //! bit-identical to serial or (HyperDeepONet hypernetworks in lanes) equal to rounding and independent
 //! of the batch and the thread count.
 
+use std::time::Duration;
+
 use hdon_format::AlignedBytes;
-use hdon_runtime::{workspace_len_for, Error, Model, NonFinite, Options};
+use hdon_runtime::{workspace_len_for, Error, Model, NonFinite, Options, Team};
 use hdon_tests::build::{builder, to_hdon};
 use hdon_tests::random::{random_model, Rng, Spec, WeightType};
 
@@ -166,10 +168,20 @@ fn misaligned_and_corrupt_bytes_are_errors() {
     assert!(matches!(Model::from_bytes(&buf), Err(Error::Format(_))));
 }
 
+/// Teams (`eval_on`, `generate_batch_on`) of 1, 2 and 8 threads whose workers park at once
+/// or poll for 1 ms.
+fn teams() -> Vec<Team> {
+    [1, 2, 8]
+        .into_iter()
+        .flat_map(|t| [0, 1].map(|ms| Team::new(t, Duration::from_millis(ms)).unwrap()))
+        .collect()
+}
+
 #[test]
 fn eval_par_is_bit_identical_to_eval() {
-    // From outside any pool (the global pool's threads and the caller share the chunks) and
-    // inside pools of 1, 2 and 8 threads; point counts around the 512-point chunks.
+    // From outside any pool (the global pool's threads and the caller share the chunks),
+    // inside pools of 1, 2 and 8 threads, and on teams; point counts around the 512-point
+    // chunks.
     let pools: Vec<Option<rayon::ThreadPool>> = std::iter::once(None)
         .chain([1, 2, 8].map(|t| {
             Some(
@@ -180,6 +192,7 @@ fn eval_par_is_bit_identical_to_eval() {
             )
         }))
         .collect();
+    let teams = teams();
     for fam in FAMILIES {
         let spec = Spec::small(fam);
         let bytes = file(&spec);
@@ -203,6 +216,11 @@ fn eval_par_is_bit_identical_to_eval() {
                     "{fam} n {n} pool {:?}",
                     pool.as_ref().map(|p| p.current_num_threads())
                 );
+            }
+            for team in &teams {
+                let mut b = vec![1.0f32; n * spec.d_out];
+                t.eval_on(team, &pts, &mut b).unwrap();
+                assert_eq!(bits(&a), bits(&b), "{fam} n {n} {team:?}");
             }
         }
     }
@@ -230,6 +248,7 @@ fn eval_par_reports_the_first_non_finite_point_like_eval() {
         .num_threads(8)
         .build()
         .unwrap();
+    let team = Team::new(8, Duration::from_millis(1)).unwrap();
     for bad in [
         vec![7],
         vec![len - 1],
@@ -250,9 +269,12 @@ fn eval_par_reports_the_first_non_finite_point_like_eval() {
         for _ in 0..50 {
             let par = pool.install(|| t.eval_par(&pts, &mut out).err());
             assert_eq!(par, serial, "bad {bad:?}");
+            let on_team = t.eval_on(&team, &pts, &mut out).err();
+            assert_eq!(on_team, serial, "bad {bad:?} {team:?}");
         }
     }
     pool.install(|| t.eval_par(&clean, &mut out)).unwrap();
+    t.eval_on(&team, &clean, &mut out).unwrap();
 }
 
 /// Evaluates function `i` of a batch at `pts`.
@@ -273,6 +295,7 @@ fn bits(v: &[f32]) -> Vec<u32> {
 
 #[test]
 fn generate_batch_matches_generate() {
+    let teams = teams();
     // 2 functions: gemv_batch, bit-identical to the serial generate, for every weight type.
     // 5 and 13: groups of 4, 8 or 13 by the thread count; 37: groups of 16-37, 4 + 1. From 4
     // functions on, HyperDeepONet runs its hypernetwork in lanes (gemm; int8 weights widened
@@ -319,6 +342,17 @@ fn generate_batch_matches_generate() {
         let batched: Vec<Vec<f32>> = (0..batch)
             .map(|i| eval_batch(&mut tb, i, &pts, spec.d_out))
             .collect();
+        // On a team: the bits of rayon's generate_batch, whatever the thread count.
+        for team in &teams {
+            let mut ws_team = vec![0.0f32; model.workspace_len(batch)];
+            let mut tt = model
+                .generate_batch_on(team, &sensors, &mut ws_team)
+                .unwrap();
+            for (i, want) in batched.iter().enumerate() {
+                let got = eval_batch(&mut tt, i, &pts, spec.d_out);
+                assert_eq!(bits(&got), bits(want), "{fam} batch {batch} {team:?}");
+            }
+        }
         let mut ws = vec![0.0f32; model.workspace_len(1)];
         for (i, got) in batched.iter().enumerate() {
             let mut serial = vec![0.0f32; 40 * spec.d_out];
@@ -379,6 +413,10 @@ fn generate_batch_matches_generate() {
         assert!(matches!(
             model.generate_batch(&sensors[1..], &mut ws_batch),
             Err(Error::SensorCount { .. })
+        ));
+        assert!(matches!(
+            model.generate_batch_on(&teams[2], &sensors, &mut short),
+            Err(Error::WorkspaceTooShort { .. })
         ));
     }
 }
