@@ -662,6 +662,26 @@ fn bench_prints_a_complete_report() {
                 .and(contains("eval (100 points)"))
                 .and(contains("kernel path")),
         );
+    assert_eq!(r["executor"], "rayon");
+    // On a team of spinning workers: named in the report; 1000 points run in parallel.
+    let a = hdon()
+        .arg("bench")
+        .arg(&model)
+        .args(["--points", "1000", "--batch", "3", "--threads", "2"])
+        .args(["--spin-us", "500", "--iters", "3", "--json"])
+        .assert()
+        .success();
+    let t = json_of(&a.get_output().stdout);
+    assert_eq!(t["executor"], "team (spin 500 us)");
+    assert_eq!(t["threads"], 2);
+    assert_eq!(t["eval"]["latency"]["iters"], 3);
+    hdon()
+        .arg("bench")
+        .arg(&model)
+        .args(["--spin-us", "500"])
+        .assert()
+        .failure()
+        .stderr(contains("--spin-us").and(contains("--threads 2 or more")));
 }
 
 /// `--dtype f32-padded`: the same f32 values with rows padded to 64 bytes. No quantization

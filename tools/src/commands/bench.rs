@@ -10,7 +10,7 @@ use super::print_json;
 use crate::model_file::LoadedFile;
 use crate::quantize::WeightDtype;
 use anyhow::{anyhow, bail, Result};
-use hdon_runtime::Model;
+use hdon_runtime::{Model, Team};
 use serde::Serialize;
 use serde_json::json;
 use std::path::PathBuf;
@@ -30,6 +30,11 @@ pub struct Args {
     /// Worker threads (1 = the serial eval; >1 = eval_par and generate_batch on a pool of T).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// With --threads >= 2: run eval_on and generate_batch_on on an hdon Team whose workers
+    /// poll for US microseconds after each call, instead of rayon's pool, whose threads sleep
+    /// between calls (see docs/EMBEDDING.md, "Spinning workers").
+    #[arg(long, value_name = "US")]
+    pub spin_us: Option<u64>,
     /// Timed iterations per phase (0 = about one second's worth, 20..=10000).
     #[arg(long, default_value_t = 0)]
     pub iters: usize,
@@ -199,6 +204,9 @@ pub fn run(a: Args) -> Result<()> {
             a.threads
         );
     }
+    if a.spin_us.is_some() && a.threads == 1 {
+        bail!("--spin-us sets how a team's workers wait: it needs --threads 2 or more");
+    }
     let mut file = LoadedFile::read(&a.model)?;
     if let Some(dtype) = a.dtype {
         let parsed = hdon_format::ModelFile::parse(&file.bytes)
@@ -225,6 +233,15 @@ pub fn run(a: Args) -> Result<()> {
         .num_threads(a.threads)
         .build()
         .map_err(|e| anyhow!("cannot start {} threads: {e}", a.threads))?;
+    let team = a
+        .spin_us
+        .map(|us| Team::new(a.threads, Duration::from_micros(us)))
+        .transpose()
+        .map_err(|e| anyhow!("cannot start a team of {} threads: {e}", a.threads))?;
+    let executor = match &team {
+        Some(t) => format!("team (spin {} us)", t.spin().as_micros()),
+        None => "rayon".to_string(),
+    };
     let u = bench_sensors(&model, a.batch);
     let y = bench_points(&model, a.points);
     let mut out = vec![0f32; a.points * model.d_out()];
@@ -240,10 +257,12 @@ pub fn run(a: Args) -> Result<()> {
             })?
         } else {
             time_loop(iters, a.warmup, || {
-                model
-                    .generate_batch(&u, &mut ws)
-                    .map(drop)
-                    .map_err(|e| anyhow!("generate_batch: {e}"))
+                match &team {
+                    Some(t) => model.generate_batch_on(t, &u, &mut ws),
+                    None => model.generate_batch(&u, &mut ws),
+                }
+                .map(drop)
+                .map_err(|e| anyhow!("generate_batch: {e}"))
             })?
         };
         let mut target = model
@@ -255,9 +274,11 @@ pub fn run(a: Args) -> Result<()> {
             })?
         } else {
             time_loop(iters, a.warmup, || {
-                target
-                    .eval_par(&y, &mut out)
-                    .map_err(|e| anyhow!("eval_par: {e}"))
+                match &team {
+                    Some(t) => target.eval_on(t, &y, &mut out),
+                    None => target.eval_par(&y, &mut out),
+                }
+                .map_err(|e| anyhow!("parallel eval: {e}"))
             })?
         };
         Ok((generate, eval))
@@ -289,6 +310,7 @@ pub fn run(a: Args) -> Result<()> {
         "weights_dtype": dtype,
         "build": super::BUILD,
         "threads": a.threads,
+        "executor": executor,
         "batch": a.batch,
         "points": a.points,
         "file_bytes": file.bytes.len(),
@@ -308,12 +330,17 @@ pub fn run(a: Args) -> Result<()> {
         String::new()
     };
     println!(
-        "hdon bench {} ({}, weights {dtype}), hdon {}, kernel path {}{int8}, threads {}",
+        "hdon bench {} ({}, weights {dtype}), hdon {}, kernel path {}{int8}, threads {}{}",
         file.path.display(),
         model.family().name(),
         env!("CARGO_PKG_VERSION"),
         path.name(),
-        a.threads
+        a.threads,
+        if team.is_some() {
+            format!(" on a {executor}")
+        } else {
+            String::new()
+        }
     );
     println!(
         "file {} bytes, workspace {} bytes (batch {}), FLOPs {} per generate, {} per point",
