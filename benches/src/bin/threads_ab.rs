@@ -6,7 +6,7 @@
 //! ```text
 //! threads_ab [--threads N] [--budget SECONDS] [NAME...]     # default: 2 threads, 4 s, S L D
 //! ```
-//! Four ways to call `eval_par`, each its own row (each alternated with the serial `eval`):
+//! Five ways to call `eval_par` or `eval_on`, each its own row (each alternated with the serial `eval`):
 //! - `caller`: from the main thread, rayon's global pool built with N threads (the calling
 //!   thread works with N - 1 of them);
 //! - `in pool`: the whole loop inside `pool.install` of an N-thread pool (the caller is one of
@@ -14,6 +14,9 @@
 //! - `in pool, runs of 8`: as `in pool`, but 8 calls of each kind in a row (a busy service:
 //!   between its calls the pool's threads do not fall asleep, so only the first of 8 pays
 //!   their wake-up; pair `i` is the `i`-th call of each run);
+//! - `team, spin 1000 us`: `Target::eval_on` an N-thread `hdon_runtime::Team` whose workers
+//!   poll for 1 ms after each call: alternated with serial calls of 0.2-0.4 ms, the next call
+//!   finds them awake (the serial calls in this row run while they poll);
 //! - `install each`: `pool.install(|| eval_par(..))` per call from the main thread (a hand-off
 //!   to a pool thread and back per call: two wake-ups, while the main thread waits).
 //!
@@ -69,6 +72,8 @@ fn run() -> Result<(), String> {
         .num_threads(threads)
         .build()
         .map_err(|e| format!("rayon pool: {e}"))?;
+    let team = hdon_runtime::Team::new(threads, std::time::Duration::from_millis(1))
+        .map_err(|e| format!("team: {e}"))?;
     println!(
         "| workload | eval_par called | 1 thread us | {threads} threads us | per-pair speedup, median [p10-p90] | pairs |"
     );
@@ -166,6 +171,19 @@ fn run() -> Result<(), String> {
         row("in pool / yardstick", relative, false);
         let [runs] = pool.install(|| pairs(budget, 8, [&mut call]))?;
         row("in pool, runs of 8", runs, true);
+        let mut call = |parallel: bool| {
+            if parallel {
+                e(target.eval_on(&team, points, &mut par))
+            } else {
+                e(target.eval(points, &mut one))
+            }
+        };
+        let [on_team] = pairs(budget, 1, [&mut call])?;
+        row(
+            &format!("team, spin {} us", team.spin().as_micros()),
+            on_team,
+            true,
+        );
         let mut call = |parallel: bool| {
             if parallel {
                 pool.install(|| e(target.eval_par(points, &mut par)))
