@@ -11,7 +11,8 @@
 //! L3 (32 MiB) and DRAM (1 GiB by default), and 2 threads (each thread its own buffer).
 //! Last, the wake-up latency of a rayon pool thread: how long after a `rayon::join` a second
 //! thread of a 2-thread pool, idle for 0.2 or 1 ms before, starts the stolen half (what a
-//! parallel eval loses at its start: `Target::eval_par` of S takes ~110 us on 2 threads).
+//! parallel eval loses at its start: `Target::eval_par` of S takes ~110 us on 2 threads), and
+//! the same for the worker of an `hdon_runtime::Team` (`Target::eval_on`), polling or parked.
 //!
 //! Each figure is the best of repeated timed runs: these are ceilings, and time lost to other
 //! processes on a shared machine only lowers a run's rate. Results go to stdout as a Markdown
@@ -64,18 +65,51 @@ fn main() {
             wake_us(idle_us, if quick { 100 } else { 500 })
         );
     }
+    for (idle_us, spin_us) in [(200, 1000), (1000, 0)] {
+        println!(
+            "| hdon Team worker start after {idle_us} us idle, spin {spin_us} us (us, median) | | {:.1} |",
+            team_start_us(idle_us, spin_us, if quick { 100 } else { 500 })
+        );
+    }
+}
+
+/// Busy-waits `us` microseconds on the calling thread.
+fn spin(us: u64) {
+    let t = Instant::now();
+    while t.elapsed().as_micros() < u128::from(us) {
+        std::hint::spin_loop();
+    }
+}
+
+/// Median delay (us) between `Team::run` on the calling thread and the start of the job on the
+/// worker of a 2-thread `hdon_runtime::Team` whose last job ended `idle_us` before; with
+/// `spin_us` > `idle_us` the worker is still polling, with 0 it has parked.
+fn team_start_us(idle_us: u64, spin_us: u64, rounds: usize) -> f64 {
+    let team = hdon_runtime::Team::new(2, std::time::Duration::from_micros(spin_us))
+        .expect("a team of 2 threads");
+    let caller = std::thread::current().id();
+    let mut delays: Vec<f64> = (0..rounds)
+        .map(|_| {
+            spin(idle_us);
+            let started = std::sync::Mutex::new(None);
+            let t0 = Instant::now();
+            team.run(&|| {
+                if std::thread::current().id() != caller {
+                    *started.lock().unwrap() = Some(t0.elapsed());
+                }
+            });
+            let delay = started.into_inner().unwrap();
+            delay.map_or(f64::NAN, |d| d.as_secs_f64() * 1e6)
+        })
+        .collect();
+    hdon_benches::cli::sort(&mut delays);
+    hdon_benches::cli::percentile(&delays, 0.5)
 }
 
 /// Median delay (us) between a `rayon::join` on one thread of a 2-thread pool and the start of
 /// its second closure on the other thread, which has had nothing to do for `idle_us`
 /// (rounds where the joining thread ran both halves itself are left out).
 fn wake_us(idle_us: u64, rounds: usize) -> f64 {
-    let spin = |us: u64| {
-        let t = Instant::now();
-        while t.elapsed().as_micros() < u128::from(us) {
-            std::hint::spin_loop();
-        }
-    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()

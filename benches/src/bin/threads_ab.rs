@@ -16,7 +16,9 @@
 //!   their wake-up; pair `i` is the `i`-th call of each run);
 //! - `team, spin 1000 us`: `Target::eval_on` an N-thread `hdon_runtime::Team` whose workers
 //!   poll for 1 ms after each call: alternated with serial calls of 0.2-0.4 ms, the next call
-//!   finds them awake (the serial calls in this row run while they poll);
+//!   finds them awake (the serial calls in this row run while they poll). Alternated in the
+//!   same loop with the FMA burst on the team (`Team::run`), and compared with it as `in pool`
+//!   is with the rayon burst;
 //! - `install each`: `pool.install(|| eval_par(..))` per call from the main thread (a hand-off
 //!   to a pool thread and back per call: two wake-ups, while the main thread waits).
 //!
@@ -37,6 +39,7 @@ mod peak;
 
 use std::hint::black_box;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -178,12 +181,29 @@ fn run() -> Result<(), String> {
                 e(target.eval(points, &mut one))
             }
         };
-        let [on_team] = pairs(budget, 1, [&mut call])?;
-        row(
-            &format!("team, spin {} us", team.spin().as_micros()),
-            on_team,
-            true,
-        );
+        // The yardstick on the team: the same FMA burst, its pieces claimed by the team's
+        // threads (no wake-up in it either).
+        let mut team_burst = |parallel: bool| {
+            if parallel {
+                let next = AtomicUsize::new(0);
+                team.run(&|| {
+                    while next.fetch_add(1, Ordering::Relaxed) < 64 {
+                        black_box(peak::fma_rounds(rounds));
+                    }
+                });
+            } else {
+                for _ in 0..64 {
+                    black_box(peak::fma_rounds(rounds));
+                }
+            }
+            Ok(())
+        };
+        let [on_team, team_yardstick] = pairs(budget, 1, [&mut call, &mut team_burst])?;
+        let relative = Pairs(speedups(&on_team), speedups(&team_yardstick));
+        let spin = team.spin().as_micros();
+        row(&format!("team, spin {spin} us"), on_team, true);
+        row("FMA burst, team (yardstick)", team_yardstick, true);
+        row("team / yardstick", relative, false);
         let mut call = |parallel: bool| {
             if parallel {
                 pool.install(|| e(target.eval_par(points, &mut par)))
