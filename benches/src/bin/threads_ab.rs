@@ -22,6 +22,11 @@
 //! - `install each`: `pool.install(|| eval_par(..))` per call from the main thread (a hand-off
 //!   to a pool thread and back per call: two wake-ups, while the main thread waits).
 //!
+//! And a control for the team row: `serial eval: other core parked / polling` alternates the
+//! serial eval with a second thread parked and with it polling an atomic (PAUSE loop, as a
+//! team's idle worker): 1.00x means polling costs the serial work nothing, below 1 is the
+//! slowdown.
+//!
 //! And a yardstick, alternated in the same loop as `in pool`: a burst of pure FMA work as long
 //! as the workload's serial eval, in 64 pieces that the threads claim as they come (`FMA
 //! burst` row). It has no memory traffic and nothing to merge, so its speedup is what the
@@ -39,7 +44,7 @@ mod peak;
 
 use std::hint::black_box;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -213,6 +218,34 @@ fn run() -> Result<(), String> {
         };
         let [install_each] = pairs(budget, 1, [&mut call])?;
         row("install each", install_each, true);
+        // The control for the team row: does a thread polling on the other core (as the
+        // team's worker does between calls) slow the serial eval? Alternated: the serial eval
+        // with that thread parked (`1 thread` column), and while it polls (`2 threads` column).
+        let (on, stop) = (AtomicBool::new(false), AtomicBool::new(false));
+        let polled = std::thread::scope(|sc| {
+            let poller = sc.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    if on.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    } else {
+                        std::thread::park_timeout(std::time::Duration::from_millis(1));
+                    }
+                }
+            });
+            let mut call = |polling: bool| {
+                on.store(polling, Ordering::Relaxed);
+                if polling {
+                    poller.thread().unpark();
+                }
+                e(target.eval(points, &mut one))
+            };
+            let r = pairs(budget, 1, [&mut call]);
+            stop.store(true, Ordering::Relaxed);
+            poller.thread().unpark();
+            r
+        });
+        let [polled] = polled?;
+        row("serial eval: other core parked / polling", polled, true);
     }
     Ok(())
 }
