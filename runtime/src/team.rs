@@ -36,8 +36,8 @@ type Payload = Box<dyn core::any::Any + Send + 'static>;
 /// between two parallel calls): there a rayon pool's threads are asleep by the next call and
 /// each call pays their wake-up (see `docs/PERFORMANCE.md`, "Spinning workers"). Each worker
 /// keeps a core busy for up to `spin` after every job: give a team no more threads than the
-/// cores you have (with more, polling workers yield their core every ~2 us, which costs them
-/// much of the gain).
+/// cores you have (with more, polling workers yield their core every ~2 us, and a yield cost
+/// a worker its core for ~85 us now and then in a VM).
 ///
 /// One job runs at a time. A call made while the team is busy (from another thread, or from
 /// inside a job) does not wait: it runs on its calling thread alone. Dropping the team stops
