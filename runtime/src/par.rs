@@ -1,6 +1,6 @@
-//! Feature `std`: rayon helpers for services. `eval_par` splits points at multiples of 64 (a
-//! multiple of every kernel tile width, `MAX_TILE` = 32), so each point is computed by the same
-//! tile code as in a serial `eval`: bit-identical. Both helpers run their chunks (of points, of
+//! Feature `std`: parallel helpers for services, on rayon's threads or a [`Team`]'s. `eval_par`
+//! splits points at multiples of 64 (a multiple of every kernel tile width, `MAX_TILE` = 32), so
+//! each point is computed by the same tile code as in a serial `eval`: bit-identical. Both helpers run their chunks (of points, of
 //! functions) on the calling thread and the pool's threads, each claiming the next until none
 //! are left (`for_each_chunk`). `generate_batch` runs the serial `generate` code on each
 //! function (bit-identical), except for HyperDeepONet, whose hypernetwork runs on groups of
