@@ -6,7 +6,8 @@
 //! ```text
 //! threads_ab [--threads N] [--budget SECONDS] [NAME...]     # default: 2 threads, 4 s, S L D
 //! ```
-//! Five ways to call `eval_par` or `eval_on`, each its own row (each alternated with the serial `eval`):
+//! Five ways to call `eval_par` or `eval_on`, each its own row (each alternated with the serial
+//! `eval`):
 //! - `caller`: from the main thread, rayon's global pool built with N threads (the calling
 //!   thread works with N - 1 of them);
 //! - `in pool`: the whole loop inside `pool.install` of an N-thread pool (the caller is one of
@@ -22,11 +23,6 @@
 //! - `install each`: `pool.install(|| eval_par(..))` per call from the main thread (a hand-off
 //!   to a pool thread and back per call: two wake-ups, while the main thread waits).
 //!
-//! And a control for the team row: `serial eval: other core parked / polling` alternates the
-//! serial eval with a second thread parked and with it polling an atomic (PAUSE loop, as a
-//! team's idle worker): 1.00x means polling costs the serial work nothing, below 1 is the
-//! slowdown.
-//!
 //! And a yardstick, alternated in the same loop as `in pool`: a burst of pure FMA work as long
 //! as the workload's serial eval, in 64 pieces that the threads claim as they come (`FMA
 //! burst` row). It has no memory traffic and nothing to merge, so its speedup is what the
@@ -34,6 +30,11 @@
 //! second vCPU's wake-up and availability). `in pool / yardstick` is the median of the
 //! per-loop ratios of the two speedups: 1.00x means `eval_par` loses nothing the machine does
 //! not take from any parallel work of that length.
+//!
+//! And a control for the team row: `serial eval: other core parked / polling` alternates the
+//! serial eval with a second thread parked and with it polling an atomic (PAUSE loop, as a
+//! team's idle worker): 1.00x means polling costs the serial work nothing, below 1 is the
+//! slowdown.
 //!
 //! Prints, per workload and way: both medians, the median ratio and its 10th-90th
 //! percentiles, and the number of pairs. The outputs of the two calls are compared bit for
