@@ -115,7 +115,8 @@ unsafe fn erase<'a>(job: &'a (dyn Fn() + Sync + 'a)) -> JobPtr {
 impl Team {
     /// A team of `threads` threads: the calling thread of each job and `threads - 1` workers,
     /// spawned now, which poll for `spin` after each job (and right after they start) before
-    /// they park. `threads` 0 or 1: no worker; every job runs on its caller.
+    /// they park (`Duration::MAX`: they never park). `threads` 0 or 1: no worker; every job
+    /// runs on its caller.
     ///
     /// # Errors
     /// The operating system's error if a thread cannot be spawned.
@@ -247,7 +248,8 @@ impl Drop for Team {
 fn worker(s: &Shared) {
     let mut seen = 0u64;
     loop {
-        let deadline = Instant::now() + s.spin;
+        // None (a `spin` past the clock's range, e.g. `Duration::MAX`): never park.
+        let deadline = Instant::now().checked_add(s.spin);
         let mut polls = 0u32;
         loop {
             let g = s.generation.load(Ordering::Acquire);
@@ -271,7 +273,7 @@ fn worker(s: &Shared) {
             if s.oversubscribed {
                 thread::yield_now();
             }
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 let mut g = lock(&s.sleep);
                 s.sleepers.fetch_add(1, Ordering::SeqCst);
                 while s.generation.load(Ordering::SeqCst) == seen
@@ -422,8 +424,9 @@ mod tests {
 
     #[test]
     fn dropping_a_team_stops_parked_and_polling_workers() {
-        // A worker polling for an hour must still see the shutdown: the drop joins it.
-        for spin in [Duration::ZERO, Duration::from_secs(3600)] {
+        // A worker polling for an hour, or for ever, must still see the shutdown: the drop
+        // joins it.
+        for spin in [Duration::ZERO, Duration::from_secs(3600), Duration::MAX] {
             let team = Team::new(4, spin).unwrap();
             team.run(&|| {});
             drop(team);
