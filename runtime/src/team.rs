@@ -336,14 +336,17 @@ mod tests {
         for spin in SPINS {
             let team = Team::new(3, spin).unwrap();
             let caller = thread::current().id();
-            let ended = AtomicUsize::new(0);
+            let (first_worker, ended) = (AtomicBool::new(true), AtomicUsize::new(0));
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 team.run(&|| {
-                    if thread::current().id() == caller {
-                        // The caller's call outlasts the workers' unless they wait for it.
+                    let panics = thread::current().id() != caller
+                        && first_worker.swap(false, Ordering::SeqCst);
+                    if panics {
+                        // Ends long after the others: `run` must wait for it, then re-raise.
                         thread::sleep(Duration::from_millis(20));
-                        ended.fetch_add(1, Ordering::SeqCst);
-                    } else if ended.fetch_add(1, Ordering::SeqCst) == 0 {
+                    }
+                    ended.fetch_add(1, Ordering::SeqCst);
+                    if panics {
                         panic!("worker job failed");
                     }
                 })
