@@ -6,8 +6,8 @@
  * -lutil on some toolchains).
  *
  * The library never allocates (except hdon_generate_batch, which runs on rayon's thread pool
- * and its per-task buffers), never reads files and never aborts on bad input: every call
- * returns a status code. All memory is the caller's:
+ * and its per-task buffers, hdon_team_new and hdon_eval_on), never reads files and never
+ * aborts on bad input: every call returns a status code. All memory is the caller's:
  *
  *   bytes      the model file (.hdon), e.g. a flash region or a read/mmap'd buffer. Must be at
  *              least 4-byte aligned and stay alive and unchanged while the model is used.
@@ -127,6 +127,28 @@ int hdon_eval(hdon_target *target, const float *points, size_t n_points, float *
  * that target, with the blocks of the targets before it written. batch may be 0. */
 int hdon_eval_batch(hdon_target *targets, size_t batch, const float *points, size_t n_points,
                     float *out, size_t out_len);
+
+/* A team of worker threads for hdon_eval_on (heap-allocated by the library). */
+typedef struct hdon_team hdon_team;
+
+/* Starts a team of `threads` threads: the calling thread of each hdon_eval_on and threads - 1
+ * workers, which after each call poll for the next one for spin_us microseconds before they
+ * sleep (a busy core each meanwhile; calls that come within spin_us start at once instead of
+ * waiting 15-50 us for a sleeping thread to wake). Give a team no more threads than the cores
+ * the program owns. Returns NULL if a thread cannot be started. */
+hdon_team *hdon_team_new(size_t threads, uint64_t spin_us);
+
+/* Stops and joins the team's workers and frees it. NULL: nothing. No call may be running on
+ * the team. */
+void hdon_team_free(hdon_team *team);
+
+/* hdon_eval with the points split over the team's threads (chunks of up to 512 points): the
+ * same bits as hdon_eval, the same statuses (HDON_ERR_NULL for a NULL team). 512 points or
+ * fewer run on the calling thread. One call runs on a team at a time: a call made while the
+ * team is busy (e.g. from another thread) runs on its calling thread alone. Allocates a small
+ * tile scratch per thread. */
+int hdon_eval_on(const hdon_team *team, hdon_target *target, const float *points,
+                 size_t n_points, float *out, size_t out_len);
 
 /* A static, NUL-terminated English description of a status code (never NULL). */
 const char *hdon_error_message(int code);

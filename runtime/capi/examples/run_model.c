@@ -103,6 +103,22 @@ int main(int argc, char **argv) {
                 rc != HDON_OK ? hdon_error_message(rc) : "differs from hdon_eval");
         return 1;
     }
+    /* hdon_eval_on splits the points over a team's threads (a service with cores to spare):
+     * the same bits as hdon_eval. Here 2 threads, whose worker polls for 200 us between
+     * calls. */
+    hdon_team *team = hdon_team_new(2, 200);
+    if (!team) {
+        fprintf(stderr, "hdon_team_new: cannot start a thread\n");
+        return 1;
+    }
+    memset(again, 0, n_points * d_out * sizeof(float));
+    rc = hdon_eval_on(team, &target, points, n_points, again, n_points * d_out);
+    hdon_team_free(team);
+    if (rc != HDON_OK || memcmp(again, out, n_points * d_out * sizeof(float)) != 0) {
+        fprintf(stderr, "hdon_eval_on: %s\n",
+                rc != HDON_OK ? hdon_error_message(rc) : "differs from hdon_eval");
+        return 1;
+    }
     free(again);
     for (size_t j = 0; j < n_points * d_out; j++) {
         printf("%.9g\n", out[j]);

@@ -4,12 +4,15 @@
 //! into which this crate writes a [`Model`] / [`Target`] (with erased lifetimes: the C caller
 //! keeps the bytes and workspace alive, as the header documents). Their sizes are checked at
 //! compile time against the header's `HDON_MODEL_WORDS` / `HDON_TARGET_WORDS`. No allocation
-//! happens on any path but `hdon_generate_batch` (rayon's pool and its per-task buffers).
+//! happens on any path but `hdon_generate_batch` (rayon's pool and its per-task buffers),
+//! `hdon_team_new` (the team and its threads) and `hdon_eval_on` (a tile scratch per thread).
 
 use core::ffi::{c_char, c_int, c_void};
 use core::mem::{align_of, size_of};
 
-use hdon_runtime::{Error, Model, NonFinite, Options, Target};
+use std::time::Duration;
+
+use hdon_runtime::{Error, Model, NonFinite, Options, Target, Team};
 
 /// `HDON_MODEL_WORDS` of `hdon.h`.
 pub const HDON_MODEL_WORDS: usize = 1024;
@@ -304,6 +307,26 @@ pub unsafe extern "C" fn hdon_eval(
     out: *mut f32,
     out_len: usize,
 ) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        eval_with(target, points, n_points, out, out_len, |t, p, o| {
+            t.eval(p, o)
+        })
+    }
+}
+
+/// The argument checks of `hdon_eval` and `hdon_eval_on`, then `eval(target, points, out)`.
+///
+/// # Safety
+/// As [`hdon_eval`].
+unsafe fn eval_with(
+    target: *mut HdonTarget,
+    points: *const f32,
+    n_points: usize,
+    out: *mut f32,
+    out_len: usize,
+    eval: impl FnOnce(&mut Target<'static>, &[f32], &mut [f32]) -> Result<(), Error>,
+) -> c_int {
     if target.is_null() {
         return Status::Null as c_int;
     }
@@ -318,7 +341,58 @@ pub unsafe extern "C" fn hdon_eval(
     }) else {
         return Status::Null as c_int;
     };
-    code(target.eval(points, out))
+    code(eval(target, points, out))
+}
+
+/// `hdon_team` of `hdon.h`: a [`Team`] on the heap, the C caller's from `hdon_team_new` to
+/// `hdon_team_free`.
+pub struct HdonTeam(Team);
+
+/// `hdon_team_new` of `hdon.h`: NULL if a thread cannot be started.
+#[no_mangle]
+pub extern "C" fn hdon_team_new(threads: usize, spin_us: u64) -> *mut HdonTeam {
+    match Team::new(threads, Duration::from_micros(spin_us)) {
+        Ok(team) => Box::into_raw(Box::new(HdonTeam(team))),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// `hdon_team_free` of `hdon.h`: stops and joins the workers, frees the team. NULL: nothing.
+///
+/// # Safety
+/// `team` is NULL or was returned by `hdon_team_new`, is not freed yet, and no call is running
+/// on it.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_team_free(team: *mut HdonTeam) {
+    if !team.is_null() {
+        // SAFETY: caller contract: a live box from hdon_team_new, given back once.
+        drop(unsafe { Box::from_raw(team) });
+    }
+}
+
+/// `hdon_eval_on` of `hdon.h`: [`Target::eval_on`] the team; the same bits as `hdon_eval`.
+///
+/// # Safety
+/// As [`hdon_eval`]; `team` NULL or a live team from `hdon_team_new`.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_eval_on(
+    team: *const HdonTeam,
+    target: *mut HdonTarget,
+    points: *const f32,
+    n_points: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> c_int {
+    // SAFETY: caller contract: NULL or a live team.
+    let Some(team) = (unsafe { team.as_ref() }) else {
+        return Status::Null as c_int;
+    };
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        eval_with(target, points, n_points, out, out_len, |t, p, o| {
+            t.eval_on(&team.0, p, o)
+        })
+    }
 }
 
 /// `hdon_eval_batch` of `hdon.h`: [`Target::eval`] of `batch` consecutive targets at the same

@@ -1,0 +1,136 @@
+//! `hdon_eval_on`: the same bits as `hdon_eval` for every family, on teams of 1-3 threads,
+//! at point counts below, at and above the 512-point chunks; its errors; `hdon_team_free`.
+
+use hdon::{
+    hdon_eval, hdon_eval_on, hdon_generate, hdon_model_open, hdon_model_workspace_len,
+    hdon_team_free, hdon_team_new, HdonModel, HdonTarget, Status,
+};
+use hdon_format::AlignedBytes;
+use hdon_tests::build::to_hdon;
+use hdon_tests::random::{random_model, Rng, Spec, WeightType};
+use hdon_tests::FAMILIES;
+
+/// Zeroed storage for an opaque C struct (the C caller's `hdon_model m;`).
+fn zeroed<T>() -> Box<T> {
+    // SAFETY: HdonModel / HdonTarget are plain arrays of u64; all-zero is a valid value.
+    unsafe { Box::new(core::mem::zeroed()) }
+}
+
+#[test]
+fn eval_on_a_team_gives_eval_bits_for_every_family() {
+    let teams = [(1, 0), (2, 0), (2, 1000), (3, 1000)].map(|(t, us)| hdon_team_new(t, us));
+    assert!(teams.iter().all(|t| !t.is_null()));
+    for fam in FAMILIES {
+        let spec = Spec::small(fam);
+        let bytes = AlignedBytes::from_slice(&to_hdon(&random_model(&spec), WeightType::F32));
+        let mut model = zeroed::<HdonModel>();
+        let mut target = zeroed::<HdonTarget>();
+        let mut rng = Rng(11);
+        let sensors = rng.vec_f32(spec.m, -1.0, 1.0);
+        // SAFETY: valid pointers and lengths; `bytes` and `ws` outlive the model and target.
+        let mut ws = vec![
+            0.0f32;
+            unsafe {
+                assert_eq!(
+                    hdon_model_open(bytes.as_ptr().cast(), bytes.len(), 1, &mut *model),
+                    0
+                );
+                hdon_model_workspace_len(&*model, 1)
+            }
+        ];
+        // SAFETY: as above.
+        let rc = unsafe {
+            hdon_generate(
+                &*model,
+                sensors.as_ptr(),
+                spec.m,
+                ws.as_mut_ptr(),
+                ws.len(),
+                &mut *target,
+            )
+        };
+        assert_eq!(rc, Status::Ok as i32, "{fam}");
+        for n in [0usize, 5, 512, 513, 2000] {
+            let points = rng.vec_f32(n * spec.d_y, -1.0, 1.0);
+            let len = n * spec.d_out;
+            let mut want = vec![0.0f32; len];
+            // SAFETY: lengths as declared.
+            let rc = unsafe { hdon_eval(&mut *target, points.as_ptr(), n, want.as_mut_ptr(), len) };
+            assert_eq!(rc, Status::Ok as i32, "{fam} n {n}");
+            for &team in &teams {
+                let mut got = vec![f32::NAN; len];
+                // SAFETY: lengths as declared; `team` is live.
+                let rc = unsafe {
+                    hdon_eval_on(
+                        team,
+                        &mut *target,
+                        points.as_ptr(),
+                        n,
+                        got.as_mut_ptr(),
+                        len,
+                    )
+                };
+                assert_eq!(rc, Status::Ok as i32, "{fam} n {n}");
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{fam} n {n}");
+            }
+            if n > 0 {
+                // One value short: the status hdon_eval gives.
+                let mut short = vec![0.0f32; len - 1];
+                // SAFETY: lengths as declared.
+                let (a, b) = unsafe {
+                    (
+                        hdon_eval(
+                            &mut *target,
+                            points.as_ptr(),
+                            n,
+                            short.as_mut_ptr(),
+                            len - 1,
+                        ),
+                        hdon_eval_on(
+                            teams[1],
+                            &mut *target,
+                            points.as_ptr(),
+                            n,
+                            short.as_mut_ptr(),
+                            len - 1,
+                        ),
+                    )
+                };
+                assert_ne!(a, Status::Ok as i32, "{fam} n {n}");
+                assert_eq!(a, b, "{fam} n {n}");
+            }
+        }
+        // A NULL team, and a NULL target on a team.
+        let mut out = vec![0.0f32; spec.d_out];
+        let p = vec![0.5f32; spec.d_y];
+        // SAFETY: NULL pointers are what is tested; the rest is valid.
+        unsafe {
+            let null_team = hdon_eval_on(
+                core::ptr::null(),
+                &mut *target,
+                p.as_ptr(),
+                1,
+                out.as_mut_ptr(),
+                1,
+            );
+            let null_target = hdon_eval_on(
+                teams[1],
+                core::ptr::null_mut(),
+                p.as_ptr(),
+                1,
+                out.as_mut_ptr(),
+                1,
+            );
+            assert_eq!(null_team, Status::Null as i32);
+            assert_eq!(null_target, Status::Null as i32);
+        }
+    }
+    // SAFETY: each team from hdon_team_new, freed once; NULL is allowed.
+    unsafe {
+        for team in teams {
+            hdon_team_free(team);
+        }
+        hdon_team_free(core::ptr::null_mut());
+    }
+}
