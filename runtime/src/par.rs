@@ -292,9 +292,9 @@ fn sensors_of(sensors: &[f32], m: usize, first: usize, count: usize) -> &[f32] {
     sensors.get(first * m..(first + count) * m).unwrap_or(&[])
 }
 
-/// Locks `m`, also after a panic elsewhere (a panicking task is re-raised by the rayon scope
-/// anyway; the data behind these locks stays valid).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `m`, also after a panic elsewhere (a panicking task or team job is re-raised on the
+/// caller anyway; the data behind these locks, here and in `team`, stays valid).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -335,8 +335,8 @@ impl Exec<'_> {
 
 /// Runs `task(first, chunk, state)` over `out` cut into chunks of whole units (`unit` f32
 /// each, the last unit maybe shorter; `first` is the chunk's first unit index) on the
-/// calling thread and on up to `current_num_threads() - 1` rayon workers. Each thread makes
-/// its `state` once with `init` and claims the next chunk, in order, until none are left
+/// calling thread and on up to `exec.threads() - 1` others (rayon workers or a team's). Each
+/// thread that claims a chunk makes its `state` once with `init` (at its first claim) and claims the next chunk, in order, until none are left
 /// (dynamic scheduling): a worker that wakes late (~15-50 us on a VM) or runs on a slower core
 /// takes fewer chunks instead of holding up the end, and the caller works from the start even
 /// outside a pool, where a `par_iter` would leave it blocked while the pool's threads share

@@ -17,7 +17,9 @@
 use std::boxed::Box;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, TryLockError};
+
+use crate::par::lock;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
@@ -91,12 +93,6 @@ impl core::fmt::Debug for Team {
             .field("spin", &self.shared.spin)
             .finish()
     }
-}
-
-/// Locks `m`, also after a panic elsewhere (jobs run outside these locks; what they guard
-/// stays valid).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Erases the lifetime of `job` so the workers can hold it.

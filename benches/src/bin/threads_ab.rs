@@ -152,15 +152,19 @@ fn run() -> Result<(), String> {
             .into_iter()
             .fold(f64::INFINITY, f64::min);
         let rounds = fma_rounds_for(serial / 64.0);
+        // One of the burst's 64 pieces; 1 thread runs them in a row.
+        let piece = || {
+            black_box(peak::fma_rounds(rounds));
+        };
+        let serial_burst = || (0..64).for_each(|_| piece());
         let mut burst = |parallel: bool| {
             if parallel {
-                (0..64).into_par_iter().with_max_len(1).for_each(|_| {
-                    black_box(peak::fma_rounds(rounds));
-                });
+                (0..64)
+                    .into_par_iter()
+                    .with_max_len(1)
+                    .for_each(|_| piece());
             } else {
-                for _ in 0..64 {
-                    black_box(peak::fma_rounds(rounds));
-                }
+                serial_burst();
             }
             Ok(())
         };
@@ -194,13 +198,11 @@ fn run() -> Result<(), String> {
                 let next = AtomicUsize::new(0);
                 team.run(&|| {
                     while next.fetch_add(1, Ordering::Relaxed) < 64 {
-                        black_box(peak::fma_rounds(rounds));
+                        piece();
                     }
                 });
             } else {
-                for _ in 0..64 {
-                    black_box(peak::fma_rounds(rounds));
-                }
+                serial_burst();
             }
             Ok(())
         };
