@@ -5,9 +5,9 @@
 //! cargo run --release -p hdon-benches --bin machine [-- --quick] [--dram-mib N]
 //! ```
 //! The loops are the kernels bench's yardsticks (`peak.rs`, included as a module, so both
-//! measure with the same code): 16 independent FMA chains on the widest vectors the CPU has
-//! (AVX-512: 16 lanes, else AVX2: 8), 2 flops per lane per FMA; and a vector sum over a buffer
-//! (a pure read stream). This program adds the buffer sizes for L1 (32 KiB), L2 (1 MiB),
+//! measure with the same code): independent FMA chains on the widest vectors the CPU has
+//! (AVX-512: 16 chains of 16 lanes, else AVX2: 12 of 8), 2 flops per lane per FMA; and a
+//! vector sum over a buffer (a pure read stream). This program adds the buffer sizes for L1 (32 KiB), L2 (1 MiB),
 //! L3 (32 MiB) and DRAM (1 GiB by default), and 2 threads (each thread its own buffer).
 //! Last, the wake-up latency of a rayon pool thread: how long after a `rayon::join` a second
 //! thread of a 2-thread pool, idle for 0.2 or 1 ms before, starts the stolen half (what a
