@@ -99,6 +99,14 @@ impl Simd for Portable {
         f32x8::splat(1.0) / d
     }
     #[inline(always)]
+    unsafe fn div(self, a: f32x8, b: f32x8) -> f32x8 {
+        a / b
+    }
+    #[inline(always)]
+    unsafe fn pow2_from_biased(self, k: f32x8) -> f32x8 {
+        bytemuck::cast::<i32x8, f32x8>(bytemuck::cast::<f32x8, i32x8>(k) << 23)
+    }
+    #[inline(always)]
     unsafe fn reduce_add(self, v: f32x8) -> f32 {
         v.reduce_add()
     }

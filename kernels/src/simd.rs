@@ -67,6 +67,12 @@ pub(crate) trait Simd: Copy {
     /// `1 / d` to within 2^-23 relative for normal `d` of magnitude below 2^126; no division
     /// instruction on the x86 paths (estimate + Newton steps).
     unsafe fn recip(self, d: Self::V) -> Self::V;
+    /// `a / b`, correctly rounded (one `vdivps` on the x86 paths).
+    unsafe fn div(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `2^n` for `k = n + POW2_MAGIC` computed in f32 ([`crate::vector_math`]), `n` integral
+    /// in [-126, 127]: `k`'s low mantissa bits hold `n + 127`, which one shift by 23 moves into
+    /// the exponent field (one integer shift instead of a float-to-int conversion and an add).
+    unsafe fn pow2_from_biased(self, k: Self::V) -> Self::V;
     /// Sum of the lanes.
     unsafe fn reduce_add(self, v: Self::V) -> f32;
 

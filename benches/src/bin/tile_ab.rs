@@ -61,13 +61,16 @@ fn run(rounds: usize) -> Result<(), KernelError> {
         for (k, (p, s)) in folded.iter_mut().zip(sizes.windows(2)).enumerate() {
             fold_tanh(p, s[0], k > 0, k < last)?;
         }
-        let (tanh, fold) = (
+        let (tanh, fold, linear) = (
             net(&sizes, &plain, Activation::Tanh),
             net(&sizes, &folded, Activation::TanhFolded),
+            net(&sizes, &plain, Activation::Identity),
         );
         let mut scratch = vec![0.0f32; mlp_scratch_len(&tanh)];
         let (mut out_t, mut out_f) = (vec![0.0f32; n], vec![0.0f32; n]);
+        let mut out_l = vec![0.0f32; n];
         let (mut best_t, mut best_f, mut peak_gf) = (f64::MAX, f64::MAX, 0.0f64);
+        let mut best_l = f64::MAX;
         for _ in 0..rounds {
             let t = Instant::now();
             black_box(peak::fma_peak());
@@ -78,6 +81,9 @@ fn run(rounds: usize) -> Result<(), KernelError> {
             let t = Instant::now();
             mlp_eval_on(path, &fold, black_box(&pts), &mut out_f, &mut scratch)?;
             best_f = best_f.min(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            mlp_eval_on(path, &linear, black_box(&pts), &mut out_l, &mut scratch)?;
+            best_l = best_l.min(t.elapsed().as_secs_f64());
         }
         let diff = out_t
             .iter()
@@ -89,13 +95,15 @@ fn run(rounds: usize) -> Result<(), KernelError> {
         let pct = |secs: f64| 100.0 * gf(secs) / peak_gf;
         println!(
             "w{w}: tanh {:.1} us {:.1} GFLOP/s {:.1} % | folded {:.1} us {:.1} GFLOP/s {:.1} % \
-             | FMA peak {peak_gf:.0} GFLOP/s | tanh/folded {:.3} | max |diff| {diff:.1e}",
+             | no activation {:.1} % | FMA peak {peak_gf:.0} GFLOP/s | tanh/folded {:.3} \
+             | max |diff| {diff:.1e}",
             best_t * 1e6,
             gf(best_t),
             pct(best_t),
             best_f * 1e6,
             gf(best_f),
             pct(best_f),
+            pct(best_l),
             best_t / best_f,
         );
     }

@@ -104,6 +104,14 @@ impl Simd for Avx2 {
         }
     }
     #[inline(always)]
+    unsafe fn div(self, a: __m256, b: __m256) -> __m256 {
+        unsafe { _mm256_div_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn pow2_from_biased(self, k: __m256) -> __m256 {
+        unsafe { _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(k))) }
+    }
+    #[inline(always)]
     unsafe fn reduce_add(self, v: __m256) -> f32 {
         unsafe {
             let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));

@@ -98,6 +98,14 @@ impl Simd for Avx512 {
         }
     }
     #[inline(always)]
+    unsafe fn div(self, a: __m512, b: __m512) -> __m512 {
+        unsafe { _mm512_div_ps(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn pow2_from_biased(self, k: __m512) -> __m512 {
+        unsafe { _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(k))) }
+    }
+    #[inline(always)]
     unsafe fn reduce_add(self, v: __m512) -> f32 {
         unsafe { _mm512_reduce_add_ps(v) }
     }
