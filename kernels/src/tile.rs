@@ -163,7 +163,16 @@ unsafe fn rows_k<S: Simd, const R: usize, const K: u8, const FUSE: bool>(
                 }
             }
         }
-        if K != OTHER {
+        if K != OTHER && S::REGISTERS < 32 {
+            // 16 registers (AVX2, portable): one row (two registers) per tanh call. The tanh
+            // keeps three values per register live (argument, exponent, polynomial), so four
+            // registers at once, beside the other rows' accumulators, spill; how badly
+            // depended on LLVM's choices for the whole entry (the same source ran DeepONet's
+            // trunk 1.85x slower in libhdon than in the hdon binary).
+            for r in 0..R {
+                tanh_put::<S, R, NV, K, FUSE>(s, &acc, r, sink);
+            }
+        } else if K != OTHER {
             // Rows in pairs (four registers per tanh call); with R odd (and > 1) the last
             // three rows go together, so no lone row runs its two tanh chains on its own
             // (about 3 % at width 33; a group of three taken first, while most accumulators
