@@ -4,9 +4,10 @@
 //! AVX2 and portable). Its activations live in two scratch buffers `[width, T]` (row `i` =
 //! input `i` of every point of the tile); each layer reads one and writes the other, `R`
 //! output rows at a time (`2 R` independent accumulators hide the FMA latency; each broadcast
-//! weight feeds two FMAs), with bias and activation applied before the store (tanh on two
-//! rows = four registers at a time, step by step: `vector_math::tanh_n`, or `tanh_folded_n`
-//! for [`Activation::TanhFolded`]; three rows at the end of an odd block). `R` is 8 on
+//! weight feeds two FMAs), with bias and activation applied before the store (tanh step by
+//! step over several registers: `vector_math::tanh_n`, or `tanh_folded_n` for
+//! [`Activation::TanhFolded`]; on AVX-512 two rows = four registers at a time, three rows at
+//! the end of an odd block; on the 16-register paths one row at a time). `R` is 8 on
 //! AVX-512 (4 on AVX2 and portable); widths above 8 that are not a multiple of 8 are split
 //! into blocks of 4-8 rows of nearly equal size instead.
 //!
