@@ -136,8 +136,18 @@ mod x86 {
                 *v = _mm256_fmadd_ps(*v, a, b);
             }
         }
-        let mut s = acc[0];
-        for v in &acc[1..] {
+        // SAFETY: AVX2 (this function's feature) implies AVX.
+        unsafe { sum_ymm(&acc) }
+    }
+
+    /// The sum of every lane of `acc` (the registers added first, then the 8 lanes).
+    ///
+    /// # Safety
+    /// AVX present.
+    #[target_feature(enable = "avx")]
+    unsafe fn sum_ymm(acc: &[__m256]) -> f32 {
+        let mut s = _mm256_setzero_ps();
+        for v in acc {
             s = _mm256_add_ps(s, *v);
         }
         let mut out = [0.0f32; 8];
@@ -193,14 +203,8 @@ mod x86 {
                 *v = _mm256_add_ps(*v, unsafe { _mm256_loadu_ps(chunk.as_ptr().add(8 * k)) });
             }
         }
-        let mut s = acc[0];
-        for v in &acc[1..] {
-            s = _mm256_add_ps(s, *v);
-        }
-        let mut out = [0.0f32; 8];
-        // SAFETY: 8 f32 writable.
-        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), s) };
-        out.iter().sum()
+        // SAFETY: AVX2 (this function's feature) implies AVX.
+        unsafe { sum_ymm(&acc) }
     }
 }
 
