@@ -88,14 +88,12 @@
 //! [`reference`] computes every activation in f64 and rounds once. The fast paths use
 //! range reduction + polynomial approximations: division-free on AVX-512 (a reciprocal estimate
 //! refined by a Newton step), one division in AVX2's and `portable`'s tanh (cheaper there than
-//! an estimate and two Newton steps); errors against the f64 function (the exhaustive sweeps of
-//! AVX2 and portable gave the same figures before and after their tanh was rewritten on
-//! 2026-11-30):
+//! an estimate and two Newton steps); errors against the f64 function:
 //!
 //! | activation | bound held by `tests/activations.rs` | worst measured (avx512 / avx2 / portable) |
 //! |---|---|---|
 //! | identity, relu, prelu | exact (bit-equal to the reference) | exact |
-//! | tanh | 2e-7 absolute over [-20, 20] | 1.6e-7 (1.76e-7 over every f32 in [-12, 12]) / 1.85e-7 (every f32 in [-12, 12]: 2.00e-7) / 1.90e-7 (every f32 in [-12, 12]: 2.16e-7, over the bound) |
+//! | tanh | 2e-7 absolute over [-20, 20] | 1.6e-7 (1.76e-7 over every f32 in [-12, 12]) / 1.34e-7 (every f32 in [-12, 12]) / 1.48e-7 (every f32 in [-12, 12]) |
 //! | tanh-folded (`2 / (1 + 2^x)`) | 2e-7 absolute over [-60, 60] | 1.83e-7 / 1.91e-7 / 1.99e-7 (every f32 in [-30, 30]) |
 //! | sigmoid | 2e-7 absolute over [-20, 20] | 8.9e-8 |
 //! | sin | 1e-6 relative over [-100, 100] where `|f| >= 1e-6`, else 1e-11 absolute | 1.6e-7 |
@@ -112,9 +110,10 @@
 //!
 //! Tanh (`2 / (1 + e^(-2x)) - 1`): on AVX-512, 14 vector operations (`vreduceps`/`vscalefps`
 //! split, `vrcp14ps` of `(1 + e^(-2x)) / 2` + one Newton step fused into the result; the
-//! rounding of that sum, at most 1.2e-7 absolute, is the price of the 15th operation); AVX2 and portable keep the
-//! round-to-nearest split and their refined reciprocal, whose worst case (near |tanh| = 1) is
-//! the rounding of `1 + e^(-2x)` plus that of the result, about 2 ulp of 1. Gelu's argument `z = 2 sqrt(2/pi) (x + 0.044715 x^3)` reaches ~14
+//! rounding of that sum, at most 1.2e-7 absolute, is the price of the 15th operation); AVX2 and
+//! portable keep the round-to-nearest split and take `(1 - e^(-2x)) / (1 + e^(-2x))` with one
+//! division (until 2026-11-30 `2 / (1 + e^(-2x)) - 1`, whose rounding of the quotient in
+//! [1, 2) took the portable path to 2.16e-7, over the bound). Gelu's argument `z = 2 sqrt(2/pi) (x + 0.044715 x^3)` reaches ~14
 //! in magnitude where `|gelu| >= 1e-6`, where one f32 rounding of `z` (~5e-7) would move
 //! `sigmoid(z)` by as much relative; `z` is therefore carried as two f32 (see `vector_math`).
 #![no_std]
