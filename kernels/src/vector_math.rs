@@ -87,9 +87,16 @@ const EXP2_NEG_P: [f32; 6] = [
     -0.001_327_647_2,
 ];
 
-/// `E = 2^(-f) 2^m` (`k = m + POW2_MAGIC`) for each of the `N` registers, step by step.
+/// The two factors of `E = 2^(-f) 2^m` (`k = m + POW2_MAGIC`) for each of the `N` registers,
+/// step by step: the polynomial `P(f) ~ 2^(-f)` and the power of two `2^m`, left apart so that
+/// the callers form `1 + E` (and `1 - E`) with one FMA each, one rounding and one operation
+/// fewer than multiplying first.
 #[inline(always)]
-unsafe fn pow2_neg_n<S: Simd, const N: usize>(s: S, f: &[S::V; N], k: &[S::V; N]) -> [S::V; N] {
+unsafe fn pow2_neg_parts_n<S: Simd, const N: usize>(
+    s: S,
+    f: &[S::V; N],
+    k: &[S::V; N],
+) -> ([S::V; N], [S::V; N]) {
     unsafe {
         let mut p = [s.splat(EXP2_NEG_P[5]); N];
         for c in (0..5).rev() {
@@ -97,17 +104,14 @@ unsafe fn pow2_neg_n<S: Simd, const N: usize>(s: S, f: &[S::V; N], k: &[S::V; N]
                 p[j] = s.fma(p[j], f[j], s.splat(EXP2_NEG_P[c]));
             }
         }
-        for j in 0..N {
-            p[j] = s.mul(p[j], s.pow2_from_biased(k[j]));
-        }
-        p
+        (p, core::array::from_fn(|j| s.pow2_from_biased(k[j])))
     }
 }
 
 /// `num / (1 + E)`, `E = 2^(-f) 2^m` (`k = m + POW2_MAGIC`), for each of the `N` registers,
-/// step by step: the common end of [`tanh_nearest_n`] and [`tanh_folded_nearest_n`]. One
-/// division (correctly rounded) instead of an estimate and two Newton steps: on a Zen 3 core
-/// the division unit runs beside the two FMA pipes, which the polynomial already fills.
+/// step by step: the end of [`tanh_folded_nearest_n`]. One division (correctly rounded)
+/// instead of an estimate and two Newton steps: on a Zen 3 core the division unit runs beside
+/// the two FMA pipes, which the polynomial already fills.
 #[inline(always)]
 unsafe fn over_one_plus_pow2_n<S: Simd, const N: usize>(
     s: S,
@@ -116,11 +120,8 @@ unsafe fn over_one_plus_pow2_n<S: Simd, const N: usize>(
     k: &[S::V; N],
 ) -> [S::V; N] {
     unsafe {
-        let mut p = pow2_neg_n(s, f, k);
-        for j in 0..N {
-            p[j] = s.div(s.splat(num), s.add(p[j], s.splat(1.0)));
-        }
-        p
+        let (p, m) = pow2_neg_parts_n(s, f, k);
+        core::array::from_fn(|j| s.div(s.splat(num), s.fma(p[j], m[j], s.splat(1.0))))
     }
 }
 
@@ -131,11 +132,12 @@ unsafe fn over_one_plus_pow2_n<S: Simd, const N: usize>(
 /// form, one register at a time, and 6.2 in this one, four at a time): `(1 - E) / (1 + E)`,
 /// `E = e^(-2x) = 2^(-t)`, `t = 2 x log2(e)`, `x` clamped to [-10, 10]. `-n = round(-t)` and
 /// `2^-n` come out of one FMA with the [`POW2_MAGIC`] rounding trick, `f = t - n` out of a
-/// second, so `E = 2^(-f) 2^(-n)`; then one division. 15 vector operations. Worst error over
-/// every f32 in [-12, 12]: 1.34e-7 on AVX2, 1.48e-7 portable (whose `fma` is a multiply and an
-/// add where the target has no FMA). The earlier `2 / (1 + E) - 1`, the same count, rounded
-/// `2 / (1 + E)` in [1, 2) (half an ulp there is 1.2e-7) and reached 2.00e-7 and 2.16e-7, over
-/// the 2e-7 bound on the portable path.
+/// second, so `E = 2^(-f) 2^(-n)`; `1 - E` and `1 + E` are one FMA each, then one division.
+/// 14 vector operations (clamp 2, `k` 1, `f` 2, polynomial 5, `2^-n` 1, `1 -/+ E` 2, divide 1).
+/// Worst error over every f32 in [-12, 12]: 1.34e-7 on AVX2, 1.48e-7 portable (whose `fma` is
+/// a multiply and an add where the target has no FMA). The earlier `2 / (1 + E) - 1`, one
+/// operation more, rounded `2 / (1 + E)` in [1, 2) (half an ulp there is 1.2e-7) and reached
+/// 2.00e-7 and 2.16e-7, over the 2e-7 bound on the portable path.
 #[inline(always)]
 unsafe fn tanh_nearest_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
     unsafe {
@@ -151,9 +153,10 @@ unsafe fn tanh_nearest_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
         let f: [S::V; N] = core::array::from_fn(|j| {
             s.fma(x[j], s.splat(2.0 * LOG2E), s.sub(k[j], s.splat(POW2_MAGIC)))
         });
-        let e = pow2_neg_n(s, &f, &k);
+        let (p, m) = pow2_neg_parts_n(s, &f, &k);
         for j in 0..N {
-            x[j] = s.div(s.sub(s.splat(1.0), e[j]), s.add(e[j], s.splat(1.0)));
+            let one = s.splat(1.0);
+            x[j] = s.div(s.fnma(p[j], m[j], one), s.fma(p[j], m[j], one));
         }
     }
 }
@@ -262,7 +265,10 @@ const FOLD_MAX_U: f32 = 64.0;
 /// [`Activation::TanhFolded`] on the paths without saturating `exp2_split`/`scale2`, `N`
 /// registers step by step as [`tanh_nearest_n`]: `2 / (1 + E)`, `E = 2^u = 2^m 2^-f` with `m
 /// = round(u)` (the [`POW2_MAGIC`] trick) and `f = m - u` in [-0.5, 0.5] ([`EXP2_NEG_P`]).
-/// [`tanh_nearest_n`] without the scaling of `x` and the final `- 1`: 13 vector operations.
+/// [`tanh_nearest_n`] without the scaling of `x` and with `2` for `1 - E`: 12 vector operations
+/// (13 when `2^m` multiplied the polynomial before the `+ 1`; the FMA form was 2-6 % faster in
+/// `tile_ab` at widths 20 and 33 on Zen 3, the same at 64). Worst error over every f32 in
+/// [-30, 30]: 1.91e-7 on AVX2, 1.99e-7 portable.
 #[inline(always)]
 unsafe fn tanh_folded_nearest_n<S: Simd, const N: usize>(s: S, u: &mut [S::V; N]) {
     unsafe {
