@@ -113,9 +113,11 @@
 //! rounding of that sum, at most 1.2e-7 absolute, is the price of the 15th operation); AVX2 and
 //! portable keep the round-to-nearest split and take `(1 - e^(-2x)) / (1 + e^(-2x))` with one
 //! division (until 2026-11-30 `2 / (1 + e^(-2x)) - 1`, whose rounding of the quotient in
-//! [1, 2) took the portable path to 2.16e-7, over the bound). Gelu's argument `z = 2 sqrt(2/pi) (x + 0.044715 x^3)` reaches ~14
-//! in magnitude where `|gelu| >= 1e-6`, where one f32 rounding of `z` (~5e-7) would move
-//! `sigmoid(z)` by as much relative; `z` is therefore carried as two f32 (see `vector_math`).
+//! [1, 2) took the portable path to 2.16e-7, over the bound).
+//!
+//! Gelu's argument `z = 2 sqrt(2/pi) (x + 0.044715 x^3)` reaches ~14 in magnitude where
+//! `|gelu| >= 1e-6`, where one f32 rounding of `z` (~5e-7) would move `sigmoid(z)` by as much
+//! relative; `z` is therefore carried as two f32 (see `vector_math`).
 #![no_std]
 #![deny(missing_docs)]
 #[cfg(feature = "std")]
