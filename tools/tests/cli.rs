@@ -682,6 +682,40 @@ fn bench_prints_a_complete_report() {
         .assert()
         .failure()
         .stderr(contains("--spin-us").and(contains("--threads 2 or more")));
+    assert!(r["evict_mib"].is_null(), "warm by default: {r}");
+}
+
+/// `--evict-mib`: cold-cache timing is named in the report (text and JSON) and keeps the
+/// requested iteration count; 0 MiB is refused with a message that says what the option is.
+#[test]
+fn bench_evict_mib_reports_cold_caches() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = export_fixture(dir.path(), "hyper", &[]);
+    let a = hdon()
+        .arg("bench")
+        .arg(&model)
+        .args(["--points", "64", "--iters", "3", "--warmup", "1"])
+        .args(["--evict-mib", "2", "--json"])
+        .assert()
+        .success();
+    let r = json_of(&a.get_output().stdout);
+    assert_eq!(r["evict_mib"], 2);
+    assert_eq!(r["generate"]["latency"]["iters"], 3);
+    assert_eq!(r["eval"]["latency"]["iters"], 3);
+    hdon()
+        .arg("bench")
+        .arg(&model)
+        .args(["--points", "64", "--iters", "2", "--evict-mib", "2"])
+        .assert()
+        .success()
+        .stdout(contains("cold caches: 2 MiB written before every call"));
+    hdon()
+        .arg("bench")
+        .arg(&model)
+        .args(["--evict-mib", "0"])
+        .assert()
+        .failure()
+        .stderr(contains("--evict-mib must be >= 1"));
 }
 
 /// `--dtype f32-padded`: the same f32 values with rows padded to 64 bytes. No quantization

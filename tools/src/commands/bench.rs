@@ -4,7 +4,9 @@
 //! sensor normalization when it has one), query points uniform in the file's domain. Each phase
 //! runs `--warmup` untimed iterations, then `--iters` timed ones (default: as many as fit in
 //! about one second, between 20 and 10,000). Reported: p50/p90/p99/max per call, points/s and
-//! GFLOP/s at the median, the kernel path, workspace and file bytes.
+//! GFLOP/s at the median, the kernel path, workspace and file bytes. With `--evict-mib N`,
+//! every call (warm-up and timed) follows an untimed write of N MiB of a buffer of the tool's
+//! own: the latency of a call that finds its weights, workspace and points out of the caches.
 
 use super::print_json;
 use crate::model_file::LoadedFile;
@@ -41,6 +43,13 @@ pub struct Args {
     /// Untimed warm-up iterations per phase.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
+    /// Before every call (warm-up and timed), write MIB MiB of a buffer of the tool's own,
+    /// untimed, so that the call finds the model's weights, the workspace and the points out
+    /// of the caches: the latency of a generate or eval that runs after other work. More than
+    /// the L2 pushes them to the last-level cache; more than the last-level cache (lscpu's
+    /// L3) pushes them to memory. The time budget of the default --iters counts the writes.
+    #[arg(long, value_name = "MIB")]
+    pub evict_mib: Option<usize>,
     /// Re-store the generate-side weights as this type (in memory) before measuring.
     #[arg(long, value_enum)]
     pub dtype: Option<WeightDtype>,
@@ -167,19 +176,23 @@ pub enum Iters {
     },
 }
 
-/// Runs `f` `warmup` times untimed, then the timed calls `iters` asks for.
+/// Runs `f` `warmup` times untimed, then the timed calls `iters` asks for; `before` runs
+/// untimed before every call of `f` (a [`Evict`], or nothing). A time budget counts `before`.
 pub fn time_loop(
     iters: Iters,
     warmup: usize,
+    mut before: impl FnMut(),
     mut f: impl FnMut() -> Result<()>,
 ) -> Result<Latency> {
     for _ in 0..warmup {
+        before();
         f()?;
     }
     let iters = match iters {
         Iters::Fixed(n) => n,
         Iters::Budget { seconds, min, max } => {
             let t = Instant::now();
+            before();
             f()?;
             let one = t.elapsed().as_secs_f64().max(1e-7);
             ((seconds / one) as usize).clamp(min, max)
@@ -187,11 +200,38 @@ pub fn time_loop(
     };
     let mut samples = Vec::with_capacity(iters);
     for _ in 0..iters {
+        before();
         let t = Instant::now();
         f()?;
         samples.push(t.elapsed());
     }
     Ok(Latency::of(samples))
+}
+
+/// A buffer whose every cache line [`Evict::run`] writes: after it, the caches hold this
+/// buffer instead of what the measured call uses (when it is larger than the last-level
+/// cache).
+pub struct Evict(Vec<u8>);
+
+impl Evict {
+    /// A buffer of `mib` MiB (touched once here, so its pages exist before any timing).
+    pub fn new(mib: usize) -> Result<Evict> {
+        let bytes = mib
+            .checked_mul(1 << 20)
+            .ok_or_else(|| anyhow!("--evict-mib {mib} is too large"))?;
+        let mut e = Evict(vec![0u8; bytes]);
+        e.run();
+        Ok(e)
+    }
+
+    /// Writes one byte of every 64-byte line (each write takes its line into the cache, in
+    /// the modified state, and the buffer's size pushes the rest out).
+    pub fn run(&mut self) {
+        for b in self.0.iter_mut().step_by(64) {
+            *b = b.wrapping_add(1);
+        }
+        std::hint::black_box(&mut self.0);
+    }
 }
 
 /// Runs `hdon bench`.
@@ -207,6 +247,17 @@ pub fn run(a: Args) -> Result<()> {
     if a.spin_us.is_some() && a.threads == 1 {
         bail!("--spin-us sets how a team's workers wait: it needs --threads 2 or more");
     }
+    if a.evict_mib == Some(0) {
+        bail!(
+            "--evict-mib must be >= 1 (MiB written before each call; leave it out for warm caches)"
+        );
+    }
+    let mut evict = a.evict_mib.map(Evict::new).transpose()?;
+    let mut before = || {
+        if let Some(e) = evict.as_mut() {
+            e.run();
+        }
+    };
     let mut file = LoadedFile::read(&a.model)?;
     if let Some(dtype) = a.dtype {
         let parsed = hdon_format::ModelFile::parse(&file.bytes)
@@ -249,14 +300,14 @@ pub fn run(a: Args) -> Result<()> {
     let path = hdon_kernels::active_path();
     let (generate, eval) = pool.install(|| -> Result<(Latency, Latency)> {
         let generate = if a.batch == 1 {
-            time_loop(iters, a.warmup, || {
+            time_loop(iters, a.warmup, &mut before, || {
                 model
                     .generate(&u, &mut ws)
                     .map(drop)
                     .map_err(|e| anyhow!("generate: {e}"))
             })?
         } else {
-            time_loop(iters, a.warmup, || {
+            time_loop(iters, a.warmup, &mut before, || {
                 match &team {
                     Some(t) => model.generate_batch_on(t, &u, &mut ws),
                     None => model.generate_batch(&u, &mut ws),
@@ -269,11 +320,11 @@ pub fn run(a: Args) -> Result<()> {
             .generate(&u[..model.n_sensors()], &mut ws)
             .map_err(|e| anyhow!("generate: {e}"))?;
         let eval = if a.threads == 1 {
-            time_loop(iters, a.warmup, || {
+            time_loop(iters, a.warmup, &mut before, || {
                 target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}"))
             })?
         } else {
-            time_loop(iters, a.warmup, || {
+            time_loop(iters, a.warmup, &mut before, || {
                 match &team {
                     Some(t) => target.eval_on(t, &y, &mut out),
                     None => target.eval_par(&y, &mut out),
@@ -313,6 +364,7 @@ pub fn run(a: Args) -> Result<()> {
         "executor": executor,
         "batch": a.batch,
         "points": a.points,
+        "evict_mib": a.evict_mib,
         "file_bytes": file.bytes.len(),
         "workspace_bytes": model.workspace_len(a.batch) * 4,
         "flops": { "generate": model.flops_generate(), "per_point": model.flops_per_point() },
@@ -350,6 +402,9 @@ pub fn run(a: Args) -> Result<()> {
         model.flops_generate(),
         model.flops_per_point()
     );
+    if let Some(mib) = a.evict_mib {
+        println!("cold caches: {mib} MiB written before every call (untimed)");
+    }
     println!(
         "{:<24} {:>7} {:>11} {:>11} {:>11} {:>11} {:>14} {:>9}",
         "phase", "iters", "p50 us", "p90 us", "p99 us", "max us", "rate", "GFLOP/s"

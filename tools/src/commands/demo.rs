@@ -254,18 +254,26 @@ pub fn run(a: Args) -> Result<()> {
         let y = bench_points(&model, 1000);
         let mut ws = vec![0f32; model.workspace_len(1)];
         let mut out = vec![0f32; 1000 * model.d_out()];
-        let generate = time_loop(DEMO_ITERS, 2, || {
-            model
-                .generate(&u, &mut ws)
-                .map(drop)
-                .map_err(|e| anyhow!("generate: {e}"))
-        })?;
+        let generate = time_loop(
+            DEMO_ITERS,
+            2,
+            || {},
+            || {
+                model
+                    .generate(&u, &mut ws)
+                    .map(drop)
+                    .map_err(|e| anyhow!("generate: {e}"))
+            },
+        )?;
         let mut target = model
             .generate(&u, &mut ws)
             .map_err(|e| anyhow!("generate: {e}"))?;
-        let eval = time_loop(DEMO_ITERS, 1, || {
-            target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}"))
-        })?;
+        let eval = time_loop(
+            DEMO_ITERS,
+            1,
+            || {},
+            || target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}")),
+        )?;
         let report =
             super::inspect::report(&e.file.path.display().to_string(), model.file(), &model);
         let params = report["params"]["stored_total"].as_u64().unwrap_or(0);
