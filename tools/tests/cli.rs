@@ -686,7 +686,8 @@ fn bench_prints_a_complete_report() {
 }
 
 /// `--evict-mib`: cold-cache timing is named in the report (text and JSON) and keeps the
-/// requested iteration count; 0 MiB is refused with a message that says what the option is.
+/// requested iteration count; 0 MiB and more than 4 GiB are refused with a message that says
+/// what the option is.
 #[test]
 fn bench_evict_mib_reports_cold_caches() {
     let dir = tempfile::tempdir().unwrap();
@@ -715,7 +716,14 @@ fn bench_evict_mib_reports_cold_caches() {
         .args(["--evict-mib", "0"])
         .assert()
         .failure()
-        .stderr(contains("--evict-mib must be >= 1"));
+        .stderr(contains("--evict-mib must be 1..=4096").and(contains("found 0")));
+    hdon()
+        .arg("bench")
+        .arg(&model)
+        .args(["--evict-mib", "4097"])
+        .assert()
+        .failure()
+        .stderr(contains("--evict-mib must be 1..=4096").and(contains("found 4097")));
 }
 
 /// `--dtype f32-padded`: the same f32 values with rows padded to 64 bytes. No quantization

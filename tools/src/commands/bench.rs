@@ -213,13 +213,25 @@ pub fn time_loop(
 /// cache).
 pub struct Evict(Vec<u8>);
 
+/// Largest `--evict-mib`: 4 GiB, well past any CPU's caches.
+pub const EVICT_MAX_MIB: usize = 4096;
+
 impl Evict {
-    /// A buffer of `mib` MiB (touched once here, so its pages exist before any timing).
+    /// A buffer of `mib` MiB, 1..=[`EVICT_MAX_MIB`] (touched once here, so its pages exist
+    /// before any timing).
     pub fn new(mib: usize) -> Result<Evict> {
-        let bytes = mib
-            .checked_mul(1 << 20)
-            .ok_or_else(|| anyhow!("--evict-mib {mib} is too large"))?;
-        let mut e = Evict(vec![0u8; bytes]);
+        if !(1..=EVICT_MAX_MIB).contains(&mib) {
+            bail!(
+                "--evict-mib must be 1..={EVICT_MAX_MIB} (MiB written before each call; found \
+                 {mib}; leave it out for warm caches)"
+            );
+        }
+        let bytes = mib << 20;
+        let mut v = Vec::new();
+        v.try_reserve_exact(bytes)
+            .map_err(|e| anyhow!("--evict-mib {mib}: cannot allocate {bytes} bytes: {e}"))?;
+        v.resize(bytes, 0u8);
+        let mut e = Evict(v);
         e.run();
         Ok(e)
     }
@@ -246,11 +258,6 @@ pub fn run(a: Args) -> Result<()> {
     }
     if a.spin_us.is_some() && a.threads == 1 {
         bail!("--spin-us sets how a team's workers wait: it needs --threads 2 or more");
-    }
-    if a.evict_mib == Some(0) {
-        bail!(
-            "--evict-mib must be >= 1 (MiB written before each call; leave it out for warm caches)"
-        );
     }
     let mut evict = a.evict_mib.map(Evict::new).transpose()?;
     let mut before = || {
