@@ -8,7 +8,7 @@ sensors, points, workload.json). Nothing here invents numbers.
     peers.py onnx  DIR                      build DIR/NAME/{generate,eval,total}.onnx (onnx.helper)
     peers.py run   DIR --peer ort|numpy --threads N [--budget S] [--names ...]
     peers.py table DIR                      print the table of every DIR/results/*.json
-    peers.py interleave DIR --lib libhdon.so [--budget S] [--names ...]
+    peers.py interleave DIR --lib libhdon.so [--budget S] [--evict-mb N] [--names ...]
                                             hdon (C API, ctypes) and ONNX Runtime, 1 thread,
                                             timed call by call in alternation (see below)
 
@@ -22,6 +22,10 @@ same machine state; it reports both medians and the median (and 10th-90th percen
 per-pair ratio. hdon runs through its C API (`hdon_generate` and `hdon_eval`;
 `hdon_generate_batch` and `hdon_eval_batch` for B) on DIR/NAME/model-f32.hdon,
 RAYON_NUM_THREADS=1; each call pays a ctypes call (~1 us), as ORT pays its Python binding.
+Alternation is not neutral about caches: each runtime's call leaves the other's data where its
+own working set pushed it (ORT's B graph moves 5 MB per layer, hdon's B about 1 MB).
+`--evict-mb N` writes N MB of a buffer of its own, untimed, before every timed call of either
+runtime, so both start every call from the same cold caches (at most 200 pairs per phase).
 
 Thread count: ONNX Runtime's intra_op_num_threads; numpy's BLAS threads are set by the caller
 through OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS (run.sh does) because they must
@@ -405,6 +409,15 @@ class HdonC:
 def cmd_interleave(args):
     # 1 thread like ORT: hdon_generate_batch runs on rayon's global pool, sized on first use.
     os.environ["RAYON_NUM_THREADS"] = "1"
+    if args.evict_mb < 0:
+        sys.exit(f"peers.py interleave: --evict-mb must be >= 0 (found {args.evict_mb})")
+    # One byte per 64-byte line of the buffer is enough to take every line into the cache.
+    evict = np.zeros(args.evict_mb << 20, dtype=np.uint8) if args.evict_mb > 0 else None
+
+    def cold():
+        if evict is not None:
+            evict[::64] += 1
+
     lines = [
         "| workload | phase | hdon us | ort us | ort/hdon (medians) | per-pair ratio: median [p10-p90] | pairs | max abs diff |",
         "|---|---|---|---|---|---|---|---|",
@@ -418,15 +431,19 @@ def cmd_interleave(args):
             fh()
             fo()
             th, to, spent = [], [], 0.0
-            while len(th) < 5 or (spent < args.budget and len(th) < 2000):
+            most = 200 if evict is not None else 2000
+            while len(th) < 5 or (spent < args.budget and len(th) < most):
+                cold()
                 t0 = time.perf_counter()
                 fh()
                 t1 = time.perf_counter()
-                fo()
+                cold()
                 t2 = time.perf_counter()
+                fo()
+                t3 = time.perf_counter()
                 th.append(t1 - t0)
-                to.append(t2 - t1)
-                spent += t2 - t0
+                to.append(t3 - t2)
+                spent += (t1 - t0) + (t3 - t2)
             th, to = np.array(th), np.array(to)
             r = to / th
             diff = "-"
@@ -440,6 +457,9 @@ def cmd_interleave(args):
             )
             lines.append(row)
             print(row, flush=True)
+    if evict is not None:
+        lines.append("")
+        lines.append(f"Cold caches: {args.evict_mb} MB written before every timed call of either runtime.")
     with open(os.path.join(args.dir, "interleaved.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -515,6 +535,12 @@ def main():
     a.add_argument("dir")
     a.add_argument("--lib", required=True, help="libhdon.so (cargo build --release -p hdon-capi)")
     a.add_argument("--budget", type=float, default=2.0, help="seconds of timed pairs per phase")
+    a.add_argument(
+        "--evict-mb",
+        type=int,
+        default=0,
+        help="MB written (untimed) before every timed call of either runtime: both start cold (0: off)",
+    )
     a.add_argument("--names", nargs="*")
     args = ap.parse_args()
     {"onnx": cmd_onnx, "run": cmd_run, "table": cmd_table, "interleave": cmd_interleave}[args.cmd](args)
