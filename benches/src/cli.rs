@@ -67,6 +67,19 @@ impl AbArgs {
     }
 }
 
+/// The one optional argument of a single-count binary (`tile_ab [ROUNDS]`, `port_cost
+/// [ITERS]`): `default` when absent, else the argument as a count >= 1.
+///
+/// # Errors
+/// `usage` when the argument is not a whole number >= 1.
+pub fn count_arg(usage: &str, default: u64) -> Result<u64, String> {
+    match std::env::args().nth(1).map(|a| a.parse::<u64>()) {
+        None => Ok(default),
+        Some(Ok(n)) if n > 0 => Ok(n),
+        _ => Err(usage.to_string()),
+    }
+}
+
 /// Sorts `v` ascending (the A/B binaries' samples: times, ratios).
 pub fn sort(v: &mut [f64]) {
     v.sort_by(f64::total_cmp);

@@ -16,16 +16,19 @@
 
 use std::process::ExitCode;
 
+use hdon_benches::cli::count_arg;
+
 fn main() -> ExitCode {
-    let iters = match std::env::args().nth(1).map(|a| a.parse::<u64>()) {
-        None => 20_000_000,
-        Some(Ok(n)) if n > 0 => n,
-        _ => {
-            eprintln!("usage: port_cost [ITERS]   (ITERS >= 1, default 20000000)");
-            return ExitCode::FAILURE;
+    match count_arg(
+        "usage: port_cost [ITERS]   (ITERS >= 1, default 20000000)",
+        20_000_000,
+    ) {
+        Ok(iters) => run(iters),
+        Err(usage) => {
+            eprintln!("{usage}");
+            ExitCode::FAILURE
         }
-    };
-    run(iters)
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]

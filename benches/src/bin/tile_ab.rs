@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use hdon_benches::cli::exit;
+use hdon_benches::cli::{count_arg, exit};
 use hdon_kernels::{
     best_path, fold_tanh, mlp_eval_on, mlp_scratch_len, Activation, KernelError, Layer,
 };
@@ -25,11 +25,10 @@ use hdon_kernels::{
 mod peak;
 
 fn main() -> ExitCode {
-    let rounds = match std::env::args().nth(1).map(|a| a.parse::<usize>()) {
-        None => 300,
-        Some(Ok(r)) if r > 0 => r,
-        _ => {
-            eprintln!("usage: tile_ab [ROUNDS]   (ROUNDS >= 1, default 300)");
+    let rounds = match count_arg("usage: tile_ab [ROUNDS]   (ROUNDS >= 1, default 300)", 300) {
+        Ok(r) => r as usize,
+        Err(usage) => {
+            eprintln!("{usage}");
             return ExitCode::FAILURE;
         }
     };
