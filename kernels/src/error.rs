@@ -82,6 +82,14 @@ pub enum KernelError {
         /// The multiple required.
         multiple: usize,
     },
+    /// [`crate::MatRef::row_block`] of a blocked int8 matrix at a row that does not start
+    /// one of its blocks.
+    RowBlock {
+        /// First row asked for.
+        r0: usize,
+        /// The multiple it must be ([`crate::I8_BLOCK_ROWS`]).
+        multiple: usize,
+    },
     /// A kernel that takes one weight type got another ([`crate::gemm`]: f32 only).
     WeightType {
         /// The type the kernel takes.
@@ -150,6 +158,10 @@ impl fmt::Display for KernelError {
             KernelError::Lanes { found, multiple } => write!(
                 f,
                 "{found} vectors given; the batched layer takes a multiple of {multiple} (pad them)"
+            ),
+            KernelError::RowBlock { r0, multiple } => write!(
+                f,
+                "rows from {r0} of a blocked int8 matrix: the first row must be a multiple of {multiple}"
             ),
             KernelError::WeightType { expected, found } => {
                 write!(f, "weights are {found}; this kernel takes {expected}")

@@ -81,7 +81,7 @@ pub struct MatRef<'a> {
     pub data: WeightData<'a>,
 }
 
-impl MatRef<'_> {
+impl<'a> MatRef<'a> {
     /// Checks that the data lengths match `rows` and `cols`.
     ///
     /// # Errors
@@ -142,6 +142,62 @@ impl MatRef<'_> {
             scales,
             rows: self.rows,
             cols: self.cols,
+        })
+    }
+
+    /// Rows `r0..r0 + n` as a matrix of their own (the same element type and layout), for
+    /// splitting one GEMV's rows between threads: every kernel computes a row from its own
+    /// weights, `x` and bias only, so [`gemv`] on the block gives the bits of those rows of
+    /// [`gemv`] on the whole matrix. A blocked int8 matrix splits only at its 16-row blocks
+    /// (`r0` a multiple of [`crate::I8_BLOCK_ROWS`]; `n` anything up to the end).
+    ///
+    /// # Errors
+    /// As [`MatRef::validate`]; [`KernelError::TooShort`] (`"weight rows"`) if `r0 + n`
+    /// exceeds `rows`; [`KernelError::RowBlock`] for a blocked int8 `r0` inside a block.
+    pub fn row_block(&self, r0: usize, n: usize) -> Result<MatRef<'a>, KernelError> {
+        self.validate()?;
+        let end = r0.checked_add(n).ok_or(KernelError::Overflow)?;
+        if end > self.rows {
+            return Err(KernelError::TooShort {
+                what: "weight rows",
+                needed: end,
+                found: self.rows,
+            });
+        }
+        let cols = self.cols;
+        // Validated above: every range below is inside its slice.
+        let data = match self.data {
+            WeightData::F32(d) => WeightData::F32(&d[r0 * cols..end * cols]),
+            WeightData::F32Strided { values, lda } => WeightData::F32Strided {
+                values: &values[r0 * lda..end * lda],
+                lda,
+            },
+            WeightData::F16(d) => WeightData::F16(&d[r0 * cols..end * cols]),
+            WeightData::Bf16(d) => WeightData::Bf16(&d[r0 * cols..end * cols]),
+            WeightData::I8 { values, scales } => WeightData::I8 {
+                values: &values[r0 * cols..end * cols],
+                scales: &scales[r0..end],
+            },
+            WeightData::I8Blocked { values, scales } => {
+                if !r0.is_multiple_of(crate::I8_BLOCK_ROWS) {
+                    return Err(KernelError::RowBlock {
+                        r0,
+                        multiple: crate::I8_BLOCK_ROWS,
+                    });
+                }
+                // Blocks of 16 rows are contiguous (`i8_blocked_index`), the last zero-padded.
+                let start = crate::i8_blocked_index(r0, 0, cols);
+                let len = crate::i8_blocked_len(n, cols).ok_or(KernelError::Overflow)?;
+                WeightData::I8Blocked {
+                    values: &values[start..start + len],
+                    scales: &scales[r0..end],
+                }
+            }
+        };
+        Ok(MatRef {
+            rows: n,
+            cols,
+            data,
         })
     }
 

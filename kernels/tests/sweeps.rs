@@ -473,7 +473,7 @@ fn gemv_i8_special_inputs() {
         let mut paths = fast_paths();
         paths.push(Path::Scalar);
         for path in paths {
-            for batch in [1, 5] {
+            for batch in [1, 5, 17] {
                 let run = |x: &[f32]| {
                     let mut y = vec![0.0f32; batch * rows];
                     gemv_batch_on(path, &m, x, batch, Some(&b), Activation::Identity, &mut y)
@@ -1312,4 +1312,155 @@ fn widen_rows_every_dtype() {
             ));
         }
     }
+}
+
+/// `MatRef::row_block` (the runtime's split of one GEMV between threads) gives, on every
+/// path and for every weight type and layout, the bits of those rows of the whole matrix's
+/// GEMV: for one vector and for batches, for blocks that start and end anywhere (on the 16-row
+/// blocks for blocked int8), empty blocks and the whole matrix.
+#[test]
+fn gemv_row_blocks_give_the_rows_of_the_whole_matrix() {
+    let mut rng = Rng(53);
+    let mut paths = fast_paths();
+    paths.push(Path::Scalar);
+    for (k, &(rows, cols)) in [(1, 5), (37, 19), (70, 64), (921, 100), (130, 1100)]
+        .iter()
+        .enumerate()
+    {
+        let w = Weights::new(&mut rng, rows, cols);
+        let mut blocked = vec![0i8; i8_blocked_len(rows, cols).unwrap_or(0)];
+        if cols <= QMAX_COLS {
+            pack_i8_blocked(&w.q, rows, cols, &mut blocked).unwrap();
+        }
+        let lda = cols.next_multiple_of(16) + 3;
+        let padded = strided(&w.f32, rows, cols, lda);
+        let mut mats = vec![
+            w.mat(Dt::F32, rows, cols),
+            w.mat(Dt::F16, rows, cols),
+            w.mat(Dt::Bf16, rows, cols),
+            w.mat(Dt::I8, rows, cols),
+            MatRef {
+                rows,
+                cols,
+                data: WeightData::F32Strided {
+                    values: &padded,
+                    lda,
+                },
+            },
+        ];
+        if cols <= QMAX_COLS {
+            mats.push(MatRef {
+                rows,
+                cols,
+                data: WeightData::I8Blocked {
+                    values: &blocked,
+                    scales: &w.scales,
+                },
+            });
+        }
+        let b = rng.vec(rows, 1.0);
+        let act = [Activation::Identity, Activation::Relu, Activation::Tanh][k % 3];
+        for batch in [1, 5, 17] {
+            let x = rng.vec(batch * cols, 1.0);
+            for m in &mats {
+                let is_blocked = matches!(m.data, WeightData::I8Blocked { .. });
+                // Starts: every 16-row block start, plus odd rows where the layout allows.
+                let mut cuts: Vec<usize> = (0..=rows).step_by(16).collect();
+                if !is_blocked {
+                    cuts.extend([1, 7, rows / 2 + 1].into_iter().filter(|&c| c <= rows));
+                }
+                for &path in &paths {
+                    let mut whole = vec![f32::NAN; batch * rows];
+                    gemv_batch_on(path, m, &x, batch, Some(&b), act, &mut whole).unwrap();
+                    for &r0 in &cuts {
+                        for n in [0, 1, 8, 16, 33, rows - r0] {
+                            let n = n.min(rows - r0);
+                            let sub = m.row_block(r0, n).unwrap();
+                            assert_eq!((sub.rows, sub.cols), (n, cols));
+                            let mut got = vec![f32::NAN; batch * n];
+                            gemv_batch_on(
+                                path,
+                                &sub,
+                                &x,
+                                batch,
+                                Some(&b[r0..r0 + n]),
+                                act,
+                                &mut got,
+                            )
+                            .unwrap();
+                            let want: Vec<f32> = (0..batch)
+                                .flat_map(|v| whole[v * rows + r0..v * rows + r0 + n].to_vec())
+                                .collect();
+                            let ctx = format!(
+                                "{path:?} {} {rows}x{cols} rows {r0}..{} batch={batch}",
+                                m.data.type_name(),
+                                r0 + n
+                            );
+                            assert_same_bits(&got, &want, &ctx);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `MatRef::row_block` refuses rows past the end, a blocked int8 block cut inside its 16
+/// rows, and a matrix whose data does not match its shape.
+#[test]
+fn row_block_rejects_bad_ranges() {
+    let q = vec![1i8; i8_blocked_len(40, 8).unwrap()];
+    let scales = vec![0.5f32; 40];
+    let blocked = MatRef {
+        rows: 40,
+        cols: 8,
+        data: WeightData::I8Blocked {
+            values: &q,
+            scales: &scales,
+        },
+    };
+    assert_eq!(
+        blocked.row_block(8, 4).unwrap_err(),
+        KernelError::RowBlock {
+            r0: 8,
+            multiple: I8_BLOCK_ROWS
+        }
+    );
+    assert!(blocked.row_block(32, 8).is_ok());
+    assert_eq!(
+        blocked.row_block(32, 9).unwrap_err(),
+        KernelError::TooShort {
+            what: "weight rows",
+            needed: 41,
+            found: 40
+        }
+    );
+    let w = vec![0.0f32; 40 * 8];
+    let m = MatRef {
+        rows: 40,
+        cols: 8,
+        data: WeightData::F32(&w),
+    };
+    assert!(m.row_block(3, 37).is_ok());
+    assert!(matches!(
+        m.row_block(usize::MAX, 2),
+        Err(KernelError::Overflow)
+    ));
+    let short = MatRef {
+        rows: 41,
+        cols: 8,
+        data: WeightData::F32(&w),
+    };
+    assert!(matches!(
+        short.row_block(0, 1),
+        Err(KernelError::Length {
+            what: "weights",
+            ..
+        })
+    ));
+    let msg = blocked.row_block(8, 4).unwrap_err().to_string();
+    assert!(
+        msg.contains("from 8") && msg.contains("multiple of 16"),
+        "{msg}"
+    );
 }
