@@ -145,6 +145,46 @@ fn forward(
     Ok(())
 }
 
+/// Layers `0..n` of `net` on one vector `x`, alternating between `ping` and `pong` as
+/// [`forward`] does; returns the last one's output (`x` itself for `n = 0`).
+fn hidden<'b>(
+    net: &Net<'_>,
+    n: usize,
+    x: &'b [f32],
+    ping: &'b mut [f32],
+    pong: &'b mut [f32],
+) -> Result<&'b [f32], Error> {
+    let short = || internal("generate buffer shorter than the plan");
+    let (mut src, mut width) = (Buf::X, x.len());
+    for i in 0..n {
+        let l = net.layer(i)?;
+        let (input, dst): (&[f32], &mut [f32]) = match src {
+            Buf::X => (x, &mut *ping),
+            Buf::Ping => (&*ping, &mut *pong),
+            Buf::Pong => (&*pong, &mut *ping),
+        };
+        let input = input.get(..l.w.cols).ok_or_else(short)?;
+        dense(
+            l,
+            input,
+            (1, Form::Rows),
+            &mut [],
+            dst.get_mut(..l.w.rows).ok_or_else(short)?,
+        )?;
+        src = match src {
+            Buf::X | Buf::Pong => Buf::Ping,
+            Buf::Ping => Buf::Pong,
+        };
+        width = l.w.rows;
+    }
+    let out: &[f32] = match src {
+        Buf::X => x,
+        Buf::Ping => ping,
+        Buf::Pong => pong,
+    };
+    out.get(..width).ok_or_else(short)
+}
+
 /// Folds the point affine `z_i = a_i y_i + d_i` and an extra bias into one packed row
 /// `[b, W[o, 0..d_y]]` in place.
 fn fold_first_row(row: &mut [f32], affine: impl Fn(usize) -> (f32, f32), extra: f32) {
@@ -250,6 +290,22 @@ impl<'a> Model<'a> {
         sensors: &[f32],
         state: &mut [f32],
         scratch: &mut [f32],
+    ) -> Result<(), Error> {
+        self.generate_into_with(sensors, state, scratch, |l, x, y| {
+            dense(l, x, (1, Form::Rows), &mut [], y)
+        })
+    }
+
+    /// [`Model::generate_into`] with HyperDeepONet's last hypernetwork layer (`y = act(W x +
+    /// b)` into theta, by far its largest matrix) run by `last(layer, x, y)`: the serial
+    /// `dense`, or the parallel generate's split of its rows between threads, which gives the
+    /// same bits ([`hdon_kernels::MatRef::row_block`]). Other families ignore `last`.
+    pub(crate) fn generate_into_with(
+        &self,
+        sensors: &[f32],
+        state: &mut [f32],
+        scratch: &mut [f32],
+        last: impl FnOnce(&GenLayer<'_>, &[f32], &mut [f32]) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let plan = &self.plan;
         let g = plan.gen;
@@ -367,7 +423,18 @@ impl<'a> Model<'a> {
                 }
             }
             Family::HyperDeepONet => {
-                forward(main, 0, u, (1, Form::Rows), (&mut [], ping, pong), state)?;
+                let n = main
+                    .len
+                    .checked_sub(1)
+                    .ok_or(internal("empty hypernetwork"))?;
+                let x = hidden(main, n, u, ping, pong)?;
+                let l = main.layer(n)?;
+                let y = state.get_mut(..l.w.rows).ok_or(internal("state"))?;
+                last(
+                    l,
+                    x.get(..l.w.cols).ok_or(internal("hypernetwork input"))?,
+                    y,
+                )?;
                 self.fold_theta(state, 1)?;
             }
             Family::ChunkedHyperDeepONet => {
@@ -404,6 +471,20 @@ impl<'a> Model<'a> {
             }
             None => (1.0, 0.0),
         }
+    }
+
+    /// Whether [`Model::generate_par`] splits this model's generate between threads:
+    /// HyperDeepONet whose last hypernetwork layer holds at least `min_bytes` of
+    /// weights.
+    #[cfg(feature = "std")]
+    pub(crate) fn splits_generate(&self, min_bytes: usize) -> bool {
+        let main = &self.nets[NET_MAIN];
+        self.plan.family == Family::HyperDeepONet
+            && main
+                .len
+                .checked_sub(1)
+                .and_then(|i| main.layer(i).ok())
+                .is_some_and(|l| l.w.bytes() >= min_bytes)
     }
 
     /// Whether [`Model::generate_group`] batches this model's generate (HyperDeepONet: the

@@ -44,6 +44,20 @@ const PAR_CHUNK: usize = 512;
 /// (`MAX_TILE` = 32), so each point is computed by the same tiles as in a serial `eval`.
 const PAR_UNIT: usize = 64;
 
+/// Rows of the last hypernetwork layer per claim of [`Model::generate_par`] (a multiple of
+/// the 16-row blocks of blocked int8 weights): 512 rows of L's 256 f32 columns are 512 KiB,
+/// ~20 us of one thread.
+const GEN_ROW_CHUNK: usize = 512;
+
+/// Rows of a claim's unit in [`Model::generate_par`] (blocked int8 splits only at 16 rows).
+const GEN_ROW_UNIT: usize = hdon_kernels::I8_BLOCK_ROWS;
+
+/// Smallest last hypernetwork layer (bytes of weights, [`hdon_kernels::MatRef::bytes`])
+/// that [`Model::generate_par`] splits between threads. Below it the GEMV takes less than a
+/// sleeping worker needs to wake up (35-50 us for a rayon thread on the VMs measured), and the
+/// call would wait for that worker.
+const GEN_SPLIT_MIN_BYTES: usize = 1 << 20;
+
 /// Generated targets of a batch of input functions, living in one caller workspace
 /// (`batch` consecutive blocks of [`Model::workspace_len`]`(1)` f32).
 #[derive(Debug)]
@@ -170,6 +184,95 @@ impl<'a> Model<'a> {
             workspace: ws,
             len: batch,
         })
+    }
+}
+
+impl<'a> Model<'a> {
+    /// [`Model::generate`] of one input function with its largest matrix multiplied on
+    /// several threads: the calling thread and rayon's (those of the pool it runs in, else
+    /// the global pool). The same bits as `generate`.
+    ///
+    /// HyperDeepONet only, whose generate is the hypernetwork: its hidden layers run on the
+    /// calling thread, then the rows of its last layer (theta, `n_theta x width`: workload L's
+    /// 8,577 x 256 f32 matrix is 8.8 MB, 90 % of the generate) are cut into chunks of 512 (the
+    /// last ones smaller, always whole 16-row blocks) that the threads claim in turn, each
+    /// with the serial GEMV on its rows ([`hdon_kernels::MatRef::row_block`]). Where that
+    /// layer's weights take less than 1 MiB, or with one thread, and for the other
+    /// families, this is `generate` itself: the work is then shorter than a sleeping worker's
+    /// wake-up. Allocates nothing.
+    ///
+    /// # Errors
+    /// As [`Model::generate`].
+    pub fn generate_par<'w>(
+        &'w self,
+        sensors: &[f32],
+        workspace: &'w mut [f32],
+    ) -> Result<Target<'w>, Error> {
+        self.generate_with(Exec::Rayon, sensors, workspace)
+    }
+
+    /// [`Model::generate_par`] on the threads of `team` (the calling thread and the team's
+    /// workers) instead of rayon's: the same bits as `generate`. If `team` is busy with another
+    /// call, this one runs on its calling thread alone.
+    ///
+    /// # Errors
+    /// As [`Model::generate`].
+    pub fn generate_on<'w>(
+        &'w self,
+        team: &Team,
+        sensors: &[f32],
+        workspace: &'w mut [f32],
+    ) -> Result<Target<'w>, Error> {
+        self.generate_with(Exec::Team(team), sensors, workspace)
+    }
+
+    /// [`Model::generate_par`] on `exec`'s threads.
+    fn generate_with<'w>(
+        &'w self,
+        exec: Exec<'_>,
+        sensors: &[f32],
+        workspace: &'w mut [f32],
+    ) -> Result<Target<'w>, Error> {
+        if exec.threads() == 1 || !self.splits_generate(GEN_SPLIT_MIN_BYTES) {
+            return self.generate(sensors, workspace);
+        }
+        let needed = self.plan.per_function;
+        let found = workspace.len();
+        let ws = workspace
+            .get_mut(..needed)
+            .ok_or(Error::WorkspaceTooShort { needed, found })?;
+        self.check_sensors(sensors, 1)?;
+        let (state, scratch) = ws.split_at_mut(self.plan.state_len);
+        self.generate_into_with(sensors, state, scratch, |l, x, y| {
+            for_each_chunk(
+                exec,
+                y,
+                GEN_ROW_UNIT,
+                GEN_ROW_CHUNK / GEN_ROW_UNIT,
+                || (),
+                |first, rows, ()| {
+                    let r0 = first * GEN_ROW_UNIT;
+                    let n = rows.len();
+                    // Validated at load: the bias has the matrix's rows.
+                    let bias = match l.bias {
+                        Some(b) => Some(b.get(r0..r0 + n).ok_or(Error::Tensor {
+                            what: "hypernetwork bias",
+                            layer: 0,
+                            problem: "shorter than its matrix",
+                        })?),
+                        None => None,
+                    };
+                    Ok(hdon_kernels::gemv(
+                        &l.w.row_block(r0, n)?,
+                        x,
+                        bias,
+                        l.act,
+                        rows,
+                    )?)
+                },
+            )
+        })?;
+        Target::new(self, state, scratch)
     }
 }
 

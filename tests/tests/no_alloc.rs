@@ -1,12 +1,15 @@
-//! Proof that `Model::from_bytes`, `Model::generate` and `Target::eval` never touch the heap:
-//! a counting global allocator (this test binary has exactly one test, so no other thread
-//! allocates while we count).
+//! Proof that `Model::from_bytes`, `Model::generate`, `Target::eval` and `Model::generate_on`
+//! (on a team made beforehand, its workers included) never touch the heap: a counting global
+//! allocator (this test binary has exactly one test, so no other thread allocates while we
+//! count).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use hdon_format::AlignedBytes;
-use hdon_runtime::Model;
+use std::time::Duration;
+
+use hdon_runtime::{Model, Team};
 use hdon_tests::build::to_hdon;
 use hdon_tests::random::{random_model, Spec, WeightType};
 
@@ -84,5 +87,29 @@ fn from_bytes_generate_eval_do_not_allocate() {
             assert_eq!(n, 0, "{fam}: generate/eval allocated");
             assert!(out.iter().all(|v| v.is_finite()));
         }
+    }
+
+    // generate_on with the last hypernetwork layer (9,794 x 128 f32) split over a team of 2
+    // whose workers spin (the job reaches them) and of 3 that park at once (they are woken).
+    let mut spec = Spec::small("hyper");
+    (spec.m, spec.gen_hidden, spec.target_hidden) = (30, vec![128], vec![96, 96]);
+    let bytes = AlignedBytes::from_slice(&to_hdon(&random_model(&spec), WeightType::F32));
+    let model = Model::from_bytes(&bytes).unwrap();
+    let sensors = vec![0.3f32; spec.m];
+    let mut ws = vec![0.0f32; model.workspace_len(1)];
+    let mut want = vec![0.0f32; ws.len()];
+    model.generate(&sensors, &mut want).unwrap();
+    for (threads, spin_ms) in [(2, 1000), (3, 0)] {
+        let team = Team::new(threads, Duration::from_millis(spin_ms)).unwrap();
+        // Every worker has started (std stores each new thread's name on the heap, at its
+        // start, which is not part of the claim) once it has run a job.
+        team.run(&|| ());
+        let (res, n) = count(|| model.generate_on(&team, &sensors, &mut ws).map(drop));
+        res.unwrap();
+        assert_eq!(n, 0, "generate_on ({threads} threads) allocated");
+        assert!(ws
+            .iter()
+            .zip(&want)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }

@@ -421,6 +421,112 @@ fn generate_batch_matches_generate() {
     }
 }
 
+/// `generate_par` (rayon) and `generate_on` (teams) give the bits of `generate` for every
+/// weight type and layout, from outside any pool and inside pools of 1, 2 and 8 threads: on a
+/// HyperDeepONet whose last hypernetwork layer (9,794 x 128) is large enough to be split
+/// between threads with every weight type (int8: 1.25 MB), and on the small models of every
+/// family (not split: the serial code).
+#[test]
+fn generate_par_is_bit_identical_to_generate() {
+    use hdon_tools::quantize::WeightDtype;
+    let pools: Vec<Option<rayon::ThreadPool>> = std::iter::once(None)
+        .chain([1, 2, 8].map(|t| {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap(),
+            )
+        }))
+        .collect();
+    let teams = teams();
+    let mut big = Spec::small("hyper");
+    (big.m, big.gen_hidden, big.target_hidden) = (30, vec![128], vec![96, 96]);
+    let f32_file = file(&big);
+    let parsed = hdon_format::ModelFile::parse(&f32_file).unwrap();
+    let mut files: Vec<(String, AlignedBytes)> = [
+        WeightDtype::F32Padded,
+        WeightDtype::F16,
+        WeightDtype::Bf16,
+        WeightDtype::Int8,
+        WeightDtype::Int8Blocked,
+    ]
+    .into_iter()
+    .map(|d| {
+        let bytes = hdon_tools::export::requantize(&parsed, d).unwrap().bytes;
+        (
+            format!("big {}", d.name()),
+            AlignedBytes::from_slice(&bytes),
+        )
+    })
+    .collect();
+    files.push(("big f32".into(), f32_file.clone()));
+    for fam in FAMILIES {
+        files.push((format!("small {fam}"), file(&Spec::small(fam))));
+    }
+    let mut rng = Rng(11);
+    for (name, bytes) in &files {
+        let model = Model::from_bytes(bytes).unwrap();
+        let m = model.n_sensors();
+        let sensors = rng.vec_f32(m, -1.0, 1.0);
+        let pts = rng.vec_f32(50 * model.d_y(), -1.0, 1.0);
+        let len = model.workspace_len(1);
+        let eval = |t: &mut hdon_runtime::Target<'_>| {
+            let mut out = vec![0.0f32; 50 * model.d_out()];
+            t.eval(&pts, &mut out).unwrap();
+            bits(&out)
+        };
+        let mut ws = vec![0.0f32; len];
+        model.generate(&sensors, &mut ws).unwrap();
+        // The workspace as generate leaves it (before an eval writes its tile scratch, whose
+        // place depends on the buffer's address).
+        let want_ws = bits(&ws);
+        let want = eval(&mut model.generate(&sensors, &mut ws).unwrap());
+        for pool in &pools {
+            // Zeroed as `ws`: the whole workspace (theta and the scratch generate used) must
+            // come out the same, not only the outputs.
+            let mut ws_par = vec![0.0f32; len];
+            let threads = pool.as_ref().map(|p| p.current_num_threads());
+            let par = |ws: &mut [f32]| match pool {
+                None => model.generate_par(&sensors, ws).map(drop),
+                Some(p) => p.install(|| model.generate_par(&sensors, ws).map(drop)),
+            };
+            par(&mut ws_par).unwrap();
+            assert!(
+                bits(&ws_par) == want_ws,
+                "{name} pool {threads:?}: workspace"
+            );
+            let got = match pool {
+                None => eval(&mut model.generate_par(&sensors, &mut ws_par).unwrap()),
+                Some(p) => {
+                    p.install(|| eval(&mut model.generate_par(&sensors, &mut ws_par).unwrap()))
+                }
+            };
+            assert_eq!(got, want, "{name} pool {threads:?}");
+        }
+        for team in &teams {
+            let mut ws_team = vec![f32::NAN; len];
+            let got = eval(&mut model.generate_on(team, &sensors, &mut ws_team).unwrap());
+            assert_eq!(got, want, "{name} {team:?}");
+        }
+        let mut short = vec![0.0f32; len - 1];
+        assert!(matches!(
+            model.generate_par(&sensors, &mut short),
+            Err(Error::WorkspaceTooShort { .. })
+        ));
+        assert!(matches!(
+            model.generate_on(&teams[2], &sensors[1..], &mut ws),
+            Err(Error::SensorCount { .. })
+        ));
+        let mut bad = sensors.clone();
+        bad[m / 2] = f32::NAN;
+        assert_eq!(
+            model.generate_par(&bad, &mut ws).err(),
+            Some(Error::NonFiniteSensor { index: m / 2 })
+        );
+    }
+}
+
 #[test]
 fn flops_are_counted() {
     let spec = Spec::small("hyper");
