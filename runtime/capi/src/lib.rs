@@ -214,6 +214,38 @@ pub unsafe extern "C" fn hdon_generate(
     workspace_len: usize,
     out: *mut HdonTarget,
 ) -> c_int {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        generate_with(
+            model,
+            sensors,
+            n_sensors,
+            workspace,
+            workspace_len,
+            out,
+            |m, s, w| m.generate(s, w),
+        )
+    }
+}
+
+/// The argument checks of `hdon_generate` and `hdon_generate_on`, then `generate(model,
+/// sensors, workspace)`, its target written to `*out`.
+///
+/// # Safety
+/// As [`hdon_generate`].
+unsafe fn generate_with(
+    model: *const HdonModel,
+    sensors: *const f32,
+    n_sensors: usize,
+    workspace: *mut f32,
+    workspace_len: usize,
+    out: *mut HdonTarget,
+    generate: impl for<'w> FnOnce(
+        &'w Model<'static>,
+        &[f32],
+        &'w mut [f32],
+    ) -> Result<Target<'w>, Error>,
+) -> c_int {
     // SAFETY: caller contract for each pointer.
     let (Some(model), Some(sensors), Some(ws)) = (
         unsafe { model_ref(model) },
@@ -225,14 +257,50 @@ pub unsafe extern "C" fn hdon_generate(
     if out.is_null() {
         return Status::Null as c_int;
     }
-    match model.generate(sensors, ws) {
+    match generate(model, sensors, ws) {
         Ok(target) => {
             // SAFETY: out valid for a write of HdonTarget, which fits a Target (checked); the
             // lifetimes are the caller's to keep (header contract).
-            unsafe { (out as *mut Target<'static>).write(target) };
+            unsafe {
+                (out as *mut Target<'static>)
+                    .write(core::mem::transmute::<Target<'_>, Target<'static>>(target))
+            };
             Status::Ok as c_int
         }
         Err(e) => status_of(&e) as c_int,
+    }
+}
+
+/// `hdon_generate_on` of `hdon.h`: [`Model::generate_on`] the team; the same bits as
+/// `hdon_generate`.
+///
+/// # Safety
+/// As [`hdon_generate`]; `team` NULL or a live team from `hdon_team_new`.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_generate_on(
+    team: *const HdonTeam,
+    model: *const HdonModel,
+    sensors: *const f32,
+    n_sensors: usize,
+    workspace: *mut f32,
+    workspace_len: usize,
+    out: *mut HdonTarget,
+) -> c_int {
+    // SAFETY: caller contract: NULL or a live team.
+    let Some(team) = (unsafe { team.as_ref() }) else {
+        return Status::Null as c_int;
+    };
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        generate_with(
+            model,
+            sensors,
+            n_sensors,
+            workspace,
+            workspace_len,
+            out,
+            |m, s, w| m.generate_on(&team.0, s, w),
+        )
     }
 }
 

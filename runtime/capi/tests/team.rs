@@ -1,9 +1,11 @@
 //! `hdon_eval_on`: the same bits as `hdon_eval` for every family, on teams of 1-3 threads,
 //! at point counts below, at and above the 512-point chunks; its errors; `hdon_team_free`.
+//! `hdon_generate_on`: the workspace `hdon_generate` writes, bit for bit, for a HyperDeepONet
+//! whose last layer it splits (f32 and int8) and for every family's small model; its errors.
 
 use hdon::{
-    hdon_eval, hdon_eval_on, hdon_generate, hdon_model_open, hdon_model_workspace_len,
-    hdon_team_free, hdon_team_new, HdonModel, HdonTarget, Status,
+    hdon_eval, hdon_eval_on, hdon_generate, hdon_generate_on, hdon_model_open,
+    hdon_model_workspace_len, hdon_team_free, hdon_team_new, HdonModel, HdonTarget, Status,
 };
 use hdon_format::AlignedBytes;
 use hdon_tests::build::to_hdon;
@@ -132,5 +134,122 @@ fn eval_on_a_team_gives_eval_bits_for_every_family() {
             hdon_team_free(team);
         }
         hdon_team_free(core::ptr::null_mut());
+    }
+}
+
+#[test]
+fn generate_on_a_team_gives_generate_bits() {
+    let teams = [(1, 0), (2, 0), (2, 1000), (3, 1000)].map(|(t, us)| hdon_team_new(t, us));
+    assert!(teams.iter().all(|t| !t.is_null()));
+    // A hypernetwork whose last layer (9,794 x 128) is split with f32 and with int8 weights,
+    // and every family's small model (run on the calling thread).
+    let mut big = Spec::small("hyper");
+    (big.m, big.gen_hidden, big.target_hidden) = (30, vec![128], vec![96, 96]);
+    let mut specs = vec![(big.clone(), WeightType::F32), (big, WeightType::I8)];
+    specs.extend(FAMILIES.map(|f| (Spec::small(f), WeightType::F32)));
+    for (mut spec, weights) in specs {
+        spec.weights = weights;
+        let what = format!("{} {weights:?} m {}", spec.family, spec.m);
+        let bytes = AlignedBytes::from_slice(&to_hdon(&random_model(&spec), weights));
+        let mut model = zeroed::<HdonModel>();
+        let mut target = zeroed::<HdonTarget>();
+        let sensors = Rng(12).vec_f32(spec.m, -1.0, 1.0);
+        // SAFETY: valid pointers and lengths; `bytes` outlives the model.
+        let len = unsafe {
+            assert_eq!(
+                hdon_model_open(bytes.as_ptr().cast(), bytes.len(), 1, &mut *model),
+                0
+            );
+            hdon_model_workspace_len(&*model, 1)
+        };
+        let mut want = vec![0.0f32; len];
+        // SAFETY: lengths as declared; the workspace outlives the target.
+        let rc = unsafe {
+            hdon_generate(
+                &*model,
+                sensors.as_ptr(),
+                spec.m,
+                want.as_mut_ptr(),
+                len,
+                &mut *target,
+            )
+        };
+        assert_eq!(rc, Status::Ok as i32, "{what}");
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for &team in &teams {
+            let mut got = vec![0.0f32; len];
+            // SAFETY: as above; `team` is live.
+            let rc = unsafe {
+                hdon_generate_on(
+                    team,
+                    &*model,
+                    sensors.as_ptr(),
+                    spec.m,
+                    got.as_mut_ptr(),
+                    len,
+                    &mut *target,
+                )
+            };
+            assert_eq!(rc, Status::Ok as i32, "{what}");
+            assert!(bits(&got) == bits(&want), "{what}: workspace differs");
+            // A workspace one float short and one sensor short: hdon_generate's statuses.
+            // SAFETY: lengths as declared (shorter than the model needs, which is the test).
+            let (short_ws, short_m) = unsafe {
+                (
+                    hdon_generate_on(
+                        team,
+                        &*model,
+                        sensors.as_ptr(),
+                        spec.m,
+                        got.as_mut_ptr(),
+                        len - 1,
+                        &mut *target,
+                    ),
+                    hdon_generate_on(
+                        team,
+                        &*model,
+                        sensors.as_ptr(),
+                        spec.m - 1,
+                        got.as_mut_ptr(),
+                        len,
+                        &mut *target,
+                    ),
+                )
+            };
+            assert_eq!(short_ws, Status::WorkspaceTooShort as i32, "{what}");
+            assert_eq!(short_m, Status::SensorCount as i32, "{what}");
+        }
+        // SAFETY: NULL pointers are what is tested; the rest is valid.
+        let (null_team, null_out) = unsafe {
+            let mut ws = vec![0.0f32; len];
+            (
+                hdon_generate_on(
+                    core::ptr::null(),
+                    &*model,
+                    sensors.as_ptr(),
+                    spec.m,
+                    ws.as_mut_ptr(),
+                    len,
+                    &mut *target,
+                ),
+                hdon_generate_on(
+                    teams[1],
+                    &*model,
+                    sensors.as_ptr(),
+                    spec.m,
+                    ws.as_mut_ptr(),
+                    len,
+                    core::ptr::null_mut(),
+                ),
+            )
+        };
+        assert_eq!(null_team, Status::Null as i32);
+        assert_eq!(null_out, Status::Null as i32);
+    }
+    // SAFETY: each team from hdon_team_new, freed once.
+    unsafe {
+        for team in teams {
+            hdon_team_free(team);
+        }
     }
 }
