@@ -78,14 +78,14 @@ fn phases(c: &mut Criterion) {
                             group.bench_function(id, |b| {
                                 b.iter_custom(|iters| {
                                     timed(iters, &mut || {
-                                        runner.generate(workspace).map(drop).unwrap()
+                                        runner.generate(workspace, threads).map(drop).unwrap()
                                     })
                                 })
                             });
                         }
                         Phase::Eval => {
                             let mut g = pool
-                                .install(|| runner.generate(workspace))
+                                .install(|| runner.generate(workspace, threads))
                                 .expect("generate");
                             group.bench_function(id, |b| {
                                 b.iter_custom(|iters| {
@@ -97,7 +97,7 @@ fn phases(c: &mut Criterion) {
                             group.bench_function(id, |b| {
                                 b.iter_custom(|iters| {
                                     timed(iters, &mut || {
-                                        let mut g = runner.generate(workspace).unwrap();
+                                        let mut g = runner.generate(workspace, threads).unwrap();
                                         runner.eval(&mut g, out, threads).unwrap()
                                     })
                                 })

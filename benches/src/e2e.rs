@@ -5,10 +5,10 @@
 //! - eval: the target net at the workload's query points, for every input function;
 //! - total: generate + eval.
 //!
-//! One function: `Model::generate`, then `Target::eval` (1 thread) or `Target::eval_par`
-//! (N threads, the caller's rayon pool; bit-identical to `eval`). A batch of functions (workload
-//! B): `Model::generate_batch` (rayon, one workspace for the batch), then each function's target
-//! in turn as above. Generate of one function has no parallel path (a chain of GEMVs).
+//! One function: `Model::generate` then `Target::eval` (1 thread), or `Model::generate_par`
+//! then `Target::eval_par` (N threads, the caller's rayon pool; both bit-identical to the
+//! serial calls). A batch of functions (workload B): `Model::generate_batch` (rayon, one
+//! workspace for the batch), then each function's target in turn as above.
 
 use std::time::Instant;
 
@@ -148,14 +148,23 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Generates every input function's target: `Model::generate` for one function,
-    /// `Model::generate_batch` (over the caller's rayon pool) for a batch.
+    /// Generates every input function's target: for one function `Model::generate` (1
+    /// thread) or `Model::generate_par` (more: the caller's rayon pool), for a batch
+    /// `Model::generate_batch` (the caller's rayon pool).
     ///
     /// # Errors
     /// The runtime's error, as text.
-    pub fn generate<'s>(&'s self, workspace: &'s mut [f32]) -> Result<Generated<'s>, String> {
+    pub fn generate<'s>(
+        &'s self,
+        workspace: &'s mut [f32],
+        threads: usize,
+    ) -> Result<Generated<'s>, String> {
         let sensors = &self.w.sensors[..];
-        if self.w.spec.batch == 1 {
+        if self.w.spec.batch == 1 && threads > 1 {
+            self.model
+                .generate_par(sensors, workspace)
+                .map(Generated::One)
+        } else if self.w.spec.batch == 1 {
             self.model.generate(sensors, workspace).map(Generated::One)
         } else {
             self.model
@@ -210,13 +219,13 @@ impl<'a> Runner<'a> {
     ) -> Result<(f64, usize), String> {
         let State { workspace, out } = state;
         match phase {
-            Phase::Generate => median_us(budget_s, || self.generate(workspace).map(drop)),
+            Phase::Generate => median_us(budget_s, || self.generate(workspace, threads).map(drop)),
             Phase::Eval => {
-                let mut g = self.generate(workspace)?;
+                let mut g = self.generate(workspace, threads)?;
                 median_us(budget_s, || self.eval(&mut g, out, threads))
             }
             Phase::Total => median_us(budget_s, || {
-                let mut g = self.generate(workspace)?;
+                let mut g = self.generate(workspace, threads)?;
                 self.eval(&mut g, out, threads)
             }),
         }

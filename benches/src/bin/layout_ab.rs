@@ -88,7 +88,7 @@ fn run() -> Result<(), String> {
         );
         let gen = |r: &Runner<'_>, ws: &mut [f32]| -> Result<f64, String> {
             let t = Instant::now();
-            r.generate(ws).map(drop)?;
+            r.generate(ws, 1).map(drop)?;
             Ok(t.elapsed().as_secs_f64())
         };
         // The yardstick buffer: the hypernetwork's f32 parameters, rounded up to the read

@@ -99,7 +99,7 @@ fn run() -> Result<(), String> {
         let buf = ModelBuf::for_workload(&w, WeightType::F32)?;
         let runner = Runner::new(&w, &buf)?;
         let mut state = runner.state();
-        let mut g = runner.generate(&mut state.workspace)?;
+        let mut g = runner.generate(&mut state.workspace, 1)?;
         let Generated::One(target) = &mut g else {
             return Err(format!("{name}: expected one target"));
         };

@@ -29,10 +29,11 @@ pub struct Args {
     /// Input functions per generate call (>1 uses the runtime's parallel generate_batch).
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
-    /// Worker threads (1 = the serial eval; >1 = eval_par and generate_batch on a pool of T).
+    /// Worker threads (1 = the serial generate and eval; >1 = generate_par (one function) or
+    /// generate_batch, and eval_par, on a pool of T).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// With --threads >= 2: run eval_on and generate_batch_on on an hdon Team whose workers
+    /// With --threads >= 2: run eval_on and generate_on / generate_batch_on on an hdon Team whose workers
     /// poll for US microseconds after each call, instead of rayon's pool, whose threads sleep
     /// between calls (see docs/EMBEDDING.md, "Spinning workers").
     #[arg(long, value_name = "US")]
@@ -306,12 +307,21 @@ pub fn run(a: Args) -> Result<()> {
     let mut ws = vec![0f32; model.workspace_len(a.batch)];
     let path = hdon_kernels::active_path();
     let (generate, eval) = pool.install(|| -> Result<(Latency, Latency)> {
-        let generate = if a.batch == 1 {
+        let generate = if a.batch == 1 && a.threads == 1 {
             time_loop(iters, a.warmup, &mut before, || {
                 model
                     .generate(&u, &mut ws)
                     .map(drop)
                     .map_err(|e| anyhow!("generate: {e}"))
+            })?
+        } else if a.batch == 1 {
+            time_loop(iters, a.warmup, &mut before, || {
+                match &team {
+                    Some(t) => model.generate_on(t, &u, &mut ws),
+                    None => model.generate_par(&u, &mut ws),
+                }
+                .map(drop)
+                .map_err(|e| anyhow!("parallel generate: {e}"))
             })?
         } else {
             time_loop(iters, a.warmup, &mut before, || {
