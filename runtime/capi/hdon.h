@@ -152,11 +152,11 @@ int hdon_eval_on(const hdon_team *team, hdon_target *target, const float *points
                  size_t n_points, float *out, size_t out_len);
 
 /* hdon_generate with the rows of a HyperDeepONet's last hypernetwork layer (theta; usually
- * most of the generate) split over the team's threads in chunks of 512: the same bits and
- * statuses as hdon_generate (HDON_ERR_NULL for a NULL team). Other families, and last layers
- * of less than 1 MiB of weights, run hdon_generate on the calling thread (their generate is
- * shorter than a sleeping worker's wake-up). A 256 x 8577 f32 layer (8.8 MB) on 2 threads of
- * a 2-core VM: 186 us instead of 348. One call runs on a team at a time, as for
+ * most of the generate) split over the team's threads, up to 1024 rows at a time: the same
+ * bits and statuses as hdon_generate (HDON_ERR_NULL for a NULL team). Other families, and
+ * last layers of less than 1 MiB of weights, run hdon_generate on the calling thread (their
+ * generate is shorter than a sleeping worker's wake-up). A 256 x 8577 f32 layer (8.8 MB) on
+ * 2 threads of a 2-core VM: 186 us instead of 348. One call runs on a team at a time, as for
  * hdon_eval_on. Allocates nothing. */
 int hdon_generate_on(const hdon_team *team, const hdon_model *model, const float *sensors,
                      size_t n_sensors, float *workspace, size_t workspace_len,

@@ -23,11 +23,12 @@
 //! `#![no_std]`, no `alloc`: [`Model::from_bytes`], [`Model::generate`] and [`Target::eval`]
 //! allocate nothing (a test with a counting global allocator proves it). No call panics on any
 //! input; every failure is an [`Error`]. Feature `std` (default) adds rayon helpers
-//! ([`Model::generate_batch`], [`Target::eval_par`]) whose results are bit-identical to the
-//! serial calls, except a HyperDeepONet `generate_batch` of 4 or more functions (equal to
-//! rounding, and the same bits for any batch and thread count; see its docs), and [`Team`],
-//! worker threads that poll for the next call instead of sleeping, to run the same helpers on
-//! (`generate_batch_on`, `eval_on`: the same bits as on rayon).
+//! ([`Model::generate_batch`], [`Model::generate_par`], [`Target::eval_par`]) whose results
+//! are bit-identical to the serial calls, except a HyperDeepONet `generate_batch` of 4 or more
+//! functions (equal to rounding, and the same bits for any batch and thread count; see its
+//! docs), and [`Team`], worker threads that poll for the next call instead of sleeping, to run
+//! the same helpers on (`generate_batch_on`, `generate_on`, `eval_on`: the same bits as on
+//! rayon).
 #![no_std]
 #![deny(missing_docs)]
 #[cfg(feature = "std")]

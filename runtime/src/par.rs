@@ -1,8 +1,10 @@
 //! Feature `std`: parallel helpers for services, on rayon's threads or a [`Team`]'s. `eval_par`
 //! splits points at multiples of 64 (a multiple of every kernel tile width, `MAX_TILE` = 32), so
-//! each point is computed by the same tile code as in a serial `eval`: bit-identical. Both helpers run their chunks (of points, of
-//! functions) on the calling thread and the pool's threads, each claiming the next until none
-//! are left (`for_each_chunk`). `generate_batch` runs the serial `generate` code on each
+//! each point is computed by the same tile code as in a serial `eval`: bit-identical.
+//! `generate_par` splits the rows of a large last hypernetwork layer, each row computed by the
+//! serial GEMV: bit-identical to `generate`. The helpers run their chunks (of points, of rows,
+//! of functions) on the calling thread and the pool's threads, each claiming the next until
+//! none are left (`for_each_chunk`). `generate_batch` runs the serial `generate` code on each
 //! function (bit-identical), except for HyperDeepONet, whose hypernetwork runs on groups of
 //! functions: through `gemv_batch` (bit-identical to `gemv` per vector) for batches
 //! below 4, and in lanes (`gemm`) from 4 functions on: equal to the serial generate to rounding,
@@ -44,10 +46,12 @@ const PAR_CHUNK: usize = 512;
 /// (`MAX_TILE` = 32), so each point is computed by the same tiles as in a serial `eval`.
 const PAR_UNIT: usize = 64;
 
-/// Rows of the last hypernetwork layer per claim of [`Model::generate_par`] (a multiple of
-/// the 16-row blocks of blocked int8 weights): 512 rows of L's 256 f32 columns are 512 KiB,
-/// ~20 us of one thread.
-const GEN_ROW_CHUNK: usize = 512;
+/// Rows of the last hypernetwork layer per claim of [`Model::generate_par`] while many are
+/// left (a multiple of the 16-row blocks of blocked int8 weights; claims shrink towards the
+/// end as in `eval_par`): 1,024 rows of L's 256 f32 columns are 1 MiB, ~40 us of one thread.
+/// Claims of 256 to 4,096 rows gave the same L generate on 2 threads within the noise (f32
+/// and int8, rayon and a spinning team).
+const GEN_ROW_CHUNK: usize = 1024;
 
 /// Rows of a claim's unit in [`Model::generate_par`] (blocked int8 splits only at 16 rows).
 const GEN_ROW_UNIT: usize = hdon_kernels::I8_BLOCK_ROWS;
@@ -55,7 +59,8 @@ const GEN_ROW_UNIT: usize = hdon_kernels::I8_BLOCK_ROWS;
 /// Smallest last hypernetwork layer (bytes of weights, [`hdon_kernels::MatRef::bytes`])
 /// that [`Model::generate_par`] splits between threads. Below it the GEMV takes less than a
 /// sleeping worker needs to wake up (35-50 us for a rayon thread on the VMs measured), and the
-/// call would wait for that worker.
+/// call would wait for that worker; even with a spinning team a small layer loses: workload
+/// S (921 x 100 f32, 368 KB) split on 2 threads took 7.3-7.6 us against 5.9-6.0 serial.
 const GEN_SPLIT_MIN_BYTES: usize = 1 << 20;
 
 /// Generated targets of a batch of input functions, living in one caller workspace
@@ -194,8 +199,8 @@ impl<'a> Model<'a> {
     ///
     /// HyperDeepONet only, whose generate is the hypernetwork: its hidden layers run on the
     /// calling thread, then the rows of its last layer (theta, `n_theta x width`: workload L's
-    /// 8,577 x 256 f32 matrix is 8.8 MB, 90 % of the generate) are cut into chunks of 512 (the
-    /// last ones smaller, always whole 16-row blocks) that the threads claim in turn, each
+    /// 8,577 x 256 f32 matrix is 8.8 MB, 90 % of the generate) are cut into chunks of 1,024
+    /// (the last ones smaller, always whole 16-row blocks) that the threads claim in turn, each
     /// with the serial GEMV on its rows ([`hdon_kernels::MatRef::row_block`]). Where that
     /// layer's weights take less than 1 MiB, or with one thread, and for the other
     /// families, this is `generate` itself: the work is then shorter than a sleeping worker's
