@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::vec;
 
-use crate::model::Model;
+use crate::model::{eval_layers, Model};
 use crate::team::Team;
 use crate::{Error, Target};
 
@@ -35,6 +35,11 @@ std::thread_local! {
 /// Smallest batch whose hypernetwork runs in lanes (`gemm`, padded to 16 functions):
 /// below it the padding would cost more than the serial `gemv` per function.
 const LANES_MIN_BATCH: usize = 4;
+
+/// Functions per thread from which [`TargetBatch::eval_all_par`] gives the threads whole
+/// functions (fewer: each function's points are split instead, as `eval_par` does). With 4
+/// or more per thread, the last function claimed costs at most a quarter of a thread's share.
+const FUNCTIONS_PER_THREAD: usize = 4;
 
 /// Points per chunk of `eval_par` while many are left (the last chunks shrink to
 /// [`PAR_UNIT`]). ~11 us of the S target's eval, ~110 us of L's: small enough that the threads
@@ -320,6 +325,109 @@ impl<'w> TargetBatch<'w> {
     /// As [`TargetBatch::target`] and [`Target::eval`].
     pub fn eval(&mut self, index: usize, points: &[f32], out: &mut [f32]) -> Result<(), Error> {
         self.target(index)?.eval(points, out)
+    }
+
+    /// Evaluates every function of the batch at the same `n` points (`[n, d_y]`), on the
+    /// calling thread and rayon's threads (those of the pool it runs in, else the global
+    /// pool): function `i` writes `out[i * n * d_out..][..n * d_out]` (`[batch, n, d_out]`),
+    /// the bits of `self.eval(i, points, ..)`.
+    ///
+    /// With at least 4 functions per thread the threads claim whole functions (several at a
+    /// time when `n` is below 512), each evaluated by the serial tile code with a tile scratch
+    /// per thread: no thread waits for another between functions (workload B, 64 functions x
+    /// 1,000 points, on 2 threads: see `docs/PERFORMANCE.md`). Fewer functions are evaluated
+    /// one after the other, each with its points split as in [`Target::eval_par`]; one
+    /// thread runs [`Target::eval`] on each. Non-finite points are looked for once, before
+    /// any output is written.
+    ///
+    /// # Errors
+    /// [`Error::PointDim`], [`Error::OutputLen`] (`out` shorter than `batch * n * d_out`),
+    /// [`Error::NonFinitePoint`] (with [`crate::NonFinite::Reject`]).
+    pub fn eval_all_par(&mut self, points: &[f32], out: &mut [f32]) -> Result<(), Error> {
+        self.eval_all_with(Exec::Rayon, points, out)
+    }
+
+    /// [`TargetBatch::eval_all_par`] on the threads of `team` (the calling thread and the
+    /// team's workers) instead of rayon's: the same bits. If `team` is busy with another call,
+    /// this one runs on its calling thread alone.
+    ///
+    /// # Errors
+    /// As [`TargetBatch::eval_all_par`].
+    pub fn eval_all_on(
+        &mut self,
+        team: &Team,
+        points: &[f32],
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        self.eval_all_with(Exec::Team(team), points, out)
+    }
+
+    /// [`TargetBatch::eval_all_par`] on `exec`'s threads.
+    fn eval_all_with(
+        &mut self,
+        exec: Exec<'_>,
+        points: &[f32],
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        let model = self.model;
+        let plan = &model.plan;
+        let (d_y, d_out) = (plan.d_y, plan.d_out);
+        if d_y == 0 || !points.len().is_multiple_of(d_y) {
+            return Err(Error::PointDim {
+                d_y,
+                found: points.len(),
+            });
+        }
+        let n = points.len() / d_y;
+        let per = n.saturating_mul(d_out);
+        let needed = per.saturating_mul(self.len);
+        let found = out.len();
+        let out = out
+            .get_mut(..needed)
+            .ok_or(Error::OutputLen { needed, found })?;
+        if model.opts.nonfinite == crate::NonFinite::Reject {
+            if let Some(index) = crate::target::first_non_finite(points) {
+                return Err(Error::NonFinitePoint { index });
+            }
+        }
+        if per == 0 {
+            return Ok(());
+        }
+        let threads = exec.threads();
+        if self.len < FUNCTIONS_PER_THREAD * threads {
+            for (i, o) in out.chunks_exact_mut(per).enumerate() {
+                let mut t = self.target(i)?;
+                if threads == 1 {
+                    t.eval(points, o)?;
+                } else {
+                    t.eval_with(exec, points, o)?;
+                }
+            }
+            return Ok(());
+        }
+        let (per_fn, state_len) = (plan.per_function, plan.state_len);
+        let n_layers = plan.n_target;
+        let ws: &[f32] = self.workspace;
+        for_each_chunk(
+            exec,
+            out,
+            per,
+            (PAR_CHUNK / n).max(1),
+            || vec![0.0f32; per_fn - state_len],
+            |first, o, scratch| {
+                for (k, o) in o.chunks_exact_mut(per).enumerate() {
+                    let lo = (first + k) * per_fn;
+                    let state = ws.get(lo..lo + state_len).ok_or(Error::BatchIndex {
+                        index: first + k,
+                        len: ws.len() / per_fn,
+                    })?;
+                    let layers = eval_layers(model, state)?;
+                    let layers = layers.get(..n_layers).unwrap_or(&[]);
+                    hdon_kernels::mlp_eval(layers, points, o, scratch)?;
+                }
+                Ok(())
+            },
+        )
     }
 }
 

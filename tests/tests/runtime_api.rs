@@ -527,6 +527,88 @@ fn generate_par_is_bit_identical_to_generate() {
     }
 }
 
+/// `TargetBatch::eval_all_par` (rayon) and `eval_all_on` (teams) write every function's block
+/// with the bits of its serial `eval`: batches below and above 4 functions per thread (points
+/// split per function, or whole functions per thread), point counts around the 512-point
+/// chunks, every family; and report bad input before writing anything.
+#[test]
+fn eval_all_par_gives_each_function_eval_bits() {
+    let pools: Vec<Option<rayon::ThreadPool>> = std::iter::once(None)
+        .chain([1, 2, 8].map(|t| {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap(),
+            )
+        }))
+        .collect();
+    let teams = teams();
+    let mut rng = Rng(13);
+    for fam in FAMILIES {
+        let spec = Spec::small(fam);
+        let bytes = file(&spec);
+        let model = Model::from_bytes(&bytes).unwrap();
+        for batch in [1usize, 3, 8, 37] {
+            let sensors = rng.vec_f32(batch * spec.m, -1.0, 1.0);
+            let mut ws = vec![0.0f32; model.workspace_len(batch)];
+            let mut tb = model.generate_batch(&sensors, &mut ws).unwrap();
+            for n in [0usize, 1, 65, 513, 1000] {
+                let pts = rng.vec_f32(n * spec.d_y, -1.0, 1.0);
+                let per = n * spec.d_out;
+                let mut want = vec![0.0f32; batch * per];
+                for (i, o) in want.chunks_exact_mut(per.max(1)).enumerate().take(batch) {
+                    tb.eval(i, &pts, o).unwrap();
+                }
+                let what = |on: String| format!("{fam} batch {batch} n {n} {on}");
+                for pool in &pools {
+                    // One value more than needed: it must stay untouched.
+                    let mut got = vec![7.0f32; batch * per + 1];
+                    match pool {
+                        None => tb.eval_all_par(&pts, &mut got).unwrap(),
+                        Some(p) => p.install(|| tb.eval_all_par(&pts, &mut got)).unwrap(),
+                    }
+                    let on = format!("pool {:?}", pool.as_ref().map(|p| p.current_num_threads()));
+                    assert_eq!(bits(&got[..batch * per]), bits(&want), "{}", what(on));
+                    assert_eq!(got[batch * per], 7.0);
+                }
+                for team in &teams {
+                    let mut got = vec![7.0f32; batch * per];
+                    tb.eval_all_on(team, &pts, &mut got).unwrap();
+                    assert_eq!(bits(&got), bits(&want), "{}", what(format!("{team:?}")));
+                }
+            }
+            // Bad input: nothing written.
+            let mut pts = rng.vec_f32(600 * spec.d_y, -1.0, 1.0);
+            let mut out = vec![7.0f32; batch * 600 * spec.d_out];
+            assert_eq!(
+                tb.eval_all_par(&pts[1..], &mut out).err(),
+                Some(Error::PointDim {
+                    d_y: spec.d_y,
+                    found: pts.len() - 1
+                })
+            );
+            assert_eq!(
+                tb.eval_all_on(&teams[2], &pts, &mut out[1..]).err(),
+                Some(Error::OutputLen {
+                    needed: out.len(),
+                    found: out.len() - 1
+                })
+            );
+            pts[999] = f32::NAN;
+            pts[555] = f32::INFINITY;
+            assert_eq!(
+                tb.eval_all_par(&pts, &mut out).err(),
+                Some(Error::NonFinitePoint { index: 555 })
+            );
+            assert!(
+                out.iter().all(|&v| v == 7.0),
+                "{fam} batch {batch}: written on error"
+            );
+        }
+    }
+}
+
 #[test]
 fn flops_are_counted() {
     let spec = Spec::small("hyper");
