@@ -8,7 +8,8 @@
 //! One function: `Model::generate` then `Target::eval` (1 thread), or `Model::generate_par`
 //! then `Target::eval_par` (N threads, the caller's rayon pool; both bit-identical to the
 //! serial calls). A batch of functions (workload B): `Model::generate_batch` (rayon, one
-//! workspace for the batch), then each function's target in turn as above.
+//! workspace for the batch), then each function's `Target::eval` in turn (1 thread) or
+//! `TargetBatch::eval_all_par` (N threads: whole functions per thread).
 
 use std::time::Instant;
 
@@ -175,7 +176,8 @@ impl<'a> Runner<'a> {
     }
 
     /// Evaluates every target at the workload's points into `out` (`[batch, n_points, d_out]`):
-    /// `Target::eval` on 1 thread, `Target::eval_par` (the caller's rayon pool) on more.
+    /// `Target::eval` on 1 thread; on more (the caller's rayon pool) `Target::eval_par`, or
+    /// for a batch `TargetBatch::eval_all_par`.
     ///
     /// # Errors
     /// The runtime's error, as text.
@@ -196,6 +198,7 @@ impl<'a> Runner<'a> {
         };
         match g {
             Generated::One(t) => run(t, out),
+            Generated::Batch(b) if threads > 1 => b.eval_all_par(points, out),
             Generated::Batch(b) => out
                 .chunks_mut(s.n_points * s.d_out)
                 .enumerate()

@@ -11,8 +11,8 @@
 //! Threads: 1 runs `Model::generate` and `Target::eval`; N > 1 runs `Model::generate_par` and
 //! `Target::eval_par` inside a rayon pool of N threads (bit-identical to the serial calls;
 //! `generate_par` splits only a hypernetwork's last layer of 1 MiB or more, L's, and is the
-//! serial generate otherwise). Workload B (64 functions) runs `generate_batch` then each
-//! function's eval in turn.
+//! serial generate otherwise). Workload B (64 functions) runs `generate_batch`, then each
+//! function's `Target::eval` in turn on 1 thread and `TargetBatch::eval_all_par` on N.
 //!
 //! The criterion benches (`cargo bench -p hdon-benches --bench e2e`) measure the same phases with
 //! criterion's statistics; this binary exists so one script can put hdon and the peers in one
