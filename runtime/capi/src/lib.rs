@@ -5,11 +5,14 @@
 //! keeps the bytes and workspace alive, as the header documents). Their sizes are checked at
 //! compile time against the header's `HDON_MODEL_WORDS` / `HDON_TARGET_WORDS`. No allocation
 //! happens on any path but `hdon_generate_batch` (rayon's pool and its per-task buffers),
-//! `hdon_team_new` (the team and its threads) and `hdon_eval_on` (a tile scratch per thread).
+//! `hdon_team_new` (the team and its threads) and `hdon_eval_on` (a tile scratch per thread;
+//! also `hdon_eval_batch_on` when it splits each target's points).
 
 use core::ffi::{c_char, c_int, c_void};
 use core::mem::{align_of, size_of};
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use hdon_runtime::{Error, Model, NonFinite, Options, Target, Team};
@@ -479,44 +482,178 @@ pub unsafe extern "C" fn hdon_eval_batch(
     out: *mut f32,
     out_len: usize,
 ) -> c_int {
-    if batch == 0 {
-        return Status::Ok as c_int;
-    }
-    if targets.is_null() {
-        return Status::Null as c_int;
-    }
-    // The i-th `hdon_target` (1 KiB apart: the storage, not the smaller `Target`, sets the
-    // stride).
-    // SAFETY: i < batch; the caller guarantees `batch` targets written by hdon_generate(_batch).
-    let target = |i: usize| unsafe { &mut *(targets.add(i) as *mut Target<'static>) };
-    // Every shape is checked before any output is written.
-    let (d_y, d_out) = (target(0).d_y(), target(0).d_out());
-    if (1..batch).any(|i| target(i).d_y() != d_y || target(i).d_out() != d_out) {
-        return Status::PointDim as c_int;
-    }
-    let (Some(n_values), Some(per)) = (n_points.checked_mul(d_y), n_points.checked_mul(d_out))
-    else {
-        return Status::PointDim as c_int;
-    };
-    match per.checked_mul(batch) {
-        Some(need) if need <= out_len => {}
-        _ => return Status::OutputLen as c_int,
-    }
-    // SAFETY: caller contract.
-    let (Some(points), Some(out)) = (unsafe { slice(points, n_values) }, unsafe {
-        slice_mut(out, out_len)
-    }) else {
-        return Status::Null as c_int;
-    };
-    if per == 0 {
-        return Status::Ok as c_int;
-    }
-    for (i, o) in out.chunks_exact_mut(per).take(batch).enumerate() {
-        if let Err(e) = target(i).eval(points, o) {
+    // SAFETY: forwarded caller contract.
+    let (points, out, per) =
+        match unsafe { batch_args(targets, batch, points, n_points, out, out_len) } {
+            Ok(Some(args)) => args,
+            Ok(None) => return Status::Ok as c_int,
+            Err(rc) => return rc,
+        };
+    for (i, o) in out.chunks_exact_mut(per).enumerate() {
+        // SAFETY: i < batch targets written by hdon_generate(_batch) (caller contract).
+        if let Err(e) = unsafe { batch_target(targets, i) }.eval(points, o) {
             return status_of(&e) as c_int;
         }
     }
     Status::Ok as c_int
+}
+
+/// Target `i` of a caller's `hdon_target` array (1 KiB apart: the storage, not the smaller
+/// `Target`, sets the stride).
+///
+/// # Safety
+/// `targets` holds at least `i + 1` targets written by hdon_generate(_batch), and no other
+/// reference to target `i` is live.
+unsafe fn batch_target<'t>(targets: *mut HdonTarget, i: usize) -> &'t mut Target<'static> {
+    // SAFETY: caller contract.
+    unsafe { &mut *(targets.add(i) as *mut Target<'static>) }
+}
+
+/// What [`batch_args`] hands the batch evaluations: the points, `out` cut to the batch's
+/// blocks, and the block length (f32).
+type BatchArgs<'a> = (&'a [f32], &'a mut [f32], usize);
+
+/// The checks of `hdon_eval_batch` and `hdon_eval_batch_on`, every one before any output is
+/// written: the points, `out` cut to `batch` blocks, and the block length `n_points * d_out`;
+/// `None` when there is nothing to do (no targets, or empty blocks); or the status to return.
+///
+/// # Safety
+/// As [`hdon_eval_batch`].
+unsafe fn batch_args<'a>(
+    targets: *mut HdonTarget,
+    batch: usize,
+    points: *const f32,
+    n_points: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> Result<Option<BatchArgs<'a>>, c_int> {
+    if batch == 0 {
+        return Ok(None);
+    }
+    if targets.is_null() {
+        return Err(Status::Null as c_int);
+    }
+    // SAFETY: i < batch; the caller guarantees `batch` targets written by hdon_generate(_batch);
+    // each reference lives only within this expression.
+    let shape = |i: usize| {
+        let t = unsafe { batch_target(targets, i) };
+        (t.d_y(), t.d_out())
+    };
+    let (d_y, d_out) = shape(0);
+    if (1..batch).any(|i| shape(i) != (d_y, d_out)) {
+        return Err(Status::PointDim as c_int);
+    }
+    let (Some(n_values), Some(per)) = (n_points.checked_mul(d_y), n_points.checked_mul(d_out))
+    else {
+        return Err(Status::PointDim as c_int);
+    };
+    let need = match per.checked_mul(batch) {
+        Some(need) if need <= out_len => need,
+        _ => return Err(Status::OutputLen as c_int),
+    };
+    // SAFETY: caller contract.
+    let (Some(points), Some(out)) = (unsafe { slice(points, n_values) }, unsafe {
+        slice_mut(out, out_len)
+    }) else {
+        return Err(Status::Null as c_int);
+    };
+    if per == 0 {
+        return Ok(None);
+    }
+    Ok(Some((points, &mut out[..need], per)))
+}
+
+/// Targets per team thread from which `hdon_eval_batch_on` gives the threads whole targets
+/// (fewer: each target's points are split, as by `hdon_eval_on`).
+const TARGETS_PER_THREAD: usize = 4;
+
+/// A pointer shared by the threads of one `hdon_eval_batch_on` call, each using only the
+/// elements of the indices it claimed.
+struct Shared<T>(*mut T);
+
+// SAFETY: the call's threads touch disjoint elements (one claim per index, see
+// `hdon_eval_batch_on`), and the call returns only after all of them are done.
+unsafe impl<T> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so that a closure captures the `Sync` wrapper, not the field).
+    fn ptr(&self) -> *mut T {
+        self.0
+    }
+}
+
+/// `hdon_eval_batch_on` of `hdon.h`: `hdon_eval_batch` on the team's threads, each block the
+/// bits of its target's `hdon_eval`.
+///
+/// # Safety
+/// As [`hdon_eval_batch`]; `team` NULL or a live team from `hdon_team_new`.
+#[no_mangle]
+pub unsafe extern "C" fn hdon_eval_batch_on(
+    team: *const HdonTeam,
+    targets: *mut HdonTarget,
+    batch: usize,
+    points: *const f32,
+    n_points: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> c_int {
+    // SAFETY: caller contract: NULL or a live team.
+    let Some(team) = (unsafe { team.as_ref() }) else {
+        return Status::Null as c_int;
+    };
+    // SAFETY: forwarded caller contract.
+    let (points, out, per) =
+        match unsafe { batch_args(targets, batch, points, n_points, out, out_len) } {
+            Ok(Some(args)) => args,
+            Ok(None) => return Status::Ok as c_int,
+            Err(rc) => return rc,
+        };
+    let team = &team.0;
+    if batch < TARGETS_PER_THREAD * team.threads() {
+        for (i, o) in out.chunks_exact_mut(per).enumerate() {
+            // SAFETY: i < batch targets written by hdon_generate(_batch) (caller contract).
+            if let Err(e) = unsafe { batch_target(targets, i) }.eval_on(team, points, o) {
+                return status_of(&e) as c_int;
+            }
+        }
+        return Status::Ok as c_int;
+    }
+    // Whole targets per thread: each thread claims the next index until none are left, so a
+    // target and its block of `out` are used by the one thread that claimed them.
+    let (next, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    let (tp, op) = (Shared(targets), Shared(out.as_mut_ptr()));
+    team.run(&|| {
+        while !stop.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= batch {
+                return;
+            }
+            // SAFETY: index i is this thread's alone (claimed above); target i exists (caller
+            // contract) and block i lies inside `out` (`batch * per` values, checked).
+            let (t, o) = unsafe {
+                (
+                    batch_target(tp.ptr(), i),
+                    core::slice::from_raw_parts_mut(op.ptr().add(i * per), per),
+                )
+            };
+            if let Err(e) = t.eval(points, o) {
+                stop.store(true, Ordering::Relaxed);
+                let mut g = first_error.lock().unwrap_or_else(PoisonError::into_inner);
+                if g.as_ref().is_none_or(|(j, _)| i < *j) {
+                    *g = Some((i, e));
+                }
+                return;
+            }
+        }
+    });
+    match first_error
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
+        Some((_, e)) => status_of(&e) as c_int,
+        None => Status::Ok as c_int,
+    }
 }
 
 /// `hdon_error_message` of `hdon.h`: a static NUL-terminated description.
