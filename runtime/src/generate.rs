@@ -145,6 +145,11 @@ fn forward(
     Ok(())
 }
 
+/// The serial generate's last hypernetwork layer: one GEMV, `y = act(W x + b)`.
+fn serial_last(l: &GenLayer<'_>, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    dense(l, x, (1, Form::Rows), &mut [], y)
+}
+
 /// Layers `0..n` of `net` on one vector `x`, alternating between `ping` and `pong` as
 /// [`forward`] does; returns the last one's output (`x` itself for `n = 0`).
 fn hidden<'b>(
@@ -272,6 +277,17 @@ impl<'a> Model<'a> {
         sensors: &[f32],
         workspace: &'w mut [f32],
     ) -> Result<Target<'w>, Error> {
+        self.generate_one(sensors, workspace, serial_last)
+    }
+
+    /// [`Model::generate`] with HyperDeepONet's last hypernetwork layer run by `last` (see
+    /// [`Model::generate_into_with`]): the argument checks, the generate, the target.
+    pub(crate) fn generate_one<'w>(
+        &'w self,
+        sensors: &[f32],
+        workspace: &'w mut [f32],
+        last: impl FnOnce(&GenLayer<'_>, &[f32], &mut [f32]) -> Result<(), Error>,
+    ) -> Result<Target<'w>, Error> {
         let needed = self.plan.per_function;
         let found = workspace.len();
         let ws = workspace
@@ -279,7 +295,7 @@ impl<'a> Model<'a> {
             .ok_or(Error::WorkspaceTooShort { needed, found })?;
         self.check_sensors(sensors, 1)?;
         let (state, scratch) = ws.split_at_mut(self.plan.state_len);
-        self.generate_into(sensors, state, scratch)?;
+        self.generate_into_with(sensors, state, scratch, last)?;
         Target::new(self, state, scratch)
     }
 
@@ -291,9 +307,7 @@ impl<'a> Model<'a> {
         state: &mut [f32],
         scratch: &mut [f32],
     ) -> Result<(), Error> {
-        self.generate_into_with(sensors, state, scratch, |l, x, y| {
-            dense(l, x, (1, Form::Rows), &mut [], y)
-        })
+        self.generate_into_with(sensors, state, scratch, serial_last)
     }
 
     /// [`Model::generate_into`] with HyperDeepONet's last hypernetwork layer (`y = act(W x +

@@ -246,14 +246,7 @@ impl<'a> Model<'a> {
         if exec.threads() == 1 || !self.splits_generate(GEN_SPLIT_MIN_BYTES) {
             return self.generate(sensors, workspace);
         }
-        let needed = self.plan.per_function;
-        let found = workspace.len();
-        let ws = workspace
-            .get_mut(..needed)
-            .ok_or(Error::WorkspaceTooShort { needed, found })?;
-        self.check_sensors(sensors, 1)?;
-        let (state, scratch) = ws.split_at_mut(self.plan.state_len);
-        self.generate_into_with(sensors, state, scratch, |l, x, y| {
+        self.generate_one(sensors, workspace, |l, x, y| {
             for_each_chunk(
                 exec,
                 y,
@@ -281,8 +274,7 @@ impl<'a> Model<'a> {
                     )?)
                 },
             )
-        })?;
-        Target::new(self, state, scratch)
+        })
     }
 }
 

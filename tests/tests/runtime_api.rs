@@ -177,12 +177,10 @@ fn teams() -> Vec<Team> {
         .collect()
 }
 
-#[test]
-fn eval_par_is_bit_identical_to_eval() {
-    // From outside any pool (the global pool's threads and the caller share the chunks),
-    // inside pools of 1, 2 and 8 threads, and on teams; point counts around the 512-point
-    // chunks.
-    let pools: Vec<Option<rayon::ThreadPool>> = std::iter::once(None)
+/// No pool (calls from outside any pool: the global pool's threads and the caller share the
+/// work), then rayon pools of 1, 2 and 8 threads.
+fn pools() -> Vec<Option<rayon::ThreadPool>> {
+    std::iter::once(None)
         .chain([1, 2, 8].map(|t| {
             Some(
                 rayon::ThreadPoolBuilder::new()
@@ -191,7 +189,15 @@ fn eval_par_is_bit_identical_to_eval() {
                     .unwrap(),
             )
         }))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn eval_par_is_bit_identical_to_eval() {
+    // From outside any pool (the global pool's threads and the caller share the chunks),
+    // inside pools of 1, 2 and 8 threads, and on teams; point counts around the 512-point
+    // chunks.
+    let pools = pools();
     let teams = teams();
     for fam in FAMILIES {
         let spec = Spec::small(fam);
@@ -429,16 +435,7 @@ fn generate_batch_matches_generate() {
 #[test]
 fn generate_par_is_bit_identical_to_generate() {
     use hdon_tools::quantize::WeightDtype;
-    let pools: Vec<Option<rayon::ThreadPool>> = std::iter::once(None)
-        .chain([1, 2, 8].map(|t| {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(t)
-                    .build()
-                    .unwrap(),
-            )
-        }))
-        .collect();
+    let pools = pools();
     let teams = teams();
     let mut big = Spec::small("hyper");
     (big.m, big.gen_hidden, big.target_hidden) = (30, vec![128], vec![96, 96]);
@@ -487,21 +484,20 @@ fn generate_par_is_bit_identical_to_generate() {
             // come out the same, not only the outputs.
             let mut ws_par = vec![0.0f32; len];
             let threads = pool.as_ref().map(|p| p.current_num_threads());
-            let par = |ws: &mut [f32]| match pool {
-                None => model.generate_par(&sensors, ws).map(drop),
-                Some(p) => p.install(|| model.generate_par(&sensors, ws).map(drop)),
+            // The workspace as generate_par leaves it, then the outputs of its target.
+            let mut run = || {
+                model.generate_par(&sensors, &mut ws_par).unwrap();
+                let got_ws = bits(&ws_par);
+                (
+                    eval(&mut model.generate_par(&sensors, &mut ws_par).unwrap()),
+                    got_ws,
+                )
             };
-            par(&mut ws_par).unwrap();
-            assert!(
-                bits(&ws_par) == want_ws,
-                "{name} pool {threads:?}: workspace"
-            );
-            let got = match pool {
-                None => eval(&mut model.generate_par(&sensors, &mut ws_par).unwrap()),
-                Some(p) => {
-                    p.install(|| eval(&mut model.generate_par(&sensors, &mut ws_par).unwrap()))
-                }
+            let (got, got_ws) = match pool {
+                None => run(),
+                Some(p) => p.install(run),
             };
+            assert!(got_ws == want_ws, "{name} pool {threads:?}: workspace");
             assert_eq!(got, want, "{name} pool {threads:?}");
         }
         for team in &teams {
@@ -533,16 +529,7 @@ fn generate_par_is_bit_identical_to_generate() {
 /// chunks, every family; and report bad input before writing anything.
 #[test]
 fn eval_all_par_gives_each_function_eval_bits() {
-    let pools: Vec<Option<rayon::ThreadPool>> = std::iter::once(None)
-        .chain([1, 2, 8].map(|t| {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(t)
-                    .build()
-                    .unwrap(),
-            )
-        }))
-        .collect();
+    let pools = pools();
     let teams = teams();
     let mut rng = Rng(13);
     for fam in FAMILIES {
