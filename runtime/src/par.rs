@@ -386,7 +386,7 @@ impl<'w> TargetBatch<'w> {
             return Ok(());
         }
         let threads = exec.threads();
-        if self.len < FUNCTIONS_PER_THREAD * threads {
+        if threads == 1 || self.len < FUNCTIONS_PER_THREAD * threads {
             for (i, o) in out.chunks_exact_mut(per).enumerate() {
                 let mut t = self.target(i)?;
                 if threads == 1 {
@@ -397,7 +397,7 @@ impl<'w> TargetBatch<'w> {
             }
             return Ok(());
         }
-        let (per_fn, state_len) = (plan.per_function, plan.state_len);
+        let (per_fn, state_len, len) = (plan.per_function, plan.state_len, self.len);
         let n_layers = plan.n_target;
         let ws: &[f32] = self.workspace;
         for_each_chunk(
@@ -411,7 +411,7 @@ impl<'w> TargetBatch<'w> {
                     let lo = (first + k) * per_fn;
                     let state = ws.get(lo..lo + state_len).ok_or(Error::BatchIndex {
                         index: first + k,
-                        len: ws.len() / per_fn,
+                        len,
                     })?;
                     let layers = eval_layers(model, state)?;
                     let layers = layers.get(..n_layers).unwrap_or(&[]);
