@@ -300,7 +300,8 @@ impl<'a> Model<'a> {
     }
 
     /// The serial generate of one function: writes the state region; uses `scratch`.
-    /// `sensors` was checked by the caller.
+    /// `sensors` was checked by the caller. (`generate_batch`'s per-function path.)
+    #[cfg(feature = "std")]
     pub(crate) fn generate_into(
         &self,
         sensors: &[f32],
