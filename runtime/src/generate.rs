@@ -118,31 +118,28 @@ fn forward(
     (widen, ping, pong): (&mut [f32], &mut [f32], &mut [f32]),
     out: &mut [f32],
 ) -> Result<(), Error> {
-    let mut src = Buf::X;
-    for i in start..net.len {
-        let l = net.layer(i)?;
-        let last = i + 1 == net.len;
-        let n_x = batch.checked_mul(l.w.cols).ok_or(internal("overflow"))?;
-        let n_y = batch.checked_mul(l.w.rows).ok_or(internal("overflow"))?;
-        let short = || internal("generate buffer shorter than the plan");
-        let (input, dst): (&[f32], &mut [f32]) = match (src, last) {
-            (Buf::X, true) => (x, &mut *out),
-            (Buf::X, false) => (x, &mut *ping),
-            (Buf::Ping, true) => (&*ping, &mut *out),
-            (Buf::Ping, false) => (&*ping, &mut *pong),
-            (Buf::Pong, true) => (&*pong, &mut *out),
-            (Buf::Pong, false) => (&*pong, &mut *ping),
-        };
-        let input = input.get(..n_x).ok_or_else(short)?;
-        let dst = dst.get_mut(..n_y).ok_or_else(short)?;
-        dense(l, input, (batch, form), widen, dst)?;
-        src = match (src, last) {
-            (_, true) => src,
-            (Buf::X, false) | (Buf::Pong, false) => Buf::Ping,
-            (Buf::Ping, false) => Buf::Pong,
-        };
-    }
-    Ok(())
+    let Some(last) = net.len.checked_sub(1).filter(|&last| last >= start) else {
+        return Ok(());
+    };
+    let input = hidden(
+        net,
+        start..last,
+        x,
+        (batch, form),
+        (&mut *widen, ping, pong),
+    )?;
+    let l = net.layer(last)?;
+    let n_x = batch.checked_mul(l.w.cols).ok_or(internal("overflow"))?;
+    let n_y = batch.checked_mul(l.w.rows).ok_or(internal("overflow"))?;
+    let short = || internal("generate buffer shorter than the plan");
+    let input = input.get(..n_x).ok_or_else(short)?;
+    dense(
+        l,
+        input,
+        (batch, form),
+        widen,
+        out.get_mut(..n_y).ok_or_else(short)?,
+    )
 }
 
 /// The serial generate's last hypernetwork layer: one GEMV, `y = act(W x + b)`.
@@ -150,44 +147,43 @@ fn serial_last(l: &GenLayer<'_>, x: &[f32], y: &mut [f32]) -> Result<(), Error> 
     dense(l, x, (1, Form::Rows), &mut [], y)
 }
 
-/// Layers `0..n` of `net` on one vector `x`, alternating between `ping` and `pong` as
-/// [`forward`] does; returns the last one's output (`x` itself for `n = 0`).
+/// Layers `layers` of `net` on `batch` vectors `x` (layouts as [`forward`]), alternating
+/// between `ping` and `pong`; returns the last one's output (`x` itself for no layers). What
+/// [`forward`] runs before its last layer, and the serial generate before the hypernetwork's
+/// last layer, which it hands to a caller-chosen GEMV.
 fn hidden<'b>(
     net: &Net<'_>,
-    n: usize,
+    layers: core::ops::Range<usize>,
     x: &'b [f32],
-    ping: &'b mut [f32],
-    pong: &'b mut [f32],
+    (batch, form): (usize, Form),
+    (widen, ping, pong): (&mut [f32], &'b mut [f32], &'b mut [f32]),
 ) -> Result<&'b [f32], Error> {
     let short = || internal("generate buffer shorter than the plan");
-    let (mut src, mut width) = (Buf::X, x.len());
-    for i in 0..n {
+    let (mut src, mut len) = (Buf::X, x.len());
+    for i in layers {
         let l = net.layer(i)?;
+        let n_x = batch.checked_mul(l.w.cols).ok_or(internal("overflow"))?;
+        let n_y = batch.checked_mul(l.w.rows).ok_or(internal("overflow"))?;
         let (input, dst): (&[f32], &mut [f32]) = match src {
             Buf::X => (x, &mut *ping),
             Buf::Ping => (&*ping, &mut *pong),
             Buf::Pong => (&*pong, &mut *ping),
         };
-        let input = input.get(..l.w.cols).ok_or_else(short)?;
-        dense(
-            l,
-            input,
-            (1, Form::Rows),
-            &mut [],
-            dst.get_mut(..l.w.rows).ok_or_else(short)?,
-        )?;
+        let input = input.get(..n_x).ok_or_else(short)?;
+        let dst = dst.get_mut(..n_y).ok_or_else(short)?;
+        dense(l, input, (batch, form), widen, dst)?;
         src = match src {
             Buf::X | Buf::Pong => Buf::Ping,
             Buf::Ping => Buf::Pong,
         };
-        width = l.w.rows;
+        len = n_y;
     }
     let out: &[f32] = match src {
         Buf::X => x,
         Buf::Ping => ping,
         Buf::Pong => pong,
     };
-    out.get(..width).ok_or_else(short)
+    out.get(..len).ok_or_else(short)
 }
 
 /// Folds the point affine `z_i = a_i y_i + d_i` and an extra bias into one packed row
@@ -442,7 +438,7 @@ impl<'a> Model<'a> {
                     .len
                     .checked_sub(1)
                     .ok_or(internal("empty hypernetwork"))?;
-                let x = hidden(main, n, u, ping, pong)?;
+                let x = hidden(main, 0..n, u, (1, Form::Rows), (&mut [], ping, pong))?;
                 let l = main.layer(n)?;
                 let y = state.get_mut(..l.w.rows).ok_or(internal("state"))?;
                 last(
