@@ -397,15 +397,7 @@ pub fn widen_rows(
     n_rows: usize,
     dst: &mut [f32],
 ) -> Result<(), KernelError> {
-    w.validate()?;
-    let end = r0.checked_add(n_rows).ok_or(KernelError::Overflow)?;
-    if end > w.rows {
-        return Err(KernelError::TooShort {
-            what: "weight rows",
-            needed: end,
-            found: w.rows,
-        });
-    }
+    let end = w.row_range_end(r0, n_rows)?;
     let cols = w.cols;
     check_len("dst", n_rows * cols, dst.len())?;
     let rows = r0 * cols..end * cols;

@@ -155,15 +155,7 @@ impl<'a> MatRef<'a> {
     /// As [`MatRef::validate`]; [`KernelError::TooShort`] (`"weight rows"`) if `r0 + n`
     /// exceeds `rows`; [`KernelError::RowBlock`] for a blocked int8 `r0` inside a block.
     pub fn row_block(&self, r0: usize, n: usize) -> Result<MatRef<'a>, KernelError> {
-        self.validate()?;
-        let end = r0.checked_add(n).ok_or(KernelError::Overflow)?;
-        if end > self.rows {
-            return Err(KernelError::TooShort {
-                what: "weight rows",
-                needed: end,
-                found: self.rows,
-            });
-        }
+        let end = self.row_range_end(r0, n)?;
         let cols = self.cols;
         // Validated above: every range below is inside its slice.
         let data = match self.data {
@@ -199,6 +191,24 @@ impl<'a> MatRef<'a> {
             cols,
             data,
         })
+    }
+
+    /// Validates the matrix and rows `r0..r0 + n` of it; returns `r0 + n`.
+    ///
+    /// # Errors
+    /// As [`MatRef::validate`]; [`KernelError::TooShort`] (`"weight rows"`) if `r0 + n`
+    /// exceeds `rows`, [`KernelError::Overflow`] if it overflows.
+    pub(crate) fn row_range_end(&self, r0: usize, n: usize) -> Result<usize, KernelError> {
+        self.validate()?;
+        let end = r0.checked_add(n).ok_or(KernelError::Overflow)?;
+        if end > self.rows {
+            return Err(KernelError::TooShort {
+                what: "weight rows",
+                needed: end,
+                found: self.rows,
+            });
+        }
+        Ok(end)
     }
 
     /// Bytes of weight data one pass over the matrix reads (values plus int8 scales; a strided

@@ -327,20 +327,39 @@ struct Weights {
     f16: Vec<f16>,
     bf16: Vec<bf16>,
     q: Vec<i8>,
+    /// `q` in the blocked layout (empty past `QMAX_COLS` columns, which it does not take).
+    blocked: Vec<i8>,
     scales: Vec<f32>,
 }
 
 impl Weights {
     fn new(rng: &mut Rng, rows: usize, cols: usize) -> Weights {
         let f = rng.vec(rows * cols, 1.0);
-        let q = f.iter().map(|v| (v * 127.0).round() as i8).collect();
+        let q: Vec<i8> = f.iter().map(|v| (v * 127.0).round() as i8).collect();
         let scales = (0..rows).map(|r| 0.01 + r as f32 * 1e-3).collect();
+        let mut blocked = Vec::new();
+        if cols <= QMAX_COLS {
+            blocked = vec![0i8; i8_blocked_len(rows, cols).unwrap()];
+            pack_i8_blocked(&q, rows, cols, &mut blocked).unwrap();
+        }
         Weights {
             f16: f.iter().map(|&v| f16::from_f32(v)).collect(),
             bf16: f.iter().map(|&v| bf16::from_f32(v)).collect(),
             f32: f,
             q,
+            blocked,
             scales,
+        }
+    }
+    /// The int8 matrix in the blocked layout (`cols <= QMAX_COLS`).
+    fn blocked_mat(&self, rows: usize, cols: usize) -> MatRef<'_> {
+        MatRef {
+            rows,
+            cols,
+            data: WeightData::I8Blocked {
+                values: &self.blocked,
+                scales: &self.scales,
+            },
         }
     }
     fn mat(&self, dt: Dt, rows: usize, cols: usize) -> MatRef<'_> {
@@ -696,17 +715,8 @@ fn gemv_i8_blocked_equals_row_major_every_path() {
     ]);
     for (k, &(rows, cols)) in shapes.iter().enumerate() {
         let w = Weights::new(&mut rng, rows, cols);
-        let mut blocked = vec![0i8; i8_blocked_len(rows, cols).unwrap()];
-        pack_i8_blocked(&w.q, rows, cols, &mut blocked).unwrap();
         let rm = w.mat(Dt::I8, rows, cols);
-        let bm = MatRef {
-            rows,
-            cols,
-            data: WeightData::I8Blocked {
-                values: &blocked,
-                scales: &w.scales,
-            },
-        };
+        let bm = w.blocked_mat(rows, cols);
         let b = rng.vec(rows, 1.0);
         let batch = 1 + k % 5;
         let signed = rng.vec(batch * cols, 1.0);
@@ -1261,24 +1271,12 @@ fn widen_rows_every_dtype() {
     let mut rng = Rng(3);
     for (rows, cols) in [(1, 1), (17, 5), (33, 100), (40, 7)] {
         let w = Weights::new(&mut rng, rows, cols);
-        let mut blocked = vec![0i8; i8_blocked_len(rows, cols).unwrap()];
-        pack_i8_blocked(&w.q, rows, cols, &mut blocked).unwrap();
         let mats = [
             (Dt::F32, w.mat(Dt::F32, rows, cols)),
             (Dt::F16, w.mat(Dt::F16, rows, cols)),
             (Dt::Bf16, w.mat(Dt::Bf16, rows, cols)),
             (Dt::I8, w.mat(Dt::I8, rows, cols)),
-            (
-                Dt::I8,
-                MatRef {
-                    rows,
-                    cols,
-                    data: WeightData::I8Blocked {
-                        values: &blocked,
-                        scales: &w.scales,
-                    },
-                },
-            ),
+            (Dt::I8, w.blocked_mat(rows, cols)),
         ];
         for (dt, m) in mats {
             for (r0, n) in [(0, rows), (rows / 2, rows - rows / 2), (rows - 1, 1)] {
@@ -1328,10 +1326,6 @@ fn gemv_row_blocks_give_the_rows_of_the_whole_matrix() {
         .enumerate()
     {
         let w = Weights::new(&mut rng, rows, cols);
-        let mut blocked = vec![0i8; i8_blocked_len(rows, cols).unwrap_or(0)];
-        if cols <= QMAX_COLS {
-            pack_i8_blocked(&w.q, rows, cols, &mut blocked).unwrap();
-        }
         let lda = cols.next_multiple_of(16) + 3;
         let padded = strided(&w.f32, rows, cols, lda);
         let mut mats = vec![
@@ -1349,14 +1343,7 @@ fn gemv_row_blocks_give_the_rows_of_the_whole_matrix() {
             },
         ];
         if cols <= QMAX_COLS {
-            mats.push(MatRef {
-                rows,
-                cols,
-                data: WeightData::I8Blocked {
-                    values: &blocked,
-                    scales: &w.scales,
-                },
-            });
+            mats.push(w.blocked_mat(rows, cols));
         }
         let b = rng.vec(rows, 1.0);
         let act = [Activation::Identity, Activation::Relu, Activation::Tanh][k % 3];
