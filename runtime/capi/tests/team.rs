@@ -179,73 +179,43 @@ fn generate_on_a_team_gives_generate_bits() {
         };
         assert_eq!(rc, Status::Ok as i32, "{what}");
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        for &team in &teams {
-            let mut got = vec![0.0f32; len];
-            // SAFETY: as above; `team` is live.
-            let rc = unsafe {
+        // hdon_generate_on with the first `m` sensors and the first `ws_len` floats of `ws`.
+        let on = |team, m: usize, ws: &mut [f32], ws_len: usize, out: *mut HdonTarget| {
+            assert!(m <= sensors.len() && ws_len <= ws.len());
+            // SAFETY: `m` sensors and `ws_len` floats are there (checked); `model` is open;
+            // `team` and `out` are live or NULL, which is what some calls test.
+            unsafe {
                 hdon_generate_on(
                     team,
                     &*model,
                     sensors.as_ptr(),
-                    spec.m,
-                    got.as_mut_ptr(),
-                    len,
-                    &mut *target,
+                    m,
+                    ws.as_mut_ptr(),
+                    ws_len,
+                    out,
                 )
-            };
+            }
+        };
+        for &team in &teams {
+            let mut got = vec![0.0f32; len];
+            let rc = on(team, spec.m, &mut got, len, &mut *target);
             assert_eq!(rc, Status::Ok as i32, "{what}");
             assert!(bits(&got) == bits(&want), "{what}: workspace differs");
             // A workspace one float short and one sensor short: hdon_generate's statuses.
-            // SAFETY: lengths as declared (shorter than the model needs, which is the test).
-            let (short_ws, short_m) = unsafe {
-                (
-                    hdon_generate_on(
-                        team,
-                        &*model,
-                        sensors.as_ptr(),
-                        spec.m,
-                        got.as_mut_ptr(),
-                        len - 1,
-                        &mut *target,
-                    ),
-                    hdon_generate_on(
-                        team,
-                        &*model,
-                        sensors.as_ptr(),
-                        spec.m - 1,
-                        got.as_mut_ptr(),
-                        len,
-                        &mut *target,
-                    ),
-                )
-            };
-            assert_eq!(short_ws, Status::WorkspaceTooShort as i32, "{what}");
-            assert_eq!(short_m, Status::SensorCount as i32, "{what}");
+            assert_eq!(
+                on(team, spec.m, &mut got, len - 1, &mut *target),
+                Status::WorkspaceTooShort as i32,
+                "{what}"
+            );
+            assert_eq!(
+                on(team, spec.m - 1, &mut got, len, &mut *target),
+                Status::SensorCount as i32,
+                "{what}"
+            );
         }
-        // SAFETY: NULL pointers are what is tested; the rest is valid.
-        let (null_team, null_out) = unsafe {
-            let mut ws = vec![0.0f32; len];
-            (
-                hdon_generate_on(
-                    core::ptr::null(),
-                    &*model,
-                    sensors.as_ptr(),
-                    spec.m,
-                    ws.as_mut_ptr(),
-                    len,
-                    &mut *target,
-                ),
-                hdon_generate_on(
-                    teams[1],
-                    &*model,
-                    sensors.as_ptr(),
-                    spec.m,
-                    ws.as_mut_ptr(),
-                    len,
-                    core::ptr::null_mut(),
-                ),
-            )
-        };
+        let mut ws = vec![0.0f32; len];
+        let null_team = on(core::ptr::null(), spec.m, &mut ws, len, &mut *target);
+        let null_out = on(teams[1], spec.m, &mut ws, len, core::ptr::null_mut());
         assert_eq!(null_team, Status::Null as i32);
         assert_eq!(null_out, Status::Null as i32);
     }

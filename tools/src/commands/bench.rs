@@ -307,32 +307,18 @@ pub fn run(a: Args) -> Result<()> {
     let mut ws = vec![0f32; model.workspace_len(a.batch)];
     let path = hdon_kernels::active_path();
     let (generate, eval) = pool.install(|| -> Result<(Latency, Latency)> {
-        let generate = if a.batch == 1 && a.threads == 1 {
-            time_loop(iters, a.warmup, &mut before, || {
-                model
-                    .generate(&u, &mut ws)
-                    .map(drop)
-                    .map_err(|e| anyhow!("generate: {e}"))
-            })?
-        } else if a.batch == 1 {
-            time_loop(iters, a.warmup, &mut before, || {
-                match &team {
-                    Some(t) => model.generate_on(t, &u, &mut ws),
-                    None => model.generate_par(&u, &mut ws),
-                }
-                .map(drop)
-                .map_err(|e| anyhow!("parallel generate: {e}"))
-            })?
-        } else {
-            time_loop(iters, a.warmup, &mut before, || {
-                match &team {
-                    Some(t) => model.generate_batch_on(t, &u, &mut ws),
-                    None => model.generate_batch(&u, &mut ws),
-                }
-                .map(drop)
-                .map_err(|e| anyhow!("generate_batch: {e}"))
-            })?
-        };
+        // One function: the serial generate on 1 thread, else generate_par / generate_on; a
+        // batch: generate_batch / generate_batch_on.
+        let generate = time_loop(iters, a.warmup, &mut before, || {
+            match (a.batch, a.threads, &team) {
+                (1, 1, _) => model.generate(&u, &mut ws).map(drop),
+                (1, _, Some(t)) => model.generate_on(t, &u, &mut ws).map(drop),
+                (1, _, None) => model.generate_par(&u, &mut ws).map(drop),
+                (_, _, Some(t)) => model.generate_batch_on(t, &u, &mut ws).map(drop),
+                (_, _, None) => model.generate_batch(&u, &mut ws).map(drop),
+            }
+            .map_err(|e| anyhow!("generate: {e}"))
+        })?;
         let mut target = model
             .generate(&u[..model.n_sensors()], &mut ws)
             .map_err(|e| anyhow!("generate: {e}"))?;
