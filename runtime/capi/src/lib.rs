@@ -489,9 +489,25 @@ pub unsafe extern "C" fn hdon_eval_batch(
             Ok(None) => return Status::Ok as c_int,
             Err(rc) => return rc,
         };
+    // SAFETY: forwarded caller contract.
+    unsafe { one_after_another(targets, out, per, |t, o| t.eval(points, o)) }
+}
+
+/// `eval(target i, block i of out)` for each target in order, `per` f32 per block; the status
+/// of the first error, where it stops.
+///
+/// # Safety
+/// `targets` holds `out.len() / per` targets written by hdon_generate(_batch), none of them
+/// referenced elsewhere meanwhile.
+unsafe fn one_after_another(
+    targets: *mut HdonTarget,
+    out: &mut [f32],
+    per: usize,
+    mut eval: impl FnMut(&mut Target<'static>, &mut [f32]) -> Result<(), Error>,
+) -> c_int {
     for (i, o) in out.chunks_exact_mut(per).enumerate() {
-        // SAFETY: i < batch targets written by hdon_generate(_batch) (caller contract).
-        if let Err(e) = unsafe { batch_target(targets, i) }.eval(points, o) {
+        // SAFETY: target i exists (caller contract).
+        if let Err(e) = eval(unsafe { batch_target(targets, i) }, o) {
             return status_of(&e) as c_int;
         }
     }
@@ -610,13 +626,8 @@ pub unsafe extern "C" fn hdon_eval_batch_on(
         };
     let team = &team.0;
     if batch < TARGETS_PER_THREAD * team.threads() {
-        for (i, o) in out.chunks_exact_mut(per).enumerate() {
-            // SAFETY: i < batch targets written by hdon_generate(_batch) (caller contract).
-            if let Err(e) = unsafe { batch_target(targets, i) }.eval_on(team, points, o) {
-                return status_of(&e) as c_int;
-            }
-        }
-        return Status::Ok as c_int;
+        // SAFETY: forwarded caller contract.
+        return unsafe { one_after_another(targets, out, per, |t, o| t.eval_on(team, points, o)) };
     }
     // Whole targets per thread: each thread claims the next index until none are left, so a
     // target and its block of `out` are used by the one thread that claimed them.
