@@ -90,6 +90,11 @@ pub enum KernelError {
         /// The multiple it must be ([`crate::I8_BLOCK_ROWS`]).
         multiple: usize,
     },
+    /// [`crate::mlp_eval_amx`] cannot run: no AMX tiles here, or a net they do not take.
+    Amx {
+        /// Why, in words.
+        reason: &'static str,
+    },
     /// A kernel that takes one weight type got another ([`crate::gemm`]: f32 only).
     WeightType {
         /// The type the kernel takes.
@@ -163,6 +168,7 @@ impl fmt::Display for KernelError {
                 f,
                 "rows from {r0} of a blocked int8 matrix: the first row must be a multiple of {multiple}"
             ),
+            KernelError::Amx { reason } => write!(f, "AMX tiles cannot run this: {reason}"),
             KernelError::WeightType { expected, found } => {
                 write!(f, "weights are {found}; this kernel takes {expected}")
             }

@@ -149,7 +149,8 @@ pub use error::KernelError;
 pub use gemm::{columns_to_rows, gemm, gemm_on, widen_rows, GEMM_LANES};
 pub use gemv::{gemv, gemv_batch, gemv_batch_on, MatRef, WeightData};
 pub use mlp::{
-    mlp_eval, mlp_eval_on, mlp_scratch_len, Layer, MAX_IN, MAX_LAYERS, MAX_TILE, MAX_WIDTH,
+    amx_available, amx_enabled, mlp_eval, mlp_eval_amx, mlp_eval_on, mlp_scratch_len, mlp_uses_amx,
+    set_amx, Layer, MAX_IN, MAX_LAYERS, MAX_TILE, MAX_WIDTH,
 };
 pub use qblock::{
     i8_blocked_index, i8_blocked_len, int8_blocked_kernel, pack_i8_blocked, I8_BLOCK_ROWS,

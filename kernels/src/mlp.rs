@@ -161,9 +161,102 @@ pub fn mlp_eval_on(
         #[cfg(target_arch = "x86_64")]
         Path::Avx2 => crate::x86_64::avx2_mlp_eval(layers, points, out, scratch),
         #[cfg(target_arch = "x86_64")]
-        Path::Avx512 => crate::x86_64::avx512_mlp_eval(layers, points, out, scratch),
+        Path::Avx512 => {
+            if !crate::x86_64::amx_mlp_eval(layers, points, out, false) {
+                crate::x86_64::avx512_mlp_eval(layers, points, out, scratch);
+            }
+        }
         #[cfg(not(target_arch = "x86_64"))]
         Path::Avx2 | Path::Avx512 => unreachable!("is_supported is false off x86-64"),
     }
+    Ok(())
+}
+
+/// Whether this CPU and OS can run AMX tiles: x86-64 with AMX-TILE and AMX-BF16 (Sapphire
+/// Rapids and later), Linux granting the tile permission, feature `std`. Detected on the first
+/// call of any AMX function (one `arch_prctl` system call).
+pub fn amx_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return crate::x86_64::amx::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Whether the AVX-512 path of [`mlp_eval`] runs the nets AMX takes ([`mlp_uses_amx`]) on
+/// tiles: [`amx_available`] and not switched off, by `HDON_AMX=0` in the environment (read
+/// once) or [`set_amx`].
+pub fn amx_enabled() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return crate::x86_64::amx::enabled();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Switches AMX tiles on or off for every later [`mlp_eval`] call on every thread (for
+/// benchmarks and comparisons); returns [`amx_enabled`] (false where tiles are unavailable).
+pub fn set_amx(on: bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return crate::x86_64::amx::set_enabled(on);
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = on;
+        false
+    }
+}
+
+/// Whether [`mlp_eval`] runs `layers` on AMX tiles: the active path is AVX-512, AMX is
+/// [`amx_enabled`], and the net is one the tiles take. That is a net whose hidden layers
+/// follow tanh (plain or folded), take at least 32 inputs each, and end in a one-row output
+/// layer, with points of at most 4 dimensions and bf16 weight pieces that fit the 64 KiB
+/// per-thread tile buffer (workload L's 2-64-64-64-1 takes 48 KiB). Results then differ from
+/// the FMA path's by a few f32 roundings (the products are exact, their sums are in the
+/// tile's order); see the crate docs, "AMX tiles".
+pub fn mlp_uses_amx(layers: &[Layer<'_>]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return active_path() == Path::Avx512
+        && amx_enabled()
+        && crate::x86_64::amx::plan(layers).is_some();
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = layers;
+        false
+    }
+}
+
+/// [`mlp_eval`] on AMX tiles even when switched off ([`set_amx`]): for tests and benchmarks
+/// that compare the two. Arguments as for [`mlp_eval`] (`scratch` is checked but unused: the
+/// tiles use their per-thread buffer).
+///
+/// # Errors
+/// As [`mlp_eval`]; [`KernelError::Amx`] where tiles are unavailable, do not take the net
+/// (see [`mlp_uses_amx`]) or a hidden layer has an infinite or NaN weight ([`mlp_eval`] runs
+/// such a net on the FMA path).
+pub fn mlp_eval_amx(
+    layers: &[Layer<'_>],
+    points: &[f32],
+    out: &mut [f32],
+    scratch: &mut [f32],
+) -> Result<(), KernelError> {
+    let n = validate_mlp(layers, points, out, scratch)?;
+    if !amx_available() || !Path::Avx512.is_supported() {
+        return Err(KernelError::Amx {
+            reason: "this CPU, OS or build has no AMX tiles",
+        });
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crate::x86_64::amx::plan(layers).is_none() {
+            return Err(KernelError::Amx {
+                reason: "the net is not one they take (tanh hidden layers of >= 32 inputs, one output, points of <= 4 dimensions, pieces within 64 KiB)",
+            });
+        }
+        if n > 0 && !crate::x86_64::amx_mlp_eval(layers, points, out, true) {
+            return Err(KernelError::Amx {
+                reason: "a hidden layer has an infinite or NaN weight",
+            });
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = n;
     Ok(())
 }

@@ -1451,3 +1451,192 @@ fn row_block_rejects_bad_ranges() {
         "{msg}"
     );
 }
+
+// ---------------------------------------------------------------- AMX tiles
+
+/// Folds a tanh net's hidden layers as the runtime does (`fold_tanh`), returning the rewritten
+/// theta and the activations.
+fn folded(sizes: &[usize], th: &[f32], last: Activation) -> (Vec<f32>, Vec<Activation>) {
+    let plain = layers(sizes, th, Activation::Tanh, last);
+    let mut acts: Vec<Activation> = plain.iter().map(|l| l.act).collect();
+    fold_tanh_acts(&mut acts);
+    let mut t = th.to_vec();
+    let mut off = 0;
+    for (k, l) in plain.iter().enumerate() {
+        let len = l.params.len();
+        let input_folded = k > 0 && acts[k - 1] == Activation::TanhFolded;
+        fold_tanh(
+            &mut t[off..off + len],
+            l.n_in,
+            input_folded,
+            acts[k] == Activation::TanhFolded,
+        )
+        .unwrap();
+        off += len;
+    }
+    (t, acts)
+}
+
+/// A tanh net (hidden layers folded as the runtime folds them, or plain) for the AMX tests.
+fn tanh_net(rng: &mut Rng, sizes: &[usize], fold: bool) -> (Vec<f32>, Vec<Activation>) {
+    let th = theta(rng, sizes);
+    if fold {
+        folded(sizes, &th, Activation::Identity)
+    } else {
+        let n = sizes.len() - 1;
+        let mut acts = vec![Activation::Tanh; n];
+        acts[n - 1] = Activation::Identity;
+        (th, acts)
+    }
+}
+
+fn with_acts<'a>(sizes: &[usize], th: &'a [f32], acts: &[Activation]) -> Vec<Layer<'a>> {
+    let mut ls = layers(sizes, th, Activation::Tanh, Activation::Identity);
+    for (l, &a) in ls.iter_mut().zip(acts) {
+        l.act = a;
+    }
+    ls
+}
+
+/// Nets the AMX tiles take: widths around the 32-input step and 16-neuron block, one to three
+/// hidden products, 1-4 point dimensions.
+const AMX_NETS: [&[usize]; 7] = [
+    &[2, 64, 64, 64, 1],
+    &[2, 32, 32, 1],
+    &[1, 33, 47, 1],
+    &[3, 40, 100, 1],
+    &[4, 63, 65, 1],
+    &[2, 100, 32, 1],
+    &[2, 48, 48, 48, 48, 1],
+];
+
+/// The tiles' split products are within a few f32 roundings of the FMA sums (module docs of
+/// `x86_64/amx.rs`): against the f32 reference, `|got - want| <= 2e-6 (1 + |want|)` on every
+/// net and point count (measured at most 7.4e-7 here; the FMA tile path is held to 1e-4 for
+/// smooth activations), every output finite. A wrong piece, pair or block offset is an O(1)
+/// error.
+#[test]
+fn amx_matches_the_reference() {
+    if !amx_available() {
+        eprintln!("AMX tiles unavailable here: amx_matches_the_reference checks nothing");
+        return;
+    }
+    let mut rng = Rng(0xA3);
+    let mut worst = 0.0f32;
+    for sizes in AMX_NETS {
+        for fold in [false, true] {
+            let (th, acts) = tanh_net(&mut rng, sizes, fold);
+            let ls = with_acts(sizes, &th, &acts);
+            for n in [0usize, 1, 15, 16, 17, 31, 32, 33, 100, 1000] {
+                let pts = rng.vec(n * sizes[0], 2.0);
+                let mut scratch = vec![0.0f32; mlp_scratch_len(&ls)];
+                let mut want = vec![0.0f32; n];
+                reference::mlp_eval(&ls, &pts, &mut want, &mut scratch).unwrap();
+                let mut got = vec![f32::NAN; n];
+                mlp_eval_amx(&ls, &pts, &mut got, &mut scratch).unwrap();
+                for (k, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                    let e = (g - w).abs() / (1.0 + w.abs());
+                    assert!(
+                        e <= 2e-6,
+                        "{sizes:?} fold={fold} n={n} out[{k}]: {g} vs {w}"
+                    );
+                    worst = worst.max(e);
+                }
+            }
+        }
+    }
+    eprintln!("AMX vs reference: worst relative error {worst:e}");
+}
+
+/// Each point's result depends on that point alone: evaluating the points in pieces of any
+/// size gives the bits of one call (what lets `eval_all_par` split a function's points
+/// across threads); a NaN point gives NaN there and leaves every other point's bits; the
+/// automatic dispatch of `mlp_eval` runs the tiles when `mlp_uses_amx` says so.
+#[test]
+fn amx_results_do_not_depend_on_the_call() {
+    if !amx_available() {
+        eprintln!(
+            "AMX tiles unavailable here: amx_results_do_not_depend_on_the_call checks nothing"
+        );
+        return;
+    }
+    let mut rng = Rng(0xA4);
+    let sizes = [2, 64, 64, 64, 1];
+    let (th, acts) = tanh_net(&mut rng, &sizes, true);
+    let ls = with_acts(&sizes, &th, &acts);
+    let n = 301;
+    let pts = rng.vec(n * 2, 2.0);
+    let mut scratch = vec![0.0f32; mlp_scratch_len(&ls)];
+    let mut whole = vec![0.0f32; n];
+    mlp_eval_amx(&ls, &pts, &mut whole, &mut scratch).unwrap();
+    for piece in [1usize, 7, 16, 17, 32, 33, 100] {
+        let mut got = vec![f32::NAN; n];
+        for (p, y) in pts.chunks(piece * 2).zip(got.chunks_mut(piece)) {
+            mlp_eval_amx(&ls, p, y, &mut scratch).unwrap();
+        }
+        assert_same_bits(&got, &whole, &format!("pieces of {piece}"));
+    }
+    let mut bad = pts.clone();
+    bad[2 * 40 + 1] = f32::NAN;
+    let mut got = vec![0.0f32; n];
+    mlp_eval_amx(&ls, &bad, &mut got, &mut scratch).unwrap();
+    assert!(got[40].is_nan(), "the NaN point: {}", got[40]);
+    got[40] = whole[40];
+    assert_same_bits(&got, &whole, "every other point beside a NaN one");
+    if mlp_uses_amx(&ls) {
+        let mut auto = vec![0.0f32; n];
+        mlp_eval(&ls, &pts, &mut auto, &mut scratch).unwrap();
+        assert_same_bits(&auto, &whole, "mlp_eval on the tiles");
+    }
+}
+
+/// Nets the tiles do not take are refused with `KernelError::Amx` (and `mlp_uses_amx` is
+/// false for them); a non-finite hidden weight is refused by the tiles, and `mlp_eval` runs
+/// that net on the FMA path instead, matching the reference.
+#[test]
+fn amx_refuses_what_it_cannot_run() {
+    let mut rng = Rng(0xA5);
+    let refused: [(&[usize], Activation); 5] = [
+        (&[2, 20, 20, 20, 1], Activation::Tanh),
+        (&[2, 64, 64, 2], Activation::Tanh),
+        (&[2, 64, 64, 1], Activation::Relu),
+        (&[5, 64, 64, 1], Activation::Tanh),
+        (&[2, 64, 64, 64, 64, 64, 1], Activation::Tanh),
+    ];
+    for (sizes, act) in refused {
+        let th = theta(&mut rng, sizes);
+        let ls = layers(sizes, &th, act, Activation::Identity);
+        let d_out = sizes[sizes.len() - 1];
+        let pts = rng.vec(3 * sizes[0], 1.0);
+        let mut out = vec![0.0f32; 3 * d_out];
+        let mut scratch = vec![0.0f32; mlp_scratch_len(&ls)];
+        assert!(!mlp_uses_amx(&ls), "{sizes:?} {act:?}");
+        assert!(
+            matches!(
+                mlp_eval_amx(&ls, &pts, &mut out, &mut scratch),
+                Err(KernelError::Amx { .. })
+            ),
+            "{sizes:?} {act:?}"
+        );
+    }
+    let sizes = [2, 64, 64, 1];
+    let (mut th, acts) = tanh_net(&mut rng, &sizes, false);
+    th[3 * 65 + 200] = f32::INFINITY; // a weight of the hidden 64 x 64 layer
+    let ls = with_acts(&sizes, &th, &acts);
+    let pts = rng.vec(2 * 20, 1.0);
+    let mut scratch = vec![0.0f32; mlp_scratch_len(&ls)];
+    let mut got = vec![0.0f32; 20];
+    if amx_available() {
+        let e = mlp_eval_amx(&ls, &pts, &mut got, &mut scratch).unwrap_err();
+        assert!(matches!(e, KernelError::Amx { .. }), "{e}");
+    }
+    let mut want = vec![0.0f32; 20];
+    reference::mlp_eval(&ls, &pts, &mut want, &mut scratch).unwrap();
+    mlp_eval(&ls, &pts, &mut got, &mut scratch).unwrap();
+    for (k, (&g, &w)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-4 * (1.0 + w.abs()) || (g.is_nan() && w.is_nan()),
+            "out[{k}]: {g} vs {w}"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 //! only reached after `Path::is_supported` returned true for the path (see `gemv.rs`,
 //! `mlp.rs`, `activation.rs`), which is what makes calling the entries sound.
 
+pub(crate) mod amx;
 mod avx2;
 mod avx512;
 mod qdot;
@@ -176,6 +177,41 @@ pub(crate) use avx512_entries::{
     avx512_activate_slice, avx512_columns_to_rows, avx512_fold_tanh_lanes, avx512_gemm,
     avx512_gemv_batch, avx512_mlp_eval,
 };
+
+/// Runs the net on AMX tiles if they are on and take it ([`amx::plan`], finite weights); false
+/// otherwise, with `out` untouched (the caller then runs the FMA tile kernel). `force`: run
+/// even when switched off (`mlp_eval_amx`), as long as tiles are available.
+pub(crate) fn amx_mlp_eval(
+    layers: &[Layer<'_>],
+    points: &[f32],
+    out: &mut [f32],
+    force: bool,
+) -> bool {
+    let on = if force {
+        amx::available()
+    } else {
+        amx::enabled()
+    };
+    if !on || !crate::Path::Avx512.is_supported() {
+        return false;
+    }
+    let Some(plan) = amx::plan(layers) else {
+        return false;
+    };
+    #[cfg(feature = "std")]
+    {
+        // SAFETY: AVX-512 supported and AMX available (above); the caller validated the
+        // arguments and `plan` accepted the layers.
+        amx::with_buf(|buf| unsafe { amx::mlp_eval(layers, plan, points, out, buf) })
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        // Without std there is no tile permission and no per-thread buffer: `available` is
+        // false and this is never reached.
+        let _ = (plan, points, out);
+        false
+    }
+}
 
 #[cfg(test)]
 mod tests {
