@@ -128,6 +128,19 @@ impl<'a> Runner<'a> {
         &self.model
     }
 
+    /// Whether the workload's target net runs on AMX tiles here (`hdon_kernels::mlp_uses_amx`
+    /// of the first function's target).
+    pub fn uses_amx(&self) -> bool {
+        let mut st = self.state();
+        match self.generate(&mut st.workspace, 1) {
+            Ok(Generated::One(t)) => hdon_kernels::mlp_uses_amx(t.layers()),
+            Ok(Generated::Batch(mut b)) => b
+                .target(0)
+                .is_ok_and(|t| hdon_kernels::mlp_uses_amx(t.layers())),
+            Err(_) => false,
+        }
+    }
+
     /// Fresh buffers for the phases.
     pub fn state(&self) -> State {
         let s = &self.w.spec;

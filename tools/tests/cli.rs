@@ -616,6 +616,7 @@ fn bench_prints_a_complete_report() {
     let r = json_of(&a.get_output().stdout);
     for key in [
         "kernel_path",
+        "amx_tiles",
         "int8_kernel",
         "threads",
         "batch",
@@ -630,6 +631,8 @@ fn bench_prints_a_complete_report() {
     }
     assert_eq!(r["eval"]["latency"]["iters"], 5);
     assert_eq!(r["weights_dtype"], "f32");
+    // The fixture's trunk (1 -> 12 -> 8, tanh) is narrower than the 32 inputs the tiles take.
+    assert_eq!(r["amx_tiles"], false);
     let qr = bench_as(&model, "int8");
     assert_eq!(qr["weights_dtype"], "i8");
     let path = hdon_kernels::Path::from_name(qr["kernel_path"].as_str().unwrap()).unwrap();

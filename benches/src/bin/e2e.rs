@@ -3,7 +3,10 @@
 //! int8, f32 with padded rows `hdon-f32pad`, and for HyperDeepONet f32 in theta layout 2,
 //! `hdon-f32fold`, also padded, `hdon-f32padfold`), with the same median rule as the peers, and
 //! writes `DIR/results/hdon-tN.json` plus the `total` outputs `DIR/NAME/out.hdon[-int8]-tN.npy`
-//! that the table compares every peer with.
+//! that the table compares every peer with. Where the f32 target net runs on AMX tiles
+//! (`hdon_kernels::mlp_uses_amx`: workload L on a CPU with AMX), it is timed a second time with
+//! the tiles switched off (`set_amx(false)`), as `hdon-f32-fma`: the FMA tile kernel in the
+//! same run.
 //!
 //! ```text
 //! e2e DIR [--threads N] [--budget SECONDS] [--names NAME...]
@@ -60,16 +63,27 @@ fn run() -> Result<(), String> {
         .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
     {
         let w = spec.build();
-        for weights in WeightType::ALL {
-            if !weights.applies_to(spec.family) {
-                continue;
-            }
+        let variants = WeightType::ALL
+            .into_iter()
+            .flat_map(|w| [(w, false), (w, true)])
+            .filter(|&(w, fma)| w.applies_to(spec.family) && (!fma || w == WeightType::F32));
+        for (weights, fma) in variants {
             let buf = ModelBuf::for_workload(&w, weights)?;
             let runner = Runner::new(&w, &buf)?;
-            let label = match weights {
-                WeightType::F32 => format!("hdon-t{threads}"),
-                w => format!("hdon-{}-t{threads}", w.name()),
+            if fma && !runner.uses_amx() {
+                continue;
+            }
+            let (label, wname) = match (weights, fma) {
+                (WeightType::F32, false) => (format!("hdon-t{threads}"), "f32".to_string()),
+                (WeightType::F32, true) => (format!("hdon-f32-fma-t{threads}"), "f32-fma".into()),
+                (w, _) => (
+                    format!("hdon-{}-t{threads}", w.name()),
+                    w.name().to_string(),
+                ),
             };
+            if fma {
+                hdon_kernels::set_amx(false);
+            }
             let mut state = runner.state();
             for phase in Phase::ALL {
                 let (med, iters) =
@@ -87,9 +101,12 @@ fn run() -> Result<(), String> {
                 );
                 rows.push(json!({
                     "workload": spec.name, "phase": phase.name(), "peer": "hdon",
-                    "weights": weights.name(), "threads": threads, "median_us": med,
+                    "weights": wname, "threads": threads, "median_us": med,
                     "iters": iters, "flops": runner.flops(phase), "out": out,
                 }));
+            }
+            if fma {
+                hdon_kernels::set_amx(true);
             }
         }
     }

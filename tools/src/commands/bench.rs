@@ -306,7 +306,7 @@ pub fn run(a: Args) -> Result<()> {
     let mut out = vec![0f32; a.points * model.d_out()];
     let mut ws = vec![0f32; model.workspace_len(a.batch)];
     let path = hdon_kernels::active_path();
-    let (generate, eval) = pool.install(|| -> Result<(Latency, Latency)> {
+    let (generate, eval, amx) = pool.install(|| -> Result<(Latency, Latency, bool)> {
         // One function: the serial generate on 1 thread, else generate_par / generate_on; a
         // batch: generate_batch / generate_batch_on.
         let generate = time_loop(iters, a.warmup, &mut before, || {
@@ -322,6 +322,7 @@ pub fn run(a: Args) -> Result<()> {
         let mut target = model
             .generate(&u[..model.n_sensors()], &mut ws)
             .map_err(|e| anyhow!("generate: {e}"))?;
+        let amx = hdon_kernels::mlp_uses_amx(target.layers());
         let eval = if a.threads == 1 {
             time_loop(iters, a.warmup, &mut before, || {
                 target.eval(&y, &mut out).map_err(|e| anyhow!("eval: {e}"))
@@ -335,7 +336,7 @@ pub fn run(a: Args) -> Result<()> {
                 .map_err(|e| anyhow!("parallel eval: {e}"))
             })?
         };
-        Ok((generate, eval))
+        Ok((generate, eval, amx))
     })?;
     let gen_flops = model.flops_generate() as f64 * a.batch as f64;
     let eval_flops = model.flops_per_point() as f64 * a.points as f64;
@@ -360,6 +361,7 @@ pub fn run(a: Args) -> Result<()> {
         "family": model.family().name(),
         "hdon_version": env!("CARGO_PKG_VERSION"),
         "kernel_path": path.name(),
+        "amx_tiles": amx,
         "int8_kernel": int8_kernel,
         "weights_dtype": dtype,
         "build": super::BUILD,
@@ -384,8 +386,10 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         String::new()
     };
+    // AMX tiles run the target net's hidden layers where the CPU has them and the net suits.
+    let amx = if amx { " + amx tiles (eval)" } else { "" };
     println!(
-        "hdon bench {} ({}, weights {dtype}), hdon {}, kernel path {}{int8}, threads {}{}",
+        "hdon bench {} ({}, weights {dtype}), hdon {}, kernel path {}{amx}{int8}, threads {}{}",
         file.path.display(),
         model.family().name(),
         env!("CARGO_PKG_VERSION"),
