@@ -83,6 +83,32 @@
 //! explicitly. ISA code lives in `x86_64/avx2.rs`, `x86_64/avx512.rs` and `portable.rs`, in
 //! small `unsafe fn`s whose contracts are documented; everything else is safe Rust.
 //!
+//! # AMX tiles
+//!
+//! On x86-64 CPUs with AMX-TILE and AMX-BF16 (Sapphire Rapids and later) under Linux, with
+//! feature `std`, the AVX-512 path of [`mlp_eval`] runs the hidden layers of suitable target
+//! nets on the tile unit ([`mlp_uses_amx`]: hidden layers fed by tanh, of at least 32 inputs,
+//! a one-row output, points of at most 4 dimensions, e.g. workload L's 2-64-64-64-1). The tile
+//! unit multiplies bf16 and accumulates in f32; every f32 from 2^-100 up is the exact sum of
+//! three bf16 pieces (the value with its low 16 bits cleared, the same of the rest, and what
+//! remains), so a layer is computed as the six piece products whose orders add up to at most 2.
+//! The three left out are below 2^-22 of each product: results differ from the FMA path's by a
+//! few f32 roundings (at most 7.4e-7 relative to `1 + |y|` against the reference in
+//! `tests/sweeps.rs`, which holds them to 2e-6), not by bf16's 2^-8. Each point's result still
+//! depends on that point alone, so evaluating points in any pieces gives the same bits.
+//!
+//! - Measured on workload L (100,000 points, one thread): 1.22-1.28x faster than the FMA tile
+//!   kernel. While the tile unit multiplies, AVX-512 code gets one 512-bit port instead of two,
+//!   so the tanh and the repacking overlap the products only in part (`x86_64/amx.rs`).
+//! - Memory: the bf16 weight pieces (6 bytes per weight), two blocks' activation pieces and the
+//!   accumulator stores live in a 96 KiB `thread_local` buffer per thread (static TLS: no
+//!   allocation). Nets whose pieces do not fit run on the FMA path, so the workspace a model
+//!   records does not depend on the machine.
+//! - Permission: the first AMX query asks Linux for the tile state (`arch_prctl`,
+//!   `ARCH_REQ_XCOMP_PERM`); without it, or before kernel 5.16, [`amx_available`] is false.
+//! - Switches: `HDON_AMX=0` in the environment or [`set_amx`]`(false)`; [`mlp_eval_amx`] runs
+//!   the tiles explicitly (tests, comparisons).
+//!
 //! # Activations
 //!
 //! [`reference`] computes every activation in f64 and rounds once. The fast paths use
