@@ -123,7 +123,9 @@ fn validate_mlp(
 /// `h'_o = act(b_o + sum_i W[o, i] h_i)` with the sum in order `i = 0, 1, ...` by fused
 /// multiply-adds on every path except `portable` (whose `wide` FMA is unfused where the build
 /// lacks FMA), so with identity/relu/prelu activations the avx2/avx512 paths equal the scalar
-/// reference bit for bit; other activations differ by the activation error (crate docs).
+/// reference bit for bit; other activations differ by the activation error (crate docs). On
+/// CPUs with AMX the AVX-512 path runs tanh nets that suit the tiles on them
+/// ([`mlp_uses_amx`]), within a few f32 roundings of the FMA kernel.
 ///
 /// # Errors
 /// [`KernelError`] for an empty/too deep/ill-chained layer list, a params block of the wrong
@@ -207,8 +209,9 @@ pub fn set_amx(on: bool) -> bool {
 /// Whether [`mlp_eval`] runs `layers` on AMX tiles: the active path is AVX-512, AMX is
 /// [`amx_enabled`], and the net is one the tiles take. That is a net whose hidden layers
 /// follow tanh (plain or folded), take at least 32 inputs each, and end in a one-row output
-/// layer, with points of at most 4 dimensions and bf16 weight pieces that fit the 64 KiB
-/// per-thread tile buffer (workload L's 2-64-64-64-1 takes 48 KiB). Results then differ from
+/// layer, with points of at most 4 dimensions and bf16 weight pieces that fit the 96 KiB
+/// per-thread tile buffer beside two blocks' activations (workload L's 2-64-64-64-1 takes
+/// 68 KiB). Results then differ from
 /// the FMA path's by a few f32 roundings (the products are exact, their sums are in the
 /// tile's order); see the crate docs, "AMX tiles".
 pub fn mlp_uses_amx(layers: &[Layer<'_>]) -> bool {
@@ -247,7 +250,7 @@ pub fn mlp_eval_amx(
     {
         if crate::x86_64::amx::plan(layers).is_none() {
             return Err(KernelError::Amx {
-                reason: "the net is not one they take (tanh hidden layers of >= 32 inputs, one output, points of <= 4 dimensions, pieces within 64 KiB)",
+                reason: "the net is not one they take (tanh hidden layers of >= 32 inputs, one output, points of <= 4 dimensions, pieces within 96 KiB)",
             });
         }
         if n > 0 && !crate::x86_64::amx_mlp_eval(layers, points, out, true) {

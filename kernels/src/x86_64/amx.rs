@@ -5,9 +5,9 @@
 //! A tile multiply (`tdpbf16ps`) takes bf16 operands (8 significant bits) and accumulates in
 //! f32. Every f32 `x` from 2^-100 up is the exact sum of three bf16 values (`split3`): `h` =
 //! `x` with its low 16 bits cleared, `m` = the same of `x - h`, and `l = x - h - m`, which has
-//! at most 8 significant bits left. A layer's product `w a` is then the sum of the nine piece products
-//! `w_p a_q`, each exact in f32; the six with `p + q <= 2` are computed, the three left out are
-//! below 2^-22 `|w a|` each. A layer's sums are therefore within a few f32 roundings of the FMA
+//! at most 8 significant bits left. A layer's product `w a` is then the sum of the nine piece
+//! products `w_p a_q`, each exact in f32; the six with `p + q <= 2` are computed, the three
+//! left out are below 2^-22 `|w a|` each. A layer's sums are therefore within a few f32 roundings of the FMA
 //! path's, not its bits: the tile adds its products in its own order, and the bias is added
 //! after the sum instead of before.
 //!
@@ -24,7 +24,7 @@
 //! `tmm5..tmm7` the three activation pieces of one input step.
 //!
 //! # Where the memory comes from
-//! The bf16 weight pieces (6 bytes per weight), one block's activation pieces and the
+//! The bf16 weight pieces (6 bytes per weight), two blocks' activation pieces and
 //! accumulator stores live in a per-thread buffer of [`BUF_BYTES`] (a `thread_local` array:
 //! no allocation). A net whose pieces do not fit runs on the FMA path; so the model file's
 //! workspace record, which firmware sizes its static buffers from, does not depend on the
@@ -200,6 +200,10 @@ fn detect() -> u8 {
     const AMX_TILE: u32 = 1 << 24;
     const OSXSAVE: u32 = 1 << 27;
     if leaf7.edx & (AMX_BF16 | AMX_TILE) != AMX_BF16 | AMX_TILE || leaf1.ecx & OSXSAVE == 0 {
+        return UNAVAILABLE;
+    }
+    // The evaluator packs activation pairs with `vpermt2w` (AVX-512BW); every AMX CPU has it.
+    if !std::is_x86_feature_detected!("avx512bw") {
         return UNAVAILABLE;
     }
     // XCR0 bits 17 (XTILECFG) and 18 (XTILEDATA): the OS saves tile state.
@@ -749,8 +753,8 @@ unsafe fn stage_for(
 /// beside B's stage k.
 ///
 /// # Safety
-/// AVX-512F + DQ and AMX [`available`]; arguments validated as for the FMA tile kernel
-/// (`mlp::validate_mlp`) and accepted by [`plan`].
+/// AVX-512F, DQ and BW, and AMX [`available`] (which checks BW); arguments validated as for
+/// the FMA tile kernel (`mlp::validate_mlp`) and accepted by [`plan`].
 #[target_feature(enable = "avx512f,avx512dq,avx512bw")]
 pub(crate) unsafe fn mlp_eval(
     layers: &[Layer<'_>],
@@ -899,8 +903,12 @@ unsafe fn pair(
             if two {
                 let mut p = product(layers, w0, k, bufs[1]);
                 hidden_stage(layers, k, bufs[0], acc_a, Some(&mut p));
-                let mut next = product(layers, w0, k + 1, bufs[0]);
-                hidden_stage(layers, k, bufs[1], acc_b, more.then_some(&mut next));
+                let mut next = if more {
+                    Some(product(layers, w0, k + 1, bufs[0]))
+                } else {
+                    None
+                };
+                hidden_stage(layers, k, bufs[1], acc_b, next.as_mut());
             } else {
                 hidden_stage(layers, k, bufs[0], acc_a, None);
                 if more {
