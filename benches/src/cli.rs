@@ -80,6 +80,17 @@ pub fn count_arg(usage: &str, default: u64) -> Result<u64, String> {
     }
 }
 
+/// `run(count_arg(usage, default))`, or the usage on stderr and failure.
+pub fn with_count(usage: &str, default: u64, run: fn(u64) -> ExitCode) -> ExitCode {
+    match count_arg(usage, default) {
+        Ok(n) => run(n),
+        Err(usage) => {
+            eprintln!("{usage}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Sorts `v` ascending (the A/B binaries' samples: times, ratios).
 pub fn sort(v: &mut [f64]) {
     v.sort_by(f64::total_cmp);

@@ -160,24 +160,8 @@ fn fold_tanh_keeps_the_function() {
     for (sizes, last) in nets {
         let th = theta(&mut rng, sizes);
         let plain = layers(sizes, &th, Activation::Tanh, last);
-        let mut acts: Vec<Activation> = plain.iter().map(|l| l.act).collect();
-        assert!(fold_tanh_acts(&mut acts));
+        let (folded_th, acts) = folded(sizes, &th, last);
         assert_eq!(acts[acts.len() - 1], last, "the output activation is kept");
-        let mut folded_th = th.clone();
-        let mut off = 0;
-        for (k, l) in plain.iter().enumerate() {
-            let len = l.params.len();
-            let input_folded = k > 0 && acts[k - 1] == Activation::TanhFolded;
-            let output_folded = acts[k] == Activation::TanhFolded;
-            fold_tanh(
-                &mut folded_th[off..off + len],
-                l.n_in,
-                input_folded,
-                output_folded,
-            )
-            .unwrap();
-            off += len;
-        }
         let mut folded = layers(sizes, &folded_th, Activation::Tanh, last);
         for (l, &a) in folded.iter_mut().zip(&acts) {
             l.act = a;
@@ -1455,11 +1439,14 @@ fn row_block_rejects_bad_ranges() {
 // ---------------------------------------------------------------- AMX tiles
 
 /// Folds a tanh net's hidden layers as the runtime does (`fold_tanh`), returning the rewritten
-/// theta and the activations.
+/// theta and the activations. The net has at least one hidden layer.
 fn folded(sizes: &[usize], th: &[f32], last: Activation) -> (Vec<f32>, Vec<Activation>) {
     let plain = layers(sizes, th, Activation::Tanh, last);
     let mut acts: Vec<Activation> = plain.iter().map(|l| l.act).collect();
-    fold_tanh_acts(&mut acts);
+    assert!(
+        fold_tanh_acts(&mut acts),
+        "{sizes:?}: no hidden tanh layer to fold"
+    );
     let mut t = th.to_vec();
     let mut off = 0;
     for (k, l) in plain.iter().enumerate() {

@@ -15,19 +15,14 @@
 
 use std::process::ExitCode;
 
-use hdon_benches::cli::count_arg;
+use hdon_benches::cli::with_count;
 
 fn main() -> ExitCode {
-    match count_arg(
+    with_count(
         "usage: amx_ports [ITERS]   (ITERS >= 1, default 2000000)",
         2_000_000,
-    ) {
-        Ok(iters) => run(iters),
-        Err(usage) => {
-            eprintln!("{usage}");
-            ExitCode::FAILURE
-        }
-    }
+        run,
+    )
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -136,94 +131,28 @@ mod x86 {
         };
     }
 
-    macro_rules! eight {
-        ($w:literal) => {
-            concat!(
-                "vfmadd231ps ",
-                $w,
-                "0, ",
-                $w,
-                "8, ",
-                $w,
-                "9\n",
-                "vfmadd231ps ",
-                $w,
-                "1, ",
-                $w,
-                "8, ",
-                $w,
-                "9\n",
-                "vfmadd231ps ",
-                $w,
-                "2, ",
-                $w,
-                "8, ",
-                $w,
-                "9\n",
-                "vfmadd231ps ",
-                $w,
-                "3, ",
-                $w,
-                "8, ",
-                $w,
-                "9\n",
-                "vfmadd231ps ",
-                $w,
-                "4, ",
-                $w,
-                "8, ",
-                $w,
-                "9\n",
-                "vfmadd231ps ",
-                $w,
-                "5, ",
-                $w,
-                "8, ",
-                $w,
-                "9\n",
-                "vfmadd231ps ",
-                $w,
-                "6, ",
-                $w,
-                "8, ",
-                $w,
-                "9\n",
-                "vfmadd231ps ",
-                $w,
-                "7, ",
-                $w,
-                "8, ",
-                $w,
-                "9\n",
-            )
-        };
-    }
+    /// 64 FMAs on `$w`0-7 (8 independent chains of 8), inputs `$w`8, `$w`9.
+    #[rustfmt::skip]
     macro_rules! sixty_four {
         ($w:literal) => {
             concat!(
-                eight!($w),
-                eight!($w),
-                eight!($w),
-                eight!($w),
-                eight!($w),
-                eight!($w),
-                eight!($w),
-                eight!($w)
+                ".rept 8\n",
+                "vfmadd231ps ", $w, "0, ", $w, "8, ", $w, "9\n",
+                "vfmadd231ps ", $w, "1, ", $w, "8, ", $w, "9\n",
+                "vfmadd231ps ", $w, "2, ", $w, "8, ", $w, "9\n",
+                "vfmadd231ps ", $w, "3, ", $w, "8, ", $w, "9\n",
+                "vfmadd231ps ", $w, "4, ", $w, "8, ", $w, "9\n",
+                "vfmadd231ps ", $w, "5, ", $w, "8, ", $w, "9\n",
+                "vfmadd231ps ", $w, "6, ", $w, "8, ", $w, "9\n",
+                "vfmadd231ps ", $w, "7, ", $w, "8, ", $w, "9\n",
+                ".endr\n",
             )
         };
     }
+    /// 8 dependent FMAs on zmm0.
     macro_rules! one_chain {
         () => {
-            concat!(
-                "vfmadd231ps zmm0, zmm8, zmm9\n",
-                "vfmadd231ps zmm0, zmm8, zmm9\n",
-                "vfmadd231ps zmm0, zmm8, zmm9\n",
-                "vfmadd231ps zmm0, zmm8, zmm9\n",
-                "vfmadd231ps zmm0, zmm8, zmm9\n",
-                "vfmadd231ps zmm0, zmm8, zmm9\n",
-                "vfmadd231ps zmm0, zmm8, zmm9\n",
-                "vfmadd231ps zmm0, zmm8, zmm9\n",
-            )
+            ".rept 8\nvfmadd231ps zmm0, zmm8, zmm9\n.endr\n"
         };
     }
 

@@ -16,19 +16,14 @@
 
 use std::process::ExitCode;
 
-use hdon_benches::cli::count_arg;
+use hdon_benches::cli::with_count;
 
 fn main() -> ExitCode {
-    match count_arg(
+    with_count(
         "usage: port_cost [ITERS]   (ITERS >= 1, default 20000000)",
         20_000_000,
-    ) {
-        Ok(iters) => run(iters),
-        Err(usage) => {
-            eprintln!("{usage}");
-            ExitCode::FAILURE
-        }
-    }
+        run,
+    )
 }
 
 #[cfg(not(target_arch = "x86_64"))]
