@@ -47,6 +47,13 @@ const FUNCTIONS_PER_THREAD: usize = 4;
 /// 128, 256, 1024 and 2048 points were each slower than 512 on S, L and D.
 const PAR_CHUNK: usize = 512;
 
+/// Points per chunk of `eval_par` for targets that run on AMX tiles
+/// ([`hdon_kernels::mlp_uses_amx`]). Each call of the tile evaluator first splits the hidden
+/// weights into bf16 pieces and fills its two-block pipeline, about 6 us per call on L; with
+/// 2,048-point chunks L's 2-thread eval of 100,000 points took 5.5-5.6 ms instead of 6.1-6.6
+/// (`hdon bench --threads 2`, 1 thread: 10.7-12.2 ms).
+const PAR_CHUNK_AMX: usize = 2048;
+
 /// The smallest chunk of `eval_par` (points): a multiple of every kernel tile width
 /// (`MAX_TILE` = 32), so each point is computed by the same tiles as in a serial `eval`.
 const PAR_UNIT: usize = 64;
@@ -427,7 +434,8 @@ impl Target<'_> {
     /// [`Target::eval`] with the points split over the calling thread and rayon's threads
     /// (those of the pool it runs in, else the global pool). Bit-identical to `eval`.
     ///
-    /// The points are cut into chunks of 512 (the last ones shrink to 64) and every thread
+    /// The points are cut into chunks of 512 (2,048 for a target on AMX tiles; the last ones
+    /// shrink to 64) and every thread
     /// claims the next chunk until none are left, the calling thread included: it starts at once, also when it is not a rayon
     /// worker, and workers join as they wake up. From a thread outside the pool this is as fast
     /// as from inside one (a `par_iter` there blocks the caller: from `main` with a 2-thread
@@ -474,11 +482,16 @@ impl Target<'_> {
             needed: n * d_out,
             found: 0,
         })?;
+        let chunk = if hdon_kernels::mlp_uses_amx(layers) {
+            PAR_CHUNK_AMX
+        } else {
+            PAR_CHUNK
+        };
         let run = for_each_chunk(
             exec,
             out,
             PAR_UNIT * d_out,
-            PAR_CHUNK / PAR_UNIT,
+            chunk / PAR_UNIT,
             || vec![0.0f32; scratch_len],
             |first, o, scratch| {
                 let lo = first * PAR_UNIT * d_y;

@@ -195,19 +195,30 @@ fn pools() -> Vec<Option<rayon::ThreadPool>> {
 #[test]
 fn eval_par_is_bit_identical_to_eval() {
     // From outside any pool (the global pool's threads and the caller share the chunks),
-    // inside pools of 1, 2 and 8 threads, and on teams; point counts around the 512-point
-    // chunks.
+    // inside pools of 1, 2 and 8 threads, and on teams; point counts around the 512- and
+    // 2,048-point chunks.
     let pools = pools();
     let teams = teams();
-    for fam in FAMILIES {
-        let spec = Spec::small(fam);
+    // A target the AMX tiles take where the CPU has them (tanh hidden layers of 64 inputs, one
+    // output), whose chunks are 2,048 points.
+    let mut wide = Spec::small("hyper");
+    (wide.target_hidden, wide.d_out) = (vec![64, 64], 1);
+    let specs = FAMILIES.iter().map(|f| Spec::small(f)).chain([wide]);
+    for spec in specs {
+        let fam = spec.family;
         let bytes = file(&spec);
         let model = Model::from_bytes(&bytes).unwrap();
         let mut rng = Rng(5);
         let mut ws = vec![0.0f32; model.workspace_len(1)];
         let sensors = rng.vec_f32(spec.m, -1.0, 1.0);
         let mut t = model.generate(&sensors, &mut ws).unwrap();
-        for n in [0usize, 1, 65, 512, 513, 1000, 1536, 4099] {
+        if spec.target_hidden == [64, 64] {
+            // Where tiles run, this target is on them (so the test covers their chunks).
+            let tiles = hdon_kernels::amx_enabled()
+                && hdon_kernels::active_path() == hdon_kernels::Path::Avx512;
+            assert_eq!(hdon_kernels::mlp_uses_amx(t.layers()), tiles);
+        }
+        for n in [0usize, 1, 65, 512, 513, 1000, 1536, 4099, 9000] {
             let pts = rng.vec_f32(n * spec.d_y, -1.0, 1.0);
             let mut a = vec![0.0f32; n * spec.d_out];
             t.eval(&pts, &mut a).unwrap();
