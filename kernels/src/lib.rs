@@ -2,7 +2,8 @@
 //! int8 weights) and the evaluation of a target MLP over many query points, each with a plain
 //! scalar twin in [`reference`].
 //!
-//! `no_std`, no `alloc`. Feature `std` adds run-time CPU detection and `HDON_KERNEL`.
+//! `no_std`, no `alloc`. Feature `std` adds run-time CPU detection, `HDON_KERNEL`, and on Linux
+//! the AMX tiles (`HDON_AMX`; see "AMX tiles" below).
 //!
 //! # Data representation
 //!
