@@ -386,9 +386,9 @@ fn transpose_full<const D: usize, const T: usize>(pts: &[f32], dst: &mut [f32]) 
 }
 
 /// Transposes one tile's points `[m, d_in]` into rows `[d_in, t]` of `dst` (structure of
-/// arrays), zero-padding lanes `m..t`.
+/// arrays), zero-padding lanes `m..t`. Also the AMX evaluator's (`t` = 16).
 #[inline(always)]
-fn transpose_in(pts: &[f32], d_in: usize, t: usize, dst: &mut [f32]) {
+pub(crate) fn transpose_in(pts: &[f32], d_in: usize, t: usize, dst: &mut [f32]) {
     if pts.len() == d_in * t {
         match (d_in, t) {
             (1, 32) => return transpose_full::<1, 32>(pts, dst),

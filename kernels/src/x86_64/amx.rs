@@ -799,11 +799,7 @@ pub(crate) unsafe fn mlp_eval(
 #[inline(always)]
 unsafe fn transpose(p: &[f32], d_in: usize) -> [__m512; MAX_D_IN] {
     let mut t = [0.0f32; MAX_D_IN * BLOCK];
-    for (lane, q) in p.chunks_exact(d_in).enumerate() {
-        for (i, &v) in q.iter().enumerate() {
-            t[i * BLOCK + lane] = v;
-        }
-    }
+    crate::tile::transpose_in(p, d_in, BLOCK, &mut t);
     // SAFETY: `t` holds 4 rows of 16; AVX-512F per contract.
     unsafe {
         let mut x = [_mm512_setzero_ps(); MAX_D_IN];
