@@ -164,7 +164,8 @@ pub fn mlp_eval_on(
         Path::Avx2 => crate::x86_64::avx2_mlp_eval(layers, points, out, scratch),
         #[cfg(target_arch = "x86_64")]
         Path::Avx512 => {
-            if !crate::x86_64::amx_mlp_eval(layers, points, out, false) {
+            use crate::x86_64::{amx_mlp_eval, AmxRun};
+            if !matches!(amx_mlp_eval(layers, points, out, false), AmxRun::Ran) {
                 crate::x86_64::avx512_mlp_eval(layers, points, out, scratch);
             }
         }
@@ -240,26 +241,24 @@ pub fn mlp_eval_amx(
     out: &mut [f32],
     scratch: &mut [f32],
 ) -> Result<(), KernelError> {
-    let n = validate_mlp(layers, points, out, scratch)?;
-    if !amx_available() || !Path::Avx512.is_supported() {
-        return Err(KernelError::Amx {
-            reason: "this CPU, OS or build has no AMX tiles",
-        });
-    }
+    validate_mlp(layers, points, out, scratch)?;
+    let no_tiles = KernelError::Amx {
+        reason: "this CPU, OS or build has no AMX tiles",
+    };
     #[cfg(target_arch = "x86_64")]
     {
-        if crate::x86_64::amx::plan(layers).is_none() {
-            return Err(KernelError::Amx {
+        use crate::x86_64::{amx_mlp_eval, AmxRun};
+        match amx_mlp_eval(layers, points, out, true) {
+            AmxRun::Ran => Ok(()),
+            AmxRun::Off => Err(no_tiles),
+            AmxRun::NotTaken => Err(KernelError::Amx {
                 reason: "the net is not one they take (tanh hidden layers of >= 32 inputs, one output, points of <= 4 dimensions, pieces within 96 KiB)",
-            });
-        }
-        if n > 0 && !crate::x86_64::amx_mlp_eval(layers, points, out, true) {
-            return Err(KernelError::Amx {
+            }),
+            AmxRun::NonFinite => Err(KernelError::Amx {
                 reason: "a hidden layer has an infinite or NaN weight",
-            });
+            }),
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = n;
-    Ok(())
+    Err(no_tiles)
 }

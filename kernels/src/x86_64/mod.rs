@@ -178,38 +178,56 @@ pub(crate) use avx512_entries::{
     avx512_gemv_batch, avx512_mlp_eval,
 };
 
-/// Runs the net on AMX tiles if they are on and take it ([`amx::plan`], finite weights); false
-/// otherwise, with `out` untouched (the caller then runs the FMA tile kernel). `force`: run
-/// even when switched off (`mlp_eval_amx`), as long as tiles are available.
+/// What [`amx_mlp_eval`] did.
+// Without std the tiles never run: only `Off` and `NotTaken` are built.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+pub(crate) enum AmxRun {
+    /// The tiles evaluated every point.
+    Ran,
+    /// Tiles unavailable (or switched off, unless forced): `out` untouched.
+    Off,
+    /// The tiles do not take this net ([`amx::plan`]): `out` untouched.
+    NotTaken,
+    /// A hidden layer has an infinite or NaN weight: `out` untouched.
+    NonFinite,
+}
+
+/// Runs the net on AMX tiles if they are on and take it; otherwise says why, with `out`
+/// untouched (`mlp_eval` then runs the FMA tile kernel). `force`: run even when switched off
+/// (`mlp_eval_amx`), as long as tiles are available.
 pub(crate) fn amx_mlp_eval(
     layers: &[Layer<'_>],
     points: &[f32],
     out: &mut [f32],
     force: bool,
-) -> bool {
+) -> AmxRun {
     let on = if force {
         amx::available()
     } else {
         amx::enabled()
     };
     if !on || !crate::Path::Avx512.is_supported() {
-        return false;
+        return AmxRun::Off;
     }
     let Some(plan) = amx::plan(layers) else {
-        return false;
+        return AmxRun::NotTaken;
     };
     #[cfg(feature = "std")]
     {
         // SAFETY: AVX-512 supported and AMX available (above); the caller validated the
         // arguments and `plan` accepted the layers.
-        amx::with_buf(|buf| unsafe { amx::mlp_eval(layers, plan, points, out, buf) })
+        if amx::with_buf(|buf| unsafe { amx::mlp_eval(layers, plan, points, out, buf) }) {
+            AmxRun::Ran
+        } else {
+            AmxRun::NonFinite
+        }
     }
     #[cfg(not(feature = "std"))]
     {
         // Without std there is no tile permission and no per-thread buffer: `available` is
         // false and this is never reached.
         let _ = (plan, points, out);
-        false
+        AmxRun::Off
     }
 }
 
