@@ -11,7 +11,12 @@
 //! one-uop instruction on the FMA ports, 3 for a three-uop one; an instruction bound by a
 //! unit of its own (the divider) shows that unit's throughput instead. On a Sapphire Rapids
 //! core (2026-12-06): `vrcp14ps` 2.9 slots, `vdivps` 18 (divider-bound), the one-uop
-//! instructions of the tanh (`vreduceps`, `vscalefps`, `vminps`, `vfmadd`) 1.0.
+//! instructions of the tanh (`vreduceps`, `vscalefps`, `vminps`, `vfmadd`) 1.0. On an AMD
+//! EPYC Zen 4 core (2026-12-06, 512-bit instructions on 256-bit units): `vfmadd`, `vmulps`,
+//! `vrcp14ps` and `vfixupimmps` 1.0, `vpermt2ps` 0.5, `vpternlogd` 0.2, and `vaddps`,
+//! `vminps`, `vreduceps`, `vscalefps`, `vpermps`, the integer ops and `vgetexpps` 0: they run
+//! on units of their own. Those units are not unlimited: alone, `vaddps`, `vmaxps` and
+//! `vpermps` issue one zmm per cycle, `vscalefps` one per two cycles.
 //! Needs AVX-512F; prints why and exits otherwise.
 
 use std::process::ExitCode;
@@ -156,6 +161,51 @@ mod x86 {
         "vcvtps2dq zmm16, zmm30\nvcvtps2dq zmm17, zmm30\nvcvtps2dq zmm18, zmm30\nvcvtps2dq zmm19, zmm30"
     );
 
+    timed_loop!(
+        add,
+        "vaddps zmm16, zmm30, zmm31\nvaddps zmm17, zmm30, zmm31\nvaddps zmm18, zmm30, zmm31\nvaddps zmm19, zmm30, zmm31"
+    );
+    timed_loop!(
+        mul,
+        "vmulps zmm16, zmm30, zmm31\nvmulps zmm17, zmm30, zmm31\nvmulps zmm18, zmm30, zmm31\nvmulps zmm19, zmm30, zmm31"
+    );
+    timed_loop!(
+        permt2,
+        "vpermt2ps zmm16, zmm30, zmm31\nvpermt2ps zmm17, zmm30, zmm31\nvpermt2ps zmm18, zmm30, zmm31\nvpermt2ps zmm19, zmm30, zmm31"
+    );
+    timed_loop!(
+        srld,
+        "vpsrld zmm16, zmm30, 21\nvpsrld zmm17, zmm30, 21\nvpsrld zmm18, zmm30, 21\nvpsrld zmm19, zmm30, 21"
+    );
+    timed_loop!(
+        andd,
+        "vpandd zmm16, zmm30, zmm31\nvpandd zmm17, zmm30, zmm31\nvpandd zmm18, zmm30, zmm31\nvpandd zmm19, zmm30, zmm31"
+    );
+    timed_loop!(
+        ternlog,
+        "vpternlogd zmm16, zmm30, zmm31, 0x96\nvpternlogd zmm17, zmm30, zmm31, 0x96\nvpternlogd zmm18, zmm30, zmm31, 0x96\nvpternlogd zmm19, zmm30, zmm31, 0x96"
+    );
+    timed_loop!(
+        paddd,
+        "vpaddd zmm16, zmm30, zmm31\nvpaddd zmm17, zmm30, zmm31\nvpaddd zmm18, zmm30, zmm31\nvpaddd zmm19, zmm30, zmm31"
+    );
+    timed_loop!(
+        pminud,
+        "vpminud zmm16, zmm30, zmm31\nvpminud zmm17, zmm30, zmm31\nvpminud zmm18, zmm30, zmm31\nvpminud zmm19, zmm30, zmm31"
+    );
+    timed_loop!(
+        getexp,
+        "vgetexpps zmm16, zmm30\nvgetexpps zmm17, zmm30\nvgetexpps zmm18, zmm30\nvgetexpps zmm19, zmm30"
+    );
+    timed_loop!(
+        getmant,
+        "vgetmantps zmm16, zmm30, 0\nvgetmantps zmm17, zmm30, 0\nvgetmantps zmm18, zmm30, 0\nvgetmantps zmm19, zmm30, 0"
+    );
+    timed_loop!(
+        fixup,
+        "vfixupimmps zmm16, zmm30, zmm31, 0\nvfixupimmps zmm17, zmm30, zmm31, 0\nvfixupimmps zmm18, zmm30, zmm31, 0\nvfixupimmps zmm19, zmm30, zmm31, 0"
+    );
+
     /// The instructions measured, by their assembly names.
     pub const KINDS: &[(&str, Loop)] = &[
         ("vfmadd231ps zmm", fma),
@@ -167,5 +217,16 @@ mod x86 {
         ("vdivps zmm", div),
         ("vpermps zmm", permps),
         ("vcvtps2dq zmm", cvtps2dq),
+        ("vaddps zmm", add),
+        ("vmulps zmm", mul),
+        ("vpermt2ps zmm", permt2),
+        ("vpsrld zmm", srld),
+        ("vpandd zmm", andd),
+        ("vpternlogd zmm", ternlog),
+        ("vpaddd zmm", paddd),
+        ("vpminud zmm", pminud),
+        ("vgetexpps zmm", getexp),
+        ("vgetmantps zmm", getmant),
+        ("vfixupimmps zmm", fixup),
     ];
 }
