@@ -147,14 +147,18 @@ unsafe fn tanh_nearest_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
     }
 }
 
-/// [`EXP2_P`] times 2 (exact): `2 * 2^f`.
-const EXP2_P2: [f32; 6] = [
-    2.0 * EXP2_P[0],
-    2.0 * EXP2_P[1],
-    2.0 * EXP2_P[2],
-    2.0 * EXP2_P[3],
-    2.0 * EXP2_P[4],
-    2.0 * EXP2_P[5],
+/// [`EXP2_P`] halved (exact): `2^f / 2`, so that `D = (1 + E) / 2` is `2^n` times the
+/// polynomial plus `1/2`, one add: on Zen 4 an add runs on units of its own, beside the FMAs
+/// (`target/release/port_cost`), where the earlier `D = fma(2 E, 1/4, 1/2)` took an FMA slot.
+/// Same value: scaling every coefficient by 1/4 scales every Horner step exactly, and the add
+/// rounds `E / 2 + 1/2` once as the FMA did.
+const EXP2_P_HALF: [f32; 6] = [
+    0.5 * EXP2_P[0],
+    0.5 * EXP2_P[1],
+    0.5 * EXP2_P[2],
+    0.5 * EXP2_P[3],
+    0.5 * EXP2_P[4],
+    0.5 * EXP2_P[5],
 ];
 
 /// `tanh x = q - 1`, `q = 1 / D`, `D = (1 + E) / 2`, `E = e^(-2x) = 2^u`, `u = -2 x log2(e)`.
@@ -163,7 +167,7 @@ const EXP2_P2: [f32; 6] = [
 /// the others use [`tanh_nearest_n`]. `x` is clamped below at -10 (|tanh| rounds to 1 from
 /// |x| ~ 9; `E` stays finite); large positive `x` and +inf give `E = 0`, `D = 0.5`, tanh = 1
 /// exactly. `2^u = 2^f 2^n` ([`Simd::exp2_split`], `f` in [0, 1]); the polynomial gives
-/// `E2 = 2 E` directly ([`EXP2_P2`]) and `D = E2 / 4 + 1/2` is one FMA. No division: `q0`
+/// `E / 2` directly ([`EXP2_P_HALF`]) and `D = E / 2 + 1/2` is one add. No division: `q0`
 /// estimates `1 / D` ([`Simd::recip_estimate`]) and one Newton step is fused into the result,
 /// `e = 1 - q0 D`, `tanh = (q0 - 1) + q0 e`. 14 vector operations on AVX-512 (clamp 1, `u` 1,
 /// split 1, polynomial 5, scalef 1, `D` 1, estimate 1, Newton and result 3), one fewer than
@@ -221,17 +225,14 @@ unsafe fn recip_half_one_plus_exp2_n<S: Simd, const N: usize>(
         for k in 0..N {
             (f[k], n[k]) = s.exp2_split(u[k]);
         }
-        let mut p = [s.splat(EXP2_P2[5]); N];
+        let mut p = [s.splat(EXP2_P_HALF[5]); N];
         for c in (0..5).rev() {
             for k in 0..N {
-                p[k] = s.fma(p[k], f[k], s.splat(EXP2_P2[c]));
+                p[k] = s.fma(p[k], f[k], s.splat(EXP2_P_HALF[c]));
             }
         }
         for k in 0..N {
-            p[k] = s.scale2(p[k], n[k]);
-        }
-        for k in 0..N {
-            p[k] = s.fma(p[k], s.splat(0.25), s.splat(0.5));
+            p[k] = s.add(s.scale2(p[k], n[k]), s.splat(0.5));
         }
         for k in 0..N {
             f[k] = s.recip_estimate(p[k]);
