@@ -663,8 +663,15 @@ fn bench_prints_a_complete_report() {
         .stdout(
             contains("generate (batch 3)")
                 .and(contains("eval (100 points)"))
+                .and(contains("eval all (3 x 100 points)"))
+                .and(contains("total (batch 3)"))
                 .and(contains("kernel path")),
         );
+    // One function: no batch phases.
+    assert!(
+        r["eval_batch"].is_null() && r["total_batch"].is_null(),
+        "{r}"
+    );
     assert_eq!(r["executor"], "rayon");
     // On a team of spinning workers: named in the report; 1000 points run in parallel.
     let a = hdon()
@@ -678,6 +685,18 @@ fn bench_prints_a_complete_report() {
     assert_eq!(t["executor"], "team (spin 500 us)");
     assert_eq!(t["threads"], 2);
     assert_eq!(t["eval"]["latency"]["iters"], 3);
+    // The batch phases: every target at the points in one call, and generate + that.
+    for (key, items, per) in [
+        ("eval_batch", 3000.0, "points_per_s"),
+        ("total_batch", 3.0, "functions_per_s"),
+    ] {
+        let l = &t[key]["latency"];
+        assert_eq!(l["iters"], 3, "{key}: {t}");
+        let p50 = l["p50_us"].as_f64().unwrap();
+        let rate = t[key][per].as_f64().unwrap();
+        assert!(p50 > 0.0, "{key}: {t}");
+        assert!((rate * p50 * 1e-6 / items - 1.0).abs() < 1e-9, "{key}: {t}");
+    }
     hdon()
         .arg("bench")
         .arg(&model)

@@ -7,6 +7,8 @@
 //! GFLOP/s at the median, the kernel path, workspace and file bytes. With `--evict-mib N`,
 //! every call (warm-up and timed) follows an untimed write of N MiB of a buffer of the tool's
 //! own: the latency of a call that finds its weights, workspace and points out of the caches.
+//! With `--batch B` > 1, two more phases: every target of the batch at the points in one call,
+//! and `generate_batch` plus that call (the batch's total).
 
 use super::print_json;
 use crate::model_file::LoadedFile;
@@ -26,7 +28,9 @@ pub struct Args {
     /// Query points per eval call.
     #[arg(long, default_value_t = 1000)]
     pub points: usize,
-    /// Input functions per generate call (>1 uses the runtime's parallel generate_batch).
+    /// Input functions per generate call (>1 uses the runtime's parallel generate_batch, and
+    /// adds two phases: every function's target evaluated at the --points in one
+    /// TargetBatch::eval_all_par call, and the total of both for the batch).
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
     /// Worker threads (1 = the serial generate and eval; >1 = generate_par (one function) or
@@ -247,6 +251,24 @@ impl Evict {
     }
 }
 
+/// What `hdon bench` times: generate, eval, whether the tiles ran the eval, and with a batch
+/// its one-call eval of every target and its total.
+type Phases = (Latency, Latency, bool, Option<(Latency, Latency)>);
+
+/// `generate_batch` on `team`, else on rayon's pool.
+fn generate_batch<'w>(
+    model: &'w Model<'w>,
+    team: Option<&Team>,
+    u: &[f32],
+    ws: &'w mut [f32],
+) -> Result<hdon_runtime::TargetBatch<'w>> {
+    match team {
+        Some(t) => model.generate_batch_on(t, u, ws),
+        None => model.generate_batch(u, ws),
+    }
+    .map_err(|e| anyhow!("generate: {e}"))
+}
+
 /// Runs `hdon bench`.
 pub fn run(a: Args) -> Result<()> {
     if a.points == 0 || a.batch == 0 || a.threads == 0 {
@@ -306,7 +328,9 @@ pub fn run(a: Args) -> Result<()> {
     let mut out = vec![0f32; a.points * model.d_out()];
     let mut ws = vec![0f32; model.workspace_len(a.batch)];
     let path = hdon_kernels::active_path();
-    let (generate, eval, amx) = pool.install(|| -> Result<(Latency, Latency, bool)> {
+    // With a batch: every target's outputs, `[batch, points, d_out]`.
+    let mut out_all = vec![0f32; if a.batch > 1 { a.batch * out.len() } else { 0 }];
+    let (generate, eval, amx, batch) = pool.install(|| -> Result<Phases> {
         // One function: the serial generate on 1 thread, else generate_par / generate_on; a
         // batch: generate_batch / generate_batch_on.
         let generate = time_loop(iters, a.warmup, &mut before, || {
@@ -336,11 +360,40 @@ pub fn run(a: Args) -> Result<()> {
                 .map_err(|e| anyhow!("parallel eval: {e}"))
             })?
         };
-        Ok((generate, eval, amx))
+        // A batch: its targets at the points in one call, then generate + that (workload B's
+        // total), on the same executor.
+        let batch = if a.batch > 1 {
+            let mut all = |targets: &mut hdon_runtime::TargetBatch<'_>| {
+                match &team {
+                    Some(t) => targets.eval_all_on(t, &y, &mut out_all),
+                    None => targets.eval_all_par(&y, &mut out_all),
+                }
+                .map_err(|e| anyhow!("batch eval: {e}"))
+            };
+            let mut targets = generate_batch(&model, team.as_ref(), &u, &mut ws)?;
+            let eval_all = time_loop(iters, a.warmup, &mut before, || all(&mut targets))?;
+            let total = time_loop(iters, a.warmup, &mut before, || {
+                let mut targets = generate_batch(&model, team.as_ref(), &u, &mut ws)?;
+                all(&mut targets)
+            })?;
+            Some((eval_all, total))
+        } else {
+            None
+        };
+        Ok((generate, eval, amx, batch))
     })?;
     let gen_flops = model.flops_generate() as f64 * a.batch as f64;
     let eval_flops = model.flops_per_point() as f64 * a.points as f64;
+    let batch_eval_flops = eval_flops * a.batch as f64;
     let gflops = |flops: f64, us: f64| if us > 0.0 { flops / (us * 1e3) } else { 0.0 };
+    // Items per second at the median.
+    let rate = |items: usize, l: &Latency| {
+        if l.p50_us > 0.0 {
+            items as f64 / (l.p50_us * 1e-6)
+        } else {
+            0.0
+        }
+    };
     let points_per_s = if eval.p50_us > 0.0 {
         a.points as f64 / (eval.p50_us * 1e-6)
     } else {
@@ -375,6 +428,16 @@ pub fn run(a: Args) -> Result<()> {
         "flops": { "generate": model.flops_generate(), "per_point": model.flops_per_point() },
         "generate": { "latency": generate, "functions_per_s": functions_per_s, "gflop_per_s": gflops(gen_flops, generate.p50_us) },
         "eval": { "latency": eval, "points_per_s": points_per_s, "gflop_per_s": gflops(eval_flops, eval.p50_us) },
+        "eval_batch": batch.as_ref().map(|(l, _)| json!({
+            "latency": l,
+            "points_per_s": rate(a.batch * a.points, l),
+            "gflop_per_s": gflops(batch_eval_flops, l.p50_us),
+        })),
+        "total_batch": batch.as_ref().map(|(_, l)| json!({
+            "latency": l,
+            "functions_per_s": rate(a.batch, l),
+            "gflop_per_s": gflops(gen_flops + batch_eval_flops, l.p50_us),
+        })),
     });
     if a.json {
         return print_json(&report);
@@ -413,12 +476,12 @@ pub fn run(a: Args) -> Result<()> {
         println!("cold caches: {mib} MiB written before every call (untimed)");
     }
     println!(
-        "{:<24} {:>7} {:>11} {:>11} {:>11} {:>11} {:>14} {:>9}",
+        "{:<28} {:>7} {:>11} {:>11} {:>11} {:>11} {:>14} {:>9}",
         "phase", "iters", "p50 us", "p90 us", "p99 us", "max us", "rate", "GFLOP/s"
     );
     let row = |name: String, l: &Latency, rate: String, gf: f64| {
         println!(
-            "{name:<24} {:>7} {:>11.2} {:>11.2} {:>11.2} {:>11.2} {:>14} {:>9.3}",
+            "{name:<28} {:>7} {:>11.2} {:>11.2} {:>11.2} {:>11.2} {:>14} {:>9.3}",
             l.iters, l.p50_us, l.p90_us, l.p99_us, l.max_us, rate, gf
         );
     };
@@ -434,6 +497,20 @@ pub fn run(a: Args) -> Result<()> {
         format!("{:.3e} pt/s", points_per_s),
         gflops(eval_flops, eval.p50_us),
     );
+    if let Some((eval_all, total)) = &batch {
+        row(
+            format!("eval all ({} x {} points)", a.batch, a.points),
+            eval_all,
+            format!("{:.3e} pt/s", rate(a.batch * a.points, eval_all)),
+            gflops(batch_eval_flops, eval_all.p50_us),
+        );
+        row(
+            format!("total (batch {})", a.batch),
+            total,
+            format!("{:.0} fn/s", rate(a.batch, total)),
+            gflops(gen_flops + batch_eval_flops, total.p50_us),
+        );
+    }
     Ok(())
 }
 
