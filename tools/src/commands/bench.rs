@@ -394,16 +394,8 @@ pub fn run(a: Args) -> Result<()> {
             0.0
         }
     };
-    let points_per_s = if eval.p50_us > 0.0 {
-        a.points as f64 / (eval.p50_us * 1e-6)
-    } else {
-        0.0
-    };
-    let functions_per_s = if generate.p50_us > 0.0 {
-        a.batch as f64 / (generate.p50_us * 1e-6)
-    } else {
-        0.0
-    };
+    let points_per_s = rate(a.points, &eval);
+    let functions_per_s = rate(a.batch, &generate);
     let int8_kernel = if dtype == "i8-blocked" {
         hdon_kernels::int8_blocked_kernel(path)
     } else {
