@@ -334,12 +334,13 @@ pub fn run(a: Args) -> Result<()> {
         // One function: the serial generate on 1 thread, else generate_par / generate_on; a
         // batch: generate_batch / generate_batch_on.
         let generate = time_loop(iters, a.warmup, &mut before, || {
-            match (a.batch, a.threads, &team) {
-                (1, 1, _) => model.generate(&u, &mut ws).map(drop),
-                (1, _, Some(t)) => model.generate_on(t, &u, &mut ws).map(drop),
-                (1, _, None) => model.generate_par(&u, &mut ws).map(drop),
-                (_, _, Some(t)) => model.generate_batch_on(t, &u, &mut ws).map(drop),
-                (_, _, None) => model.generate_batch(&u, &mut ws).map(drop),
+            if a.batch > 1 {
+                return generate_batch(&model, team.as_ref(), &u, &mut ws).map(drop);
+            }
+            match (a.threads, &team) {
+                (1, _) => model.generate(&u, &mut ws).map(drop),
+                (_, Some(t)) => model.generate_on(t, &u, &mut ws).map(drop),
+                (_, None) => model.generate_par(&u, &mut ws).map(drop),
             }
             .map_err(|e| anyhow!("generate: {e}"))
         })?;
