@@ -1,23 +1,27 @@
-//! `port_cost`: what one AVX-512 instruction costs beside the FMAs of a kernel, in FMA issue
-//! slots. The tile evaluator's tanh runs between FMAs on the same two vector ports, so an
+//! `port_cost`: what one vector instruction costs beside the FMAs of a kernel, in FMA issue
+//! slots. The tile evaluator's tanh runs between FMAs on the same vector ports, so an
 //! instruction's price there is the FMA slots it takes away, not its latency.
 //!
 //! ```text
 //! port_cost [ITERS]          # default 20,000,000 iterations per loop, fastest of 5 runs
 //! ```
-//! A loop of 8 independent FMAs (registers only: 4 cycles on a core with two 512-bit FMA
-//! ports) is timed alone and with 4 independent instructions of one kind added, on registers
-//! the FMAs do not use. `slots` = (extra time per added instruction) / (time per FMA): 1 for a
-//! one-uop instruction on the FMA ports, 3 for a three-uop one; an instruction bound by a
-//! unit of its own (the divider) shows that unit's throughput instead. On a Sapphire Rapids
-//! core (2026-12-06): `vrcp14ps` 2.9 slots, `vdivps` 18 (divider-bound), the one-uop
-//! instructions of the tanh (`vreduceps`, `vscalefps`, `vminps`, `vfmadd`) 1.0. On an AMD
-//! EPYC Zen 4 core (2026-12-06, 512-bit instructions on 256-bit units): `vfmadd`, `vmulps`,
-//! `vrcp14ps` and `vfixupimmps` 1.0, `vpermt2ps` 0.5, `vpternlogd` 0.2, and `vaddps`,
-//! `vminps`, `vreduceps`, `vscalefps`, `vpermps`, the integer ops and `vgetexpps` 0: they run
-//! on units of their own. Those units are not unlimited: alone, `vaddps`, `vmaxps` and
-//! `vpermps` issue one zmm per cycle, `vscalefps` one per two cycles.
-//! Needs AVX-512F; prints why and exits otherwise.
+//! A loop of 8 independent FMAs (registers only: 4 cycles on a core with two FMA ports of the
+//! register's width) is timed alone and with 4 independent instructions of one kind added, on
+//! registers the FMAs do not use. `slots` = (extra time per added instruction) / (time per
+//! FMA): 1 for a one-uop instruction on the FMA ports, 3 for a three-uop one; an instruction
+//! bound by a unit of its own (the divider) shows that unit's throughput instead. One table
+//! for AVX-512 (zmm) where the CPU has AVX-512F, one for AVX2 (ymm) where it has AVX2 + FMA.
+//!
+//! On a Sapphire Rapids core (2026-12-06, zmm): `vrcp14ps` 2.9 slots, `vdivps` 18
+//! (divider-bound), the one-uop instructions of the tanh (`vreduceps`, `vscalefps`, `vminps`,
+//! `vfmadd`) 1.0. On an AMD EPYC Zen 4 core (2026-12-06, 512-bit instructions on 256-bit
+//! units): `vfmadd`, `vmulps`, `vrcp14ps` and `vfixupimmps` 1.0, `vpermt2ps` 0.5, `vpternlogd`
+//! 0.2, and `vaddps`, `vminps`, `vreduceps`, `vscalefps`, `vpermps`, the integer ops and
+//! `vgetexpps` 0: they run on units of their own. Those units are not unlimited: alone,
+//! `vaddps`, `vmaxps` and `vpermps` issue one zmm per cycle, `vscalefps` one per two cycles.
+//! On an AMD EPYC Zen 3 core (2026-12-07, ymm): `vfmadd`, `vmulps`, `vrcpps` 1.0, `vaddps`
+//! 1.4, `vpslld` 1.8, `vpermps` 2.0, `vcvtps2dq` 0.5, and `vminps`, `vmaxps`, `vroundps`,
+//! `vpaddd`, `vandps` 0; `vdivps` 5 (its divider takes one ymm per 3.5 cycles).
 
 use std::process::ExitCode;
 
@@ -39,18 +43,41 @@ fn run(_iters: u64) -> ExitCode {
 
 #[cfg(target_arch = "x86_64")]
 fn run(iters: u64) -> ExitCode {
-    if !std::arch::is_x86_feature_detected!("avx512f") {
-        eprintln!("port_cost: this CPU has no AVX-512F");
+    let avx512 = std::arch::is_x86_feature_detected!("avx512f");
+    let avx2 =
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    if !avx512 && !avx2 {
+        eprintln!("port_cost: this CPU has neither AVX-512F nor AVX2 + FMA");
         return ExitCode::FAILURE;
     }
-    // SAFETY: AVX-512F is present (checked above).
-    let base = unsafe { x86::fastest(iters, x86::fma8) };
+    if avx512 {
+        // SAFETY: AVX-512F is present (checked above).
+        unsafe { table(iters, "zmm", x86::fma8, x86::KINDS) };
+    }
+    if avx2 {
+        // SAFETY: AVX2 and FMA are present (checked above).
+        unsafe { table(iters, "ymm", ymm::fma8, ymm::KINDS) };
+    }
+    ExitCode::SUCCESS
+}
+
+/// Times `base` and every loop of `kinds`, prints the table.
+///
+/// # Safety
+/// The instructions of `base` and `kinds` are supported.
+#[cfg(target_arch = "x86_64")]
+unsafe fn table(iters: u64, regs: &str, base: x86::Loop, kinds: &[(&str, x86::Loop)]) {
+    // SAFETY: forwarded contract.
+    let base = unsafe { x86::fastest(iters, base) };
     let per_fma = base / 8.0;
-    println!("8 independent FMAs: {:.3} ns per iteration", base * 1e9);
+    println!(
+        "8 independent {regs} FMAs: {:.3} ns per iteration",
+        base * 1e9
+    );
     println!("| instruction (4 per iteration, independent) | ns per iteration | FMA slots each |");
     println!("|---|---|---|");
-    for (name, f) in x86::KINDS {
-        // SAFETY: as above.
+    for (name, f) in kinds {
+        // SAFETY: forwarded contract.
         let t = unsafe { x86::fastest(iters, *f) };
         println!(
             "| {name} | {:.3} | {:.2} |",
@@ -58,7 +85,7 @@ fn run(iters: u64) -> ExitCode {
             (t - base) / 4.0 / per_fma
         );
     }
-    ExitCode::SUCCESS
+    println!();
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -72,7 +99,7 @@ mod x86 {
     /// Fastest of 5 runs of `f`, seconds per iteration.
     ///
     /// # Safety
-    /// AVX-512F present.
+    /// The instructions of `f` are supported.
     pub unsafe fn fastest(iters: u64, f: Loop) -> f64 {
         (0..5)
             // SAFETY: forwarded contract.
@@ -228,5 +255,100 @@ mod x86 {
         ("vgetexpps zmm", getexp),
         ("vgetmantps zmm", getmant),
         ("vfixupimmps zmm", fixup),
+    ];
+}
+
+/// The AVX2 twin of [`x86`]: 8 FMAs on ymm0-7, the 4 measured instructions on ymm8-11, inputs
+/// ymm14/ymm15 = 1.0 (16 registers: no ymm16-31 without AVX-512).
+#[cfg(target_arch = "x86_64")]
+mod ymm {
+    use std::arch::asm;
+    use std::time::Instant;
+
+    /// Defines a loop as `x86`'s `timed_loop`, on ymm registers.
+    macro_rules! timed_loop {
+        ($name:ident, $extra:expr) => {
+            /// # Safety
+            /// AVX2 and FMA present.
+            #[target_feature(enable = "avx2,fma")]
+            pub unsafe fn $name(iters: u64) -> f64 {
+                let one = 1.0f32;
+                let t0 = Instant::now();
+                // SAFETY: registers only, besides one read of `one`; every register written
+                // is declared clobbered.
+                unsafe {
+                    asm!(
+                        "vbroadcastss ymm14, [{c}]",
+                        "vbroadcastss ymm15, [{c}]",
+                        "2:",
+                        "vfmadd231ps ymm0, ymm14, ymm15",
+                        "vfmadd231ps ymm1, ymm14, ymm15",
+                        "vfmadd231ps ymm2, ymm14, ymm15",
+                        "vfmadd231ps ymm3, ymm14, ymm15",
+                        "vfmadd231ps ymm4, ymm14, ymm15",
+                        "vfmadd231ps ymm5, ymm14, ymm15",
+                        "vfmadd231ps ymm6, ymm14, ymm15",
+                        "vfmadd231ps ymm7, ymm14, ymm15",
+                        $extra,
+                        "dec {n}",
+                        "jnz 2b",
+                        n = inout(reg) iters => _,
+                        c = in(reg) &one,
+                        out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
+                        out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
+                        out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
+                        out("ymm14") _, out("ymm15") _,
+                        options(nostack),
+                    );
+                }
+                t0.elapsed().as_secs_f64()
+            }
+        };
+    }
+
+    /// `$op ymm8..11, $args` (the operands after the destination).
+    macro_rules! four {
+        ($op:literal, $args:literal) => {
+            concat!(
+                $op, " ymm8, ", $args, "\n", $op, " ymm9, ", $args, "\n", $op, " ymm10, ", $args,
+                "\n", $op, " ymm11, ", $args
+            )
+        };
+    }
+
+    timed_loop!(fma8, "");
+    timed_loop!(fma, four!("vfmadd231ps", "ymm14, ymm15"));
+    timed_loop!(mul, four!("vmulps", "ymm14, ymm15"));
+    timed_loop!(add, four!("vaddps", "ymm14, ymm15"));
+    timed_loop!(min, four!("vminps", "ymm14, ymm15"));
+    timed_loop!(max, four!("vmaxps", "ymm14, ymm15"));
+    timed_loop!(div, four!("vdivps", "ymm14, ymm15"));
+    timed_loop!(rcp, four!("vrcpps", "ymm14"));
+    timed_loop!(round, four!("vroundps", "ymm14, 8"));
+    timed_loop!(cvtps2dq, four!("vcvtps2dq", "ymm14"));
+    timed_loop!(cvtdq2ps, four!("vcvtdq2ps", "ymm14"));
+    timed_loop!(slld, four!("vpslld", "ymm14, 23"));
+    timed_loop!(paddd, four!("vpaddd", "ymm14, ymm15"));
+    timed_loop!(andps, four!("vandps", "ymm14, ymm15"));
+    timed_loop!(permps, four!("vpermps", "ymm14, ymm15"));
+    timed_loop!(blendv, four!("vblendvps", "ymm14, ymm15, ymm14"));
+
+    /// The instructions measured, by their assembly names.
+    pub const KINDS: &[(&str, super::x86::Loop)] = &[
+        ("vfmadd231ps ymm", fma),
+        ("vmulps ymm", mul),
+        ("vaddps ymm", add),
+        ("vminps ymm", min),
+        ("vmaxps ymm", max),
+        ("vdivps ymm", div),
+        ("vrcpps ymm", rcp),
+        ("vroundps ymm", round),
+        ("vcvtps2dq ymm", cvtps2dq),
+        ("vcvtdq2ps ymm", cvtdq2ps),
+        ("vpslld ymm", slld),
+        ("vpaddd ymm", paddd),
+        ("vandps ymm", andps),
+        ("vpermps ymm", permps),
+        ("vblendvps ymm", blendv),
     ];
 }
