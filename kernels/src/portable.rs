@@ -8,7 +8,7 @@
 use half::{bf16, f16};
 use wide::{f32x8, i32x8, CmpGt, CmpLt};
 
-use crate::simd::Simd;
+use crate::simd::{Simd, POW2I_BIAS, POW2I_SCALE};
 use crate::{dot, tile, vector_math, Activation, Layer, MatRef};
 
 /// Token for the `wide` path (always available).
@@ -103,8 +103,10 @@ impl Simd for Portable {
         a / b
     }
     #[inline(always)]
-    unsafe fn pow2_from_biased(self, k: f32x8) -> f32x8 {
-        bytemuck::cast::<i32x8, f32x8>(bytemuck::cast::<f32x8, i32x8>(k) << 23)
+    unsafe fn pow2i(self, n: f32x8) -> f32x8 {
+        // Exact with or without a fused multiply-add: `n 2^23` is exact, and so is the sum.
+        let biased = n.mul_add(f32x8::splat(POW2I_SCALE), f32x8::splat(POW2I_BIAS));
+        bytemuck::cast::<i32x8, f32x8>(biased.round_int())
     }
     #[inline(always)]
     unsafe fn reduce_add(self, v: f32x8) -> f32 {

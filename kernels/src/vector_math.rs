@@ -70,11 +70,6 @@ pub(crate) unsafe fn exp<S: Simd>(s: S, x: S::V) -> S::V {
     }
 }
 
-/// `1.5 * 2^23 + 127`: adding it to an f32 `x` of magnitude <= 2^21 rounds `x` to an integer
-/// `n` (ties to even of `n + 127`), which subtracting it again gives back exactly, and leaves
-/// `n + 127` in the low mantissa bits, where [`Simd::pow2_from_biased`] reads `2^n`.
-const POW2_MAGIC: f32 = 12_582_912.0 + 127.0;
-
 /// `2^-f` on [-0.5, 0.5], degree-5 near-minimax (relative error 7.5e-8 in exact arithmetic):
 /// the polynomial of [`tanh_nearest_n`] and [`tanh_folded_nearest_n`]. Fitted coefficients,
 /// not rounded constants.
@@ -88,7 +83,7 @@ const EXP2_NEG_P: [f32; 6] = [
     -0.001_327_647_2,
 ];
 
-/// The two factors of `E = 2^(-f) 2^m` (`k = m + POW2_MAGIC`) for each of the `N` registers,
+/// The two factors of `E = 2^(-f) 2^m` (`m` integral) for each of the `N` registers,
 /// step by step: the polynomial `P(f) ~ 2^(-f)` and the power of two `2^m`, left apart so that
 /// the callers form `1 + E` (and `1 - E`) with one FMA each, one rounding and one operation
 /// fewer than multiplying first.
@@ -96,7 +91,7 @@ const EXP2_NEG_P: [f32; 6] = [
 unsafe fn pow2_neg_parts_n<S: Simd, const N: usize>(
     s: S,
     f: &[S::V; N],
-    k: &[S::V; N],
+    m: &[S::V; N],
 ) -> ([S::V; N], [S::V; N]) {
     unsafe {
         let mut p = [s.splat(EXP2_NEG_P[5]); N];
@@ -105,23 +100,30 @@ unsafe fn pow2_neg_parts_n<S: Simd, const N: usize>(
                 p[j] = s.fma(p[j], f[j], s.splat(EXP2_NEG_P[c]));
             }
         }
-        (p, core::array::from_fn(|j| s.pow2_from_biased(k[j])))
+        let mut e = p;
+        for j in 0..N {
+            e[j] = s.pow2i(m[j]);
+        }
+        (p, e)
     }
 }
 
 /// Tanh on the paths without saturating `exp2_split`/`scale2` (AVX2, portable), `N` registers
 /// step by step (each step for all of them before the next, so their chains interleave in
 /// program order: the out-of-order window then holds `N` chains at once; in a loop over an
-/// array on a Zen 3 core the folded form took 13 cycles per AVX2 register in its previous
-/// form, one register at a time, and 6.2 in this one, four at a time): `(1 - E) / (1 + E)`,
-/// `E = e^(-2x) = 2^(-t)`, `t = 2 x log2(e)`, `x` clamped to [-10, 10]. `-n = round(-t)` and
-/// `2^-n` come out of one FMA with the [`POW2_MAGIC`] rounding trick, `f = t - n` out of a
-/// second, so `E = 2^(-f) 2^(-n)`; `1 - E` and `1 + E` are one FMA each, then one division
-/// (correctly rounded; cheaper than an estimate and two Newton steps: on a Zen 3 core the
-/// division unit runs beside the two FMA pipes, which the polynomial already fills).
-/// 14 vector operations (clamp 2, `k` 1, `f` 2, polynomial 5, `2^-n` 1, `1 -/+ E` 2, divide 1).
-/// Worst error over every f32 in [-12, 12]: 1.34e-7 on AVX2, 1.48e-7 portable (whose `fma` is
-/// a multiply and an add where the target has no FMA). The earlier `2 / (1 + E) - 1`, one
+/// array on a Zen 3 core the folded form took 13 cycles per AVX2 register one register at a
+/// time, 6.2 four at a time): `(1 - E) / (1 + E)`, `E = e^(-2x) = 2^(-t)`, `t = 2 x log2(e)`,
+/// `x` clamped to [-10, 10]. `m = round(-t)` (`vroundps`), `f = t + m` (one FMA), so `E =
+/// 2^(-f) 2^m`; `2^m` is [`Simd::pow2i`]; `1 - E` and `1 + E` are one FMA each, then one
+/// division (correctly rounded; cheaper than an estimate and two Newton steps: on a Zen 3 core
+/// the division unit runs beside the two FMA pipes, which the polynomial already fills).
+/// 15 vector operations (clamp 2, `-t` 1, round 1, `f` 1, polynomial 5, `2^m` 2, `1 -/+ E` 2,
+/// divide 1), of which the clamp and the rounding take no FMA-pipe slot on Zen 3
+/// (`port_cost`): 12 slots, where the earlier `POW2_MAGIC` form (`k = -t + 1.5 2^23 + 127`
+/// in one FMA, `m = k - 1.5 2^23 - 127`, `2^m` by shifting `k`'s bits) took ~13.6 with one
+/// operation fewer: on Zen 3 the shift (`vpslld`) takes 1.8 slots, the subtraction 1.4.
+/// Worst error over every f32 in [-12, 12]: 1.34e-7 on AVX2, 1.48e-7 portable (whose `fma`
+/// is a multiply and an add where the target has no FMA). The earlier `2 / (1 + E) - 1`, one
 /// operation more, rounded `2 / (1 + E)` in [1, 2) (half an ulp there is 1.2e-7) and reached
 /// 2.00e-7 and 2.16e-7, over the 2e-7 bound on the portable path.
 #[inline(always)]
@@ -132,14 +134,15 @@ unsafe fn tanh_nearest_n<S: Simd, const N: usize>(s: S, x: &mut [S::V; N]) {
         for v in x.iter_mut() {
             *v = s.min(s.splat(10.0), s.max(s.splat(-10.0), *v));
         }
-        // Exact for |t| <= 2^21.
-        let k: [S::V; N] =
-            core::array::from_fn(|j| s.fma(x[j], s.splat(-2.0 * LOG2E), s.splat(POW2_MAGIC)));
-        // f = t + m, m = k - POW2_MAGIC = round(-t) = -n.
-        let f: [S::V; N] = core::array::from_fn(|j| {
-            s.fma(x[j], s.splat(2.0 * LOG2E), s.sub(k[j], s.splat(POW2_MAGIC)))
-        });
-        let (p, m) = pow2_neg_parts_n(s, &f, &k);
+        // m = round(-t); |m| <= 29. f = t + m, in [-0.5, 0.5] up to the rounding of -t.
+        let (mut m, mut f) = (*x, *x);
+        for j in 0..N {
+            m[j] = s.round(s.mul(x[j], s.splat(-2.0 * LOG2E)));
+        }
+        for j in 0..N {
+            f[j] = s.fma(x[j], s.splat(2.0 * LOG2E), m[j]);
+        }
+        let (p, m) = pow2_neg_parts_n(s, &f, &m);
         for j in 0..N {
             let one = s.splat(1.0);
             x[j] = s.div(s.fnma(p[j], m[j], one), s.fma(p[j], m[j], one));
@@ -251,11 +254,13 @@ const FOLD_MAX_U: f32 = 64.0;
 
 /// [`Activation::TanhFolded`] on the paths without saturating `exp2_split`/`scale2`, `N`
 /// registers step by step as [`tanh_nearest_n`]: `2 / (1 + E)`, `E = 2^u = 2^m 2^-f` with `m
-/// = round(u)` (the [`POW2_MAGIC`] trick) and `f = m - u` in [-0.5, 0.5] ([`EXP2_NEG_P`]).
-/// [`tanh_nearest_n`] without the scaling of `x` and with `2` for `1 - E`: 12 vector operations
-/// (13 when `2^m` multiplied the polynomial before the `+ 1`; the FMA form was 2-6 % faster in
-/// `tile_ab` at widths 20 and 33 on Zen 3, the same at 64). Worst error over every f32 in
-/// [-30, 30]: 1.91e-7 on AVX2, 1.99e-7 portable.
+/// = round(u)` and `f = m - u` in [-0.5, 0.5] ([`EXP2_NEG_P`]). [`tanh_nearest_n`] without
+/// the scaling of `x` and with `2` for `1 - E`: 13 vector operations, 9 FMA-pipe slots on Zen
+/// 3 (the clamp and `vroundps` run beside the FMA pipes), where the earlier `POW2_MAGIC` form
+/// (`k = u + 1.5 2^23 + 127`, `f = (k - 1.5 2^23 - 127) - u`, `2^m` by shifting `k`'s bits:
+/// 12 operations) took ~12. The same values, except where `u` lies halfway between two
+/// integers (that form rounded `m + 127`, not `m`, to even; `f` is then 1/2 instead of -1/2).
+/// Worst error over every f32 in [-30, 30]: 1.91e-7 on AVX2, 1.99e-7 portable (unchanged).
 #[inline(always)]
 unsafe fn tanh_folded_nearest_n<S: Simd, const N: usize>(s: S, u: &mut [S::V; N]) {
     unsafe {
@@ -263,10 +268,17 @@ unsafe fn tanh_folded_nearest_n<S: Simd, const N: usize>(s: S, u: &mut [S::V; N]
         for v in u.iter_mut() {
             *v = s.min(s.splat(FOLD_MAX_U), s.max(s.splat(-FOLD_MAX_U), *v));
         }
-        let k: [S::V; N] = core::array::from_fn(|j| s.add(u[j], s.splat(POW2_MAGIC)));
-        let f: [S::V; N] = core::array::from_fn(|j| s.sub(s.sub(k[j], s.splat(POW2_MAGIC)), u[j]));
-        let (p, m) = pow2_neg_parts_n(s, &f, &k);
-        *u = core::array::from_fn(|j| s.div(s.splat(2.0), s.fma(p[j], m[j], s.splat(1.0))));
+        let (mut m, mut f) = (*u, *u);
+        for j in 0..N {
+            m[j] = s.round(u[j]);
+        }
+        for j in 0..N {
+            f[j] = s.sub(m[j], u[j]);
+        }
+        let (p, m) = pow2_neg_parts_n(s, &f, &m);
+        for j in 0..N {
+            u[j] = s.div(s.splat(2.0), s.fma(p[j], m[j], s.splat(1.0)));
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use crate::simd::Simd;
+use crate::simd::{Simd, POW2I_BIAS, POW2I_SCALE};
 
 /// Token for the AVX2 + FMA instruction set.
 #[derive(Clone, Copy)]
@@ -108,8 +108,12 @@ impl Simd for Avx2 {
         unsafe { _mm256_div_ps(a, b) }
     }
     #[inline(always)]
-    unsafe fn pow2_from_biased(self, k: __m256) -> __m256 {
-        unsafe { _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(k))) }
+    unsafe fn pow2i(self, n: __m256) -> __m256 {
+        unsafe {
+            let biased =
+                _mm256_fmadd_ps(n, _mm256_set1_ps(POW2I_SCALE), _mm256_set1_ps(POW2I_BIAS));
+            _mm256_castsi256_ps(_mm256_cvtps_epi32(biased))
+        }
     }
     #[inline(always)]
     unsafe fn reduce_add(self, v: __m256) -> f32 {

@@ -102,8 +102,8 @@ impl Simd for Avx512 {
         unsafe { _mm512_div_ps(a, b) }
     }
     #[inline(always)]
-    unsafe fn pow2_from_biased(self, k: __m512) -> __m512 {
-        unsafe { _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(k))) }
+    unsafe fn pow2i(self, n: __m512) -> __m512 {
+        unsafe { _mm512_scalef_ps(_mm512_set1_ps(1.0), n) }
     }
     #[inline(always)]
     unsafe fn reduce_add(self, v: __m512) -> f32 {
