@@ -275,7 +275,10 @@ unsafe fn gemv_raw_multi<S: RowSums, E: Elem, const B: usize>(
     ys: &mut [&mut [f32]; B],
 ) {
     let rows_n = ys[0].len();
-    let xt: [[f32; crate::MAX_TILE]; B] = core::array::from_fn(|b| x_tail(xs[b], S::LANES));
+    let mut xt = [[0.0f32; crate::MAX_TILE]; B];
+    for b in 0..B {
+        xt[b] = x_tail(xs[b], S::LANES);
+    }
     let rb = S::LANES / B;
     let mut r = 0;
     while r < rows_n {
@@ -468,11 +471,14 @@ pub(crate) unsafe fn gemv_batch<S: RowSums>(
         }
     }
     while b + BATCH_BLOCK <= batch {
+        // Slices only, no vector operation in the closures (see clippy.toml).
+        #[allow(clippy::disallowed_methods)]
         let xs: [&[f32]; BATCH_BLOCK] =
             core::array::from_fn(|k| &x[(b + k) * cols..(b + k + 1) * cols]);
         let yblock = &mut y[b * rows_n..(b + BATCH_BLOCK) * rows_n];
         // rows_n > 0 (gemv_batch_on returns early otherwise).
         let mut it = yblock.chunks_exact_mut(rows_n);
+        #[allow(clippy::disallowed_methods)]
         let mut ys: [&mut [f32]; BATCH_BLOCK] =
             core::array::from_fn(|_| it.next().expect("BATCH_BLOCK rows of y"));
         // SAFETY: forwarded contract.

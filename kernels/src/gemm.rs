@@ -223,11 +223,17 @@ unsafe fn rows<S: Simd, const NV: usize, const R: usize>(
             *a = [s.splat(g.bias.map_or(0.0, |b| b[o + r])); NV];
         }
         // One pointer per row, indexed by k: no per-step address arithmetic.
-        let w: [*const f32; R] = core::array::from_fn(|r| g.w.as_ptr().add((o + r) * g.lda));
+        let mut w = [g.w.as_ptr(); R];
+        for r in 0..R {
+            w[r] = g.w.as_ptr().add((o + r) * g.lda);
+        }
         let x = g.x.as_ptr().add(j);
         for k in 0..cols {
             let xk = x.add(k * n);
-            let xv: [S::V; NV] = core::array::from_fn(|v| s.load(xk.add(v * l)));
+            let mut xv = [s.splat(0.0); NV];
+            for v in 0..NV {
+                xv[v] = s.load(xk.add(v * l));
+            }
             for r in 0..R {
                 let wv = s.splat(*w[r].add(k));
                 for v in 0..NV {

@@ -97,7 +97,11 @@ const FOLD_ROWS: usize = 4;
 /// adding the rest, as `p + 0.0 == p` exactly for a sum that starts at +0.0 (never -0.0).
 #[inline(always)]
 fn tail_quad(rest: &[f32]) -> [f32; 4] {
-    core::array::from_fn(|k| rest.get(k).copied().unwrap_or(0.0))
+    let mut q = [0.0; 4];
+    for (q, &r) in q.iter_mut().zip(rest) {
+        *q = r;
+    }
+    q
 }
 
 /// Shifts row `r`'s bias by the sum of its weights (`part`: the four partial sums over

@@ -6,8 +6,8 @@
 //! output rows at a time (`2 R` independent accumulators hide the FMA latency; each broadcast
 //! weight feeds two FMAs), with bias and activation applied before the store (tanh step by
 //! step over several registers: `vector_math::tanh_n`, or `tanh_folded_n` for
-//! [`Activation::TanhFolded`]; on AVX-512 two rows = four registers at a time, three rows at
-//! the end of an odd block; on the 16-register paths one row at a time). `R` is 8 on
+//! [`Activation::TanhFolded`]; two rows = four registers at a time, three rows at the end of
+//! an odd block). `R` is 8 on
 //! AVX-512 (4 on AVX2 and portable); widths above 8 that are not a multiple of 8 are split
 //! into blocks of 4-8 rows of nearly equal size instead.
 //!
@@ -115,7 +115,10 @@ unsafe fn tanh_put<S: Simd, const R: usize, const N: usize, const K: u8, const F
     r: usize,
     sink: &mut Sink<S>,
 ) {
-    let mut x: [S::V; N] = core::array::from_fn(|k| acc[r + k / NV][k % NV]);
+    let mut x = [acc[r][0]; N];
+    for k in 0..N {
+        x[k] = acc[r + k / NV][k % NV];
+    }
     // SAFETY: forwarded contract.
     unsafe {
         tanh_k::<S, N, K>(s, &mut x);
@@ -152,10 +155,16 @@ unsafe fn rows_k<S: Simd, const R: usize, const K: u8, const FUSE: bool>(
             acc[r] = [b; NV];
         }
         // One pointer per row, indexed by i: `[w_r + 4 i]` addressing, no per-step arithmetic.
-        let w: [*const f32; R] = core::array::from_fn(|r| params.add(r * stride + 1));
+        let mut w = [params; R];
+        for r in 0..R {
+            w[r] = params.add(r * stride + 1);
+        }
         for i in 0..n_in {
             let h = hin.add(i * t);
-            let hv: [S::V; NV] = core::array::from_fn(|v| s.load(h.add(v * l)));
+            let mut hv = [s.splat(0.0); NV];
+            for v in 0..NV {
+                hv[v] = s.load(h.add(v * l));
+            }
             for r in 0..R {
                 // acc = W[o, i] * h_i + acc: the reference's order, one rounding per step.
                 let wv = s.splat(*w[r].add(i));
@@ -164,20 +173,14 @@ unsafe fn rows_k<S: Simd, const R: usize, const K: u8, const FUSE: bool>(
                 }
             }
         }
-        if K != OTHER && S::REGISTERS < 32 {
-            // 16 registers (AVX2, portable): one row (two registers) per tanh call. The tanh
-            // keeps three values per register live (argument, exponent, polynomial), so four
-            // registers at once, beside the other rows' accumulators, spill; how badly
-            // depended on LLVM's choices for the whole entry (the same source ran DeepONet's
-            // trunk 1.85x slower in libhdon than in the hdon binary).
-            for r in 0..R {
-                tanh_put::<S, R, NV, K, FUSE>(s, &acc, r, sink);
-            }
-        } else if K != OTHER {
+        if K != OTHER {
             // Rows in pairs (four registers per tanh call); with R odd (and > 1) the last
             // three rows go together, so no lone row runs its two tanh chains on its own
             // (about 3 % at width 33; a group of three taken first, while most accumulators
-            // are still live, spills registers). A one-row block is the only lone row.
+            // are still live, spills registers). A one-row block is the only lone row. On
+            // the 16-register paths too: an AVX2 tile with one row per call was 1.5-4 %
+            // slower on Zen 3 (`tile_ab`, 2026-12-07). The 5.7x slowdown once blamed on
+            // spills there was `core::array::from_fn` left out of line (kernels/clippy.toml).
             let (pairs, three) = match R {
                 1 => (0, false),
                 _ if R % 2 == 1 => ((R - 3) / 2, true),

@@ -144,28 +144,33 @@ impl Simd for Avx512 {
 pub(crate) unsafe fn transpose16(src: *const f32, n: usize, dst: *mut f32, stride: usize) {
     // SAFETY: forwarded contract; the shuffles have no memory operands.
     unsafe {
-        let r: [__m512; 16] = core::array::from_fn(|i| _mm512_loadu_ps(src.add(i * n)));
+        let mut r = [_mm512_setzero_ps(); 16];
+        for (i, v) in r.iter_mut().enumerate() {
+            *v = _mm512_loadu_ps(src.add(i * n));
+        }
         // t[2i], t[2i+1]: in every 128-bit lane L, rows 2i and 2i+1 interleaved (columns
         // 4L, 4L+1 and 4L+2, 4L+3).
-        let t: [__m512; 16] = core::array::from_fn(|k| {
+        let mut t = r;
+        for (k, v) in t.iter_mut().enumerate() {
             let (a, b) = (r[k & !1], r[k | 1]);
-            if k % 2 == 0 {
+            *v = if k % 2 == 0 {
                 _mm512_unpacklo_ps(a, b)
             } else {
                 _mm512_unpackhi_ps(a, b)
-            }
-        });
+            };
+        }
         // u[4i + q], lane L: column 4L + q of rows 4i..4i+4.
-        let u: [__m512; 16] = core::array::from_fn(|k| {
+        let mut u = r;
+        for (k, v) in u.iter_mut().enumerate() {
             let (i, q) = (k / 4, k % 4);
             let x = _mm512_castps_pd(t[4 * i + q / 2]);
             let y = _mm512_castps_pd(t[4 * i + q / 2 + 2]);
-            _mm512_castpd_ps(if q % 2 == 0 {
+            *v = _mm512_castpd_ps(if q % 2 == 0 {
                 _mm512_unpacklo_pd(x, y)
             } else {
                 _mm512_unpackhi_pd(x, y)
-            })
-        });
+            });
+        }
         // Column 4L + q = lane L of u[q], u[4 + q], u[8 + q], u[12 + q].
         for q in 0..4 {
             let (a0, a1, a2, a3) = (u[q], u[4 + q], u[8 + q], u[12 + q]);

@@ -262,7 +262,10 @@ mod tests {
         for (k, c) in xs.chunks_exact(4 * l).enumerate() {
             // SAFETY: the path is supported (callers check); chunks hold 4 * LANES f32.
             unsafe {
-                let mut v: [S::V; 4] = core::array::from_fn(|j| s.load(c.as_ptr().add(j * l)));
+                let mut v = [s.splat(0.0); 4];
+                for (j, x) in v.iter_mut().enumerate() {
+                    *x = s.load(c.as_ptr().add(j * l));
+                }
                 for (j, x) in v.iter().enumerate() {
                     s.store(one.as_mut_ptr().add(k * 4 * l + j * l), tanh(s, *x));
                 }
