@@ -7,9 +7,9 @@
 //! weight feeds two FMAs), with bias and activation applied before the store (tanh step by
 //! step over several registers: `vector_math::tanh_n`, or `tanh_folded_n` for
 //! [`Activation::TanhFolded`]; two rows = four registers at a time, three rows at the end of
-//! an odd block). `R` is 8 on
-//! AVX-512 (4 on AVX2 and portable); widths above 8 that are not a multiple of 8 are split
-//! into blocks of 4-8 rows of nearly equal size instead.
+//! an odd block). `R` is 8 on AVX-512 (4 on AVX2 and portable); widths above 8 that are not a
+//! multiple of 8 are split into blocks of 4-8 rows of nearly equal size instead (on AVX2 and
+//! portable: widths above 4 that are not a multiple of 4, blocks of 3-5 rows).
 //!
 //! When the output layer has one row, the last hidden layer does not store its rows: each
 //! activated block goes straight into the output row's accumulators ([`layer_tile_fused`]),
@@ -345,6 +345,26 @@ unsafe fn blocks<S: Simd, const FUSE: bool>(
                 o += r;
             }
             debug_assert_eq!(o, n_out);
+            return;
+        }
+        // The same on the 16-register paths, blocks of 3-5 rows (5 rows = 10 accumulators):
+        // 33 = 5+5+5+5+5+4+4 instead of 8 x 4 + 1 ran the folded 2-33-33-33-1 net 5.5 %
+        // faster on Zen 3 (`tile_ab`, 734-737 against 775-780 us). Blocks of up to 6 for every
+        // width were no faster at 20 and 64 and slower for DeepONet's width 100 (D eval
+        // 7.7-9.6 against 7.4-7.6 ms).
+        if const { S::REGISTERS < 32 } && n_out > 4 && !n_out.is_multiple_of(4) {
+            let blocks = n_out.div_ceil(5);
+            for k in 0..blocks {
+                let r = n_out / blocks + usize::from(k < n_out % blocks);
+                let pr = p.add(o * (n_in + 1));
+                at(sink, o);
+                match r {
+                    4 => rows::<S, 4, FUSE>(s, pr, n_in, act, hi, sink),
+                    5 => rows::<S, 5, FUSE>(s, pr, n_in, act, hi, sink),
+                    _ => rows::<S, 3, FUSE>(s, pr, n_in, act, hi, sink),
+                }
+                o += r;
+            }
             return;
         }
         if const { S::REGISTERS >= 32 } {
