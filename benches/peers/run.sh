@@ -55,6 +55,10 @@ fi
 step "building hdon (release): workloads, e2e timing"
 (cd "$ROOT" && cargo build --release -q -p hdon-benches --bin workloads --bin e2e)
 BIN="$ROOT/target/release"
+if command -v objdump >/dev/null; then
+  step "checking the kernel entries for out-of-line intrinsics (benches/check_entries.sh)"
+  bash "$ROOT/benches/check_entries.sh" "$BIN/e2e"
+fi
 
 TRACT_BIN="$PEERS/tract/target/release/hdon-peer-tract"
 if [ "$TRACT" = 1 ]; then
@@ -92,6 +96,9 @@ step "table"
 if [ "$INTERLEAVE" = 1 ]; then
   step "hdon (C API) and onnxruntime in alternation, 1 thread"
   (cd "$ROOT" && cargo build --release -q -p hdon-capi)
+  if command -v objdump >/dev/null; then
+    bash "$ROOT/benches/check_entries.sh" "$BIN/libhdon.so"
+  fi
   "$PY" "$PEERS/peers.py" interleave "$OUT" --lib "$BIN/libhdon.so" \
     --budget "$(awk "BEGIN { print 2 * $BUDGET }")" ${NAMES[@]:+--names "${NAMES[@]}"}
 fi
