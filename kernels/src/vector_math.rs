@@ -118,10 +118,11 @@ unsafe fn pow2_neg_parts_n<S: Simd, const N: usize>(
 /// division (correctly rounded; cheaper than an estimate and two Newton steps: on a Zen 3 core
 /// the division unit runs beside the two FMA pipes, which the polynomial already fills).
 /// 15 vector operations (clamp 2, `-t` 1, round 1, `f` 1, polynomial 5, `2^m` 2, `1 -/+ E` 2,
-/// divide 1), of which the clamp and the rounding take no FMA-pipe slot on Zen 3
-/// (`port_cost`): 12 slots, where the earlier `POW2_MAGIC` form (`k = -t + 1.5 2^23 + 127`
-/// in one FMA, `m = k - 1.5 2^23 - 127`, `2^m` by shifting `k`'s bits) took ~13.6 with one
-/// operation fewer: on Zen 3 the shift (`vpslld`) takes 1.8 slots, the subtraction 1.4.
+/// divide 1), of which the clamp and the rounding take no FMA-pipe slot on Zen 3 and the
+/// conversion in `2^m` half a slot (`port_cost`): ~10.5 slots, where the earlier `POW2_MAGIC`
+/// form (`k = -t + 1.5 2^23 + 127` in one FMA, `m = k - 1.5 2^23 - 127`, `2^m` by shifting
+/// `k`'s bits) took ~12.2 with one operation fewer: on Zen 3 the shift (`vpslld`) takes 1.8
+/// slots, the subtraction 1.4.
 /// Worst error over every f32 in [-12, 12]: 1.34e-7 on AVX2, 1.48e-7 portable (whose `fma`
 /// is a multiply and an add where the target has no FMA). The earlier `2 / (1 + E) - 1`, one
 /// operation more, rounded `2 / (1 + E)` in [1, 2) (half an ulp there is 1.2e-7) and reached
