@@ -323,48 +323,45 @@ unsafe fn blocks<S: Simd, const FUSE: bool>(
         };
         // 8 rows = 16 accumulators fit the 32 zmm registers; AVX2's 16 ymm take 4 rows.
         // `const { .. }`: the branch is then dropped before code generation on paths with 16
-        // registers, so they never instantiate the 5-8 row blocks.
-        if const { S::REGISTERS >= 32 } && n_out > 8 && !n_out.is_multiple_of(8) {
-            // Blocks of 8 would leave 1-7 rows whose few accumulators barely hide the FMA
-            // latency: spread the rows evenly over ceil(n_out / 8) blocks of 4-8 instead
-            // (33 = 7+7+7+6+6, 20 = 7+7+6: 1-2 % faster than 8+8+4 at width 20 with the
-            // folded tanh). Each row is still computed by the same steps, so the results are
-            // the same bits.
-            let blocks = n_out.div_ceil(8);
+        // registers, so they never instantiate the 6-8 row blocks.
+        let (unit, widest) = if const { S::REGISTERS >= 32 } {
+            (8, 8)
+        } else {
+            (4, 5)
+        };
+        if n_out > unit && !n_out.is_multiple_of(unit) {
+            // Blocks of `unit` would leave 1 to unit - 1 rows whose few accumulators barely
+            // hide the FMA latency: spread the rows evenly over ceil(n_out / widest) blocks
+            // instead. With 32 registers, blocks of 4-8 (33 = 7+7+7+6+6, 20 = 7+7+6: 1-2 %
+            // faster than 8+8+4 at width 20 with the folded tanh). With 16, blocks of 3-5 (5
+            // rows = 10 accumulators; 33 = 5+5+5+5+5+4+4 instead of 8 x 4 + 1 ran the folded
+            // 2-33-33-33-1 net 5.5 % faster on Zen 3, `tile_ab` 734-737 against 775-780 us;
+            // blocks of up to 6 for every width were no faster at 20 and 64 and slower for
+            // DeepONet's width 100, D eval 7.7-9.6 against 7.4-7.6 ms). Each row is still
+            // computed by the same steps, so the results are the same bits.
+            let blocks = n_out.div_ceil(widest);
             for k in 0..blocks {
                 let r = n_out / blocks + usize::from(k < n_out % blocks);
                 let pr = p.add(o * (n_in + 1));
                 at(sink, o);
-                match r {
-                    4 => rows::<S, 4, FUSE>(s, pr, n_in, act, hi, sink),
-                    5 => rows::<S, 5, FUSE>(s, pr, n_in, act, hi, sink),
-                    6 => rows::<S, 6, FUSE>(s, pr, n_in, act, hi, sink),
-                    7 => rows::<S, 7, FUSE>(s, pr, n_in, act, hi, sink),
-                    _ => rows::<S, 8, FUSE>(s, pr, n_in, act, hi, sink),
+                if const { S::REGISTERS >= 32 } {
+                    match r {
+                        4 => rows::<S, 4, FUSE>(s, pr, n_in, act, hi, sink),
+                        5 => rows::<S, 5, FUSE>(s, pr, n_in, act, hi, sink),
+                        6 => rows::<S, 6, FUSE>(s, pr, n_in, act, hi, sink),
+                        7 => rows::<S, 7, FUSE>(s, pr, n_in, act, hi, sink),
+                        _ => rows::<S, 8, FUSE>(s, pr, n_in, act, hi, sink),
+                    }
+                } else {
+                    match r {
+                        4 => rows::<S, 4, FUSE>(s, pr, n_in, act, hi, sink),
+                        5 => rows::<S, 5, FUSE>(s, pr, n_in, act, hi, sink),
+                        _ => rows::<S, 3, FUSE>(s, pr, n_in, act, hi, sink),
+                    }
                 }
                 o += r;
             }
             debug_assert_eq!(o, n_out);
-            return;
-        }
-        // The same on the 16-register paths, blocks of 3-5 rows (5 rows = 10 accumulators):
-        // 33 = 5+5+5+5+5+4+4 instead of 8 x 4 + 1 ran the folded 2-33-33-33-1 net 5.5 %
-        // faster on Zen 3 (`tile_ab`, 734-737 against 775-780 us). Blocks of up to 6 for every
-        // width were no faster at 20 and 64 and slower for DeepONet's width 100 (D eval
-        // 7.7-9.6 against 7.4-7.6 ms).
-        if const { S::REGISTERS < 32 } && n_out > 4 && !n_out.is_multiple_of(4) {
-            let blocks = n_out.div_ceil(5);
-            for k in 0..blocks {
-                let r = n_out / blocks + usize::from(k < n_out % blocks);
-                let pr = p.add(o * (n_in + 1));
-                at(sink, o);
-                match r {
-                    4 => rows::<S, 4, FUSE>(s, pr, n_in, act, hi, sink),
-                    5 => rows::<S, 5, FUSE>(s, pr, n_in, act, hi, sink),
-                    _ => rows::<S, 3, FUSE>(s, pr, n_in, act, hi, sink),
-                }
-                o += r;
-            }
             return;
         }
         if const { S::REGISTERS >= 32 } {
