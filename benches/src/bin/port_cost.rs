@@ -3,7 +3,7 @@
 //! instruction's price there is the FMA slots it takes away, not its latency.
 //!
 //! ```text
-//! port_cost [ITERS]          # default 20,000,000 iterations per loop, fastest of 5 runs
+//! port_cost [ITERS]          # default 20,000,000 iterations per loop; 9 alternated pairs per kind
 //! ```
 //! A loop of 8 independent FMAs (registers only: 4 cycles on a core with two FMA ports of the
 //! register's width) is timed alone and with 4 independent instructions of one kind added, on
@@ -19,9 +19,11 @@
 //! 0.2, and `vaddps`, `vminps`, `vreduceps`, `vscalefps`, `vpermps`, the integer ops and
 //! `vgetexpps` 0: they run on units of their own. Those units are not unlimited: alone,
 //! `vaddps`, `vmaxps` and `vpermps` issue one zmm per cycle, `vscalefps` one per two cycles.
-//! On an AMD EPYC Zen 3 core (2026-12-07, ymm): `vfmadd`, `vmulps`, `vrcpps` 1.0, `vaddps`
-//! 1.4, `vpslld` 1.8, `vpermps` 2.0, `vcvtps2dq` 0.5, and `vminps`, `vmaxps`, `vroundps`,
-//! `vpaddd`, `vandps` 0; `vdivps` 5 (its divider takes one ymm per 3.5 cycles).
+//! On an AMD EPYC Zen 3 core (2026-12-07, ymm, two runs on a quiet machine): `vfmadd`,
+//! `vmulps`, `vrcpps` 0.7-1.0, `vpermps` 2.0, `vblendvps` 0.9-1.1, `vpslld` 0.3-0.7, and
+//! `vaddps`, `vminps`, `vmaxps`, `vroundps`, `vcvtps2dq`, `vcvtdq2ps`, `vpaddd`, `vandps` below
+//! 0.1; `vdivps` 4.5-4.9 (its divider takes one ymm per 3.5 cycles). A first run with a
+//! build beside it had put `vaddps` at 1.4, `vpslld` at 1.8 and `vcvtps2dq` at 0.5.
 
 use std::process::ExitCode;
 
@@ -61,177 +63,147 @@ fn run(iters: u64) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Times `base` and every loop of `kinds`, prints the table.
+/// Times every loop of `kinds` against `base`, prints the table: for each kind, `PAIRS` runs
+/// of `base` and of the kind in alternation, and the slots from the two medians, so that a
+/// drift of the machine's speed (seen on this VM: the same loop at 1.24 to 1.57 ns within a
+/// minute, and a build beside it doubling some figures) moves a few runs, not a whole kind.
 ///
 /// # Safety
 /// The instructions of `base` and `kinds` are supported.
 #[cfg(target_arch = "x86_64")]
 unsafe fn table(iters: u64, regs: &str, base: x86::Loop, kinds: &[(&str, x86::Loop)]) {
-    // SAFETY: forwarded contract.
-    let base = unsafe { x86::fastest(iters, base) };
-    let per_fma = base / 8.0;
-    println!(
-        "8 independent {regs} FMAs: {:.3} ns per iteration",
-        base * 1e9
-    );
-    println!("| instruction (4 per iteration, independent) | ns per iteration | FMA slots each |");
-    println!("|---|---|---|");
+    const PAIRS: usize = 9;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    // SAFETY (both calls): forwarded contract.
+    let per_iter = |f: x86::Loop| unsafe { f(iters) } / iters as f64;
+    let mut bases = Vec::new();
+    let mut rows = Vec::new();
     for (name, f) in kinds {
-        // SAFETY: forwarded contract.
-        let t = unsafe { x86::fastest(iters, *f) };
-        println!(
-            "| {name} | {:.3} | {:.2} |",
-            t * 1e9,
-            (t - base) / 4.0 / per_fma
-        );
+        let (mut b, mut t) = (Vec::new(), Vec::new());
+        for _ in 0..PAIRS {
+            b.push(per_iter(base));
+            t.push(per_iter(*f));
+        }
+        bases.extend_from_slice(&b);
+        let (b, t) = (median(b), median(t));
+        // Extra time per added instruction over the time per FMA (8 FMAs per iteration).
+        rows.push((name, t, (t - b) / 4.0 / (b / 8.0)));
+    }
+    println!(
+        "8 independent {regs} FMAs: {:.3} ns per iteration (median of {} runs)",
+        median(bases) * 1e9,
+        PAIRS * kinds.len()
+    );
+    println!(
+        "| instruction (4 per iteration, independent) | ns per iteration | FMA slots each (medians of {PAIRS} alternated runs) |"
+    );
+    println!("|---|---|---|");
+    for (name, t, slots) in rows {
+        println!("| {name} | {:.3} | {slots:.2} |", t * 1e9);
     }
     println!();
 }
 
 #[cfg(target_arch = "x86_64")]
+macro_rules! timed_loop {
+    // `tt`, not `literal`: `asm!` takes an explicit register only as a plain string token.
+    ($name:ident, $feature:literal, $a:tt, $b:tt, [$($acc:tt),*], [$($dst:tt),*], $extra:expr) => {
+        /// # Safety
+        /// The instructions of the loop are supported.
+        #[target_feature(enable = $feature)]
+        pub unsafe fn $name(iters: u64) -> f64 {
+            let one = 1.0f32;
+            let t0 = std::time::Instant::now();
+            // SAFETY: registers only, besides one read of `one`; every register written is
+            // declared clobbered.
+            unsafe {
+                std::arch::asm!(
+                    concat!("vbroadcastss ", $a, ", [{c}]"),
+                    concat!("vbroadcastss ", $b, ", [{c}]"),
+                    "2:",
+                    $(concat!("vfmadd231ps ", $acc, ", ", $a, ", ", $b),)*
+                    $extra,
+                    "dec {n}",
+                    "jnz 2b",
+                    n = inout(reg) iters => _,
+                    c = in(reg) &one,
+                    $(out($acc) _,)*
+                    $(out($dst) _,)*
+                    out($a) _, out($b) _,
+                    options(nostack),
+                );
+            }
+            t0.elapsed().as_secs_f64()
+        }
+    };
+}
+
+/// `$op` on each of the four registers `$d` (the destination), then the operands `$args`.
+#[cfg(target_arch = "x86_64")]
+macro_rules! four {
+    ($op:literal, [$d0:literal, $d1:literal, $d2:literal, $d3:literal], $args:literal) => {
+        concat!(
+            $op, " ", $d0, ", ", $args, "\n", $op, " ", $d1, ", ", $args, "\n", $op, " ", $d2,
+            ", ", $args, "\n", $op, " ", $d3, ", ", $args
+        )
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
 mod x86 {
-    use std::arch::asm;
-    use std::time::Instant;
 
     /// One timed loop: `iters` iterations, returns seconds.
     pub type Loop = unsafe fn(u64) -> f64;
 
-    /// Fastest of 5 runs of `f`, seconds per iteration.
-    ///
-    /// # Safety
-    /// The instructions of `f` are supported.
-    pub unsafe fn fastest(iters: u64, f: Loop) -> f64 {
-        (0..5)
-            // SAFETY: forwarded contract.
-            .map(|_| unsafe { f(iters) })
-            .fold(f64::MAX, f64::min)
-            / iters as f64
-    }
-
-    /// Defines a loop of 8 independent FMAs on zmm0-7 plus the instructions of `$extra`
-    /// (on zmm16-19, inputs zmm30/zmm31 = 1.0), timed over `iters` iterations.
-    macro_rules! timed_loop {
+    /// [`timed_loop`] with 8 FMAs on zmm0-7, the measured instructions on zmm16-19 (`$op
+    /// $args` on each), inputs zmm30/zmm31.
+    macro_rules! zmm_loop {
+        ($name:ident, $op:literal, $args:literal) => {
+            zmm_loop!(
+                $name,
+                four!($op, ["zmm16", "zmm17", "zmm18", "zmm19"], $args)
+            );
+        };
         ($name:ident, $extra:expr) => {
-            /// # Safety
-            /// AVX-512F present.
-            #[target_feature(enable = "avx512f")]
-            pub unsafe fn $name(iters: u64) -> f64 {
-                let one = 1.0f32;
-                let t0 = Instant::now();
-                // SAFETY: registers only, besides one read of `one`; every register written
-                // is declared clobbered.
-                unsafe {
-                    asm!(
-                        "vbroadcastss zmm30, [{c}]",
-                        "vbroadcastss zmm31, [{c}]",
-                        "2:",
-                        "vfmadd231ps zmm0, zmm30, zmm31",
-                        "vfmadd231ps zmm1, zmm30, zmm31",
-                        "vfmadd231ps zmm2, zmm30, zmm31",
-                        "vfmadd231ps zmm3, zmm30, zmm31",
-                        "vfmadd231ps zmm4, zmm30, zmm31",
-                        "vfmadd231ps zmm5, zmm30, zmm31",
-                        "vfmadd231ps zmm6, zmm30, zmm31",
-                        "vfmadd231ps zmm7, zmm30, zmm31",
-                        $extra,
-                        "dec {n}",
-                        "jnz 2b",
-                        n = inout(reg) iters => _,
-                        c = in(reg) &one,
-                        out("zmm0") _, out("zmm1") _, out("zmm2") _, out("zmm3") _,
-                        out("zmm4") _, out("zmm5") _, out("zmm6") _, out("zmm7") _,
-                        out("zmm16") _, out("zmm17") _, out("zmm18") _, out("zmm19") _,
-                        out("zmm30") _, out("zmm31") _,
-                        options(nostack),
-                    );
-                }
-                t0.elapsed().as_secs_f64()
-            }
+            timed_loop!(
+                $name,
+                "avx512f",
+                "zmm30",
+                "zmm31",
+                ["zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7"],
+                ["zmm16", "zmm17", "zmm18", "zmm19"],
+                $extra
+            );
         };
     }
 
-    timed_loop!(fma8, "");
-    timed_loop!(
-        fma,
-        "vfmadd231ps zmm16, zmm30, zmm31\nvfmadd231ps zmm17, zmm30, zmm31\nvfmadd231ps zmm18, zmm30, zmm31\nvfmadd231ps zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        min,
-        "vminps zmm16, zmm30, zmm31\nvminps zmm17, zmm30, zmm31\nvminps zmm18, zmm30, zmm31\nvminps zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        reduce,
-        "vreduceps zmm16, zmm30, 9\nvreduceps zmm17, zmm30, 9\nvreduceps zmm18, zmm30, 9\nvreduceps zmm19, zmm30, 9"
-    );
-    timed_loop!(
-        scalef,
-        "vscalefps zmm16, zmm30, zmm31\nvscalefps zmm17, zmm30, zmm31\nvscalefps zmm18, zmm30, zmm31\nvscalefps zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        rcp14,
-        "vrcp14ps zmm16, zmm30\nvrcp14ps zmm17, zmm30\nvrcp14ps zmm18, zmm30\nvrcp14ps zmm19, zmm30"
-    );
-    timed_loop!(
+    zmm_loop!(fma8, "");
+    zmm_loop!(fma, "vfmadd231ps", "zmm30, zmm31");
+    zmm_loop!(min, "vminps", "zmm30, zmm31");
+    zmm_loop!(reduce, "vreduceps", "zmm30, 9");
+    zmm_loop!(scalef, "vscalefps", "zmm30, zmm31");
+    zmm_loop!(rcp14, "vrcp14ps", "zmm30");
+    zmm_loop!(
         rcp14_ymm,
-        "vrcp14ps ymm16, ymm30\nvrcp14ps ymm17, ymm30\nvrcp14ps ymm18, ymm30\nvrcp14ps ymm19, ymm30"
+        four!("vrcp14ps", ["ymm16", "ymm17", "ymm18", "ymm19"], "ymm30")
     );
-    timed_loop!(
-        div,
-        "vdivps zmm16, zmm30, zmm31\nvdivps zmm17, zmm30, zmm31\nvdivps zmm18, zmm30, zmm31\nvdivps zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        permps,
-        "vpermps zmm16, zmm30, zmm31\nvpermps zmm17, zmm30, zmm31\nvpermps zmm18, zmm30, zmm31\nvpermps zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        cvtps2dq,
-        "vcvtps2dq zmm16, zmm30\nvcvtps2dq zmm17, zmm30\nvcvtps2dq zmm18, zmm30\nvcvtps2dq zmm19, zmm30"
-    );
-
-    timed_loop!(
-        add,
-        "vaddps zmm16, zmm30, zmm31\nvaddps zmm17, zmm30, zmm31\nvaddps zmm18, zmm30, zmm31\nvaddps zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        mul,
-        "vmulps zmm16, zmm30, zmm31\nvmulps zmm17, zmm30, zmm31\nvmulps zmm18, zmm30, zmm31\nvmulps zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        permt2,
-        "vpermt2ps zmm16, zmm30, zmm31\nvpermt2ps zmm17, zmm30, zmm31\nvpermt2ps zmm18, zmm30, zmm31\nvpermt2ps zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        srld,
-        "vpsrld zmm16, zmm30, 21\nvpsrld zmm17, zmm30, 21\nvpsrld zmm18, zmm30, 21\nvpsrld zmm19, zmm30, 21"
-    );
-    timed_loop!(
-        andd,
-        "vpandd zmm16, zmm30, zmm31\nvpandd zmm17, zmm30, zmm31\nvpandd zmm18, zmm30, zmm31\nvpandd zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        ternlog,
-        "vpternlogd zmm16, zmm30, zmm31, 0x96\nvpternlogd zmm17, zmm30, zmm31, 0x96\nvpternlogd zmm18, zmm30, zmm31, 0x96\nvpternlogd zmm19, zmm30, zmm31, 0x96"
-    );
-    timed_loop!(
-        paddd,
-        "vpaddd zmm16, zmm30, zmm31\nvpaddd zmm17, zmm30, zmm31\nvpaddd zmm18, zmm30, zmm31\nvpaddd zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        pminud,
-        "vpminud zmm16, zmm30, zmm31\nvpminud zmm17, zmm30, zmm31\nvpminud zmm18, zmm30, zmm31\nvpminud zmm19, zmm30, zmm31"
-    );
-    timed_loop!(
-        getexp,
-        "vgetexpps zmm16, zmm30\nvgetexpps zmm17, zmm30\nvgetexpps zmm18, zmm30\nvgetexpps zmm19, zmm30"
-    );
-    timed_loop!(
-        getmant,
-        "vgetmantps zmm16, zmm30, 0\nvgetmantps zmm17, zmm30, 0\nvgetmantps zmm18, zmm30, 0\nvgetmantps zmm19, zmm30, 0"
-    );
-    timed_loop!(
-        fixup,
-        "vfixupimmps zmm16, zmm30, zmm31, 0\nvfixupimmps zmm17, zmm30, zmm31, 0\nvfixupimmps zmm18, zmm30, zmm31, 0\nvfixupimmps zmm19, zmm30, zmm31, 0"
-    );
+    zmm_loop!(div, "vdivps", "zmm30, zmm31");
+    zmm_loop!(permps, "vpermps", "zmm30, zmm31");
+    zmm_loop!(cvtps2dq, "vcvtps2dq", "zmm30");
+    zmm_loop!(add, "vaddps", "zmm30, zmm31");
+    zmm_loop!(mul, "vmulps", "zmm30, zmm31");
+    zmm_loop!(permt2, "vpermt2ps", "zmm30, zmm31");
+    zmm_loop!(srld, "vpsrld", "zmm30, 21");
+    zmm_loop!(andd, "vpandd", "zmm30, zmm31");
+    zmm_loop!(ternlog, "vpternlogd", "zmm30, zmm31, 0x96");
+    zmm_loop!(paddd, "vpaddd", "zmm30, zmm31");
+    zmm_loop!(pminud, "vpminud", "zmm30, zmm31");
+    zmm_loop!(getexp, "vgetexpps", "zmm30");
+    zmm_loop!(getmant, "vgetmantps", "zmm30, 0");
+    zmm_loop!(fixup, "vfixupimmps", "zmm30, zmm31, 0");
 
     /// The instructions measured, by their assembly names.
     pub const KINDS: &[(&str, Loop)] = &[
@@ -262,76 +234,42 @@ mod x86 {
 /// ymm14/ymm15 = 1.0 (16 registers: no ymm16-31 without AVX-512).
 #[cfg(target_arch = "x86_64")]
 mod ymm {
-    use std::arch::asm;
-    use std::time::Instant;
 
-    /// Defines a loop as `x86`'s `timed_loop`, on ymm registers.
-    macro_rules! timed_loop {
+    /// [`timed_loop`] with 8 FMAs on ymm0-7, the measured instructions on ymm8-11 (`$op
+    /// $args` on each), inputs ymm14/ymm15.
+    macro_rules! ymm_loop {
+        ($name:ident, $op:literal, $args:literal) => {
+            ymm_loop!($name, four!($op, ["ymm8", "ymm9", "ymm10", "ymm11"], $args));
+        };
         ($name:ident, $extra:expr) => {
-            /// # Safety
-            /// AVX2 and FMA present.
-            #[target_feature(enable = "avx2,fma")]
-            pub unsafe fn $name(iters: u64) -> f64 {
-                let one = 1.0f32;
-                let t0 = Instant::now();
-                // SAFETY: registers only, besides one read of `one`; every register written
-                // is declared clobbered.
-                unsafe {
-                    asm!(
-                        "vbroadcastss ymm14, [{c}]",
-                        "vbroadcastss ymm15, [{c}]",
-                        "2:",
-                        "vfmadd231ps ymm0, ymm14, ymm15",
-                        "vfmadd231ps ymm1, ymm14, ymm15",
-                        "vfmadd231ps ymm2, ymm14, ymm15",
-                        "vfmadd231ps ymm3, ymm14, ymm15",
-                        "vfmadd231ps ymm4, ymm14, ymm15",
-                        "vfmadd231ps ymm5, ymm14, ymm15",
-                        "vfmadd231ps ymm6, ymm14, ymm15",
-                        "vfmadd231ps ymm7, ymm14, ymm15",
-                        $extra,
-                        "dec {n}",
-                        "jnz 2b",
-                        n = inout(reg) iters => _,
-                        c = in(reg) &one,
-                        out("ymm0") _, out("ymm1") _, out("ymm2") _, out("ymm3") _,
-                        out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
-                        out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
-                        out("ymm14") _, out("ymm15") _,
-                        options(nostack),
-                    );
-                }
-                t0.elapsed().as_secs_f64()
-            }
+            timed_loop!(
+                $name,
+                "avx2,fma",
+                "ymm14",
+                "ymm15",
+                ["ymm0", "ymm1", "ymm2", "ymm3", "ymm4", "ymm5", "ymm6", "ymm7"],
+                ["ymm8", "ymm9", "ymm10", "ymm11"],
+                $extra
+            );
         };
     }
 
-    /// `$op ymm8..11, $args` (the operands after the destination).
-    macro_rules! four {
-        ($op:literal, $args:literal) => {
-            concat!(
-                $op, " ymm8, ", $args, "\n", $op, " ymm9, ", $args, "\n", $op, " ymm10, ", $args,
-                "\n", $op, " ymm11, ", $args
-            )
-        };
-    }
-
-    timed_loop!(fma8, "");
-    timed_loop!(fma, four!("vfmadd231ps", "ymm14, ymm15"));
-    timed_loop!(mul, four!("vmulps", "ymm14, ymm15"));
-    timed_loop!(add, four!("vaddps", "ymm14, ymm15"));
-    timed_loop!(min, four!("vminps", "ymm14, ymm15"));
-    timed_loop!(max, four!("vmaxps", "ymm14, ymm15"));
-    timed_loop!(div, four!("vdivps", "ymm14, ymm15"));
-    timed_loop!(rcp, four!("vrcpps", "ymm14"));
-    timed_loop!(round, four!("vroundps", "ymm14, 8"));
-    timed_loop!(cvtps2dq, four!("vcvtps2dq", "ymm14"));
-    timed_loop!(cvtdq2ps, four!("vcvtdq2ps", "ymm14"));
-    timed_loop!(slld, four!("vpslld", "ymm14, 23"));
-    timed_loop!(paddd, four!("vpaddd", "ymm14, ymm15"));
-    timed_loop!(andps, four!("vandps", "ymm14, ymm15"));
-    timed_loop!(permps, four!("vpermps", "ymm14, ymm15"));
-    timed_loop!(blendv, four!("vblendvps", "ymm14, ymm15, ymm14"));
+    ymm_loop!(fma8, "");
+    ymm_loop!(fma, "vfmadd231ps", "ymm14, ymm15");
+    ymm_loop!(mul, "vmulps", "ymm14, ymm15");
+    ymm_loop!(add, "vaddps", "ymm14, ymm15");
+    ymm_loop!(min, "vminps", "ymm14, ymm15");
+    ymm_loop!(max, "vmaxps", "ymm14, ymm15");
+    ymm_loop!(div, "vdivps", "ymm14, ymm15");
+    ymm_loop!(rcp, "vrcpps", "ymm14");
+    ymm_loop!(round, "vroundps", "ymm14, 8");
+    ymm_loop!(cvtps2dq, "vcvtps2dq", "ymm14");
+    ymm_loop!(cvtdq2ps, "vcvtdq2ps", "ymm14");
+    ymm_loop!(slld, "vpslld", "ymm14, 23");
+    ymm_loop!(paddd, "vpaddd", "ymm14, ymm15");
+    ymm_loop!(andps, "vandps", "ymm14, ymm15");
+    ymm_loop!(permps, "vpermps", "ymm14, ymm15");
+    ymm_loop!(blendv, "vblendvps", "ymm14, ymm15, ymm14");
 
     /// The instructions measured, by their assembly names.
     pub const KINDS: &[(&str, super::x86::Loop)] = &[
