@@ -76,8 +76,7 @@ pub(crate) trait Simd: Copy {
     unsafe fn div(self, a: Self::V, b: Self::V) -> Self::V;
     /// `2^n` for integral-valued `n` in [-126, 127], exact. On AVX2 and portable one FMA
     /// forms `(n + 127) 2^23` in f32 (exact: an integer below 2^31) and one conversion to i32
-    /// gives its bits: on a Zen 3 core the conversion takes half an FMA slot beside the FMAs
-    /// where the integer shift of an earlier form (`vpslld`) took 1.8 (`port_cost`).
+    /// gives its bits.
     unsafe fn pow2i(self, n: Self::V) -> Self::V;
     /// Sum of the lanes.
     unsafe fn reduce_add(self, v: Self::V) -> f32;

@@ -118,11 +118,9 @@ unsafe fn pow2_neg_parts_n<S: Simd, const N: usize>(
 /// division (correctly rounded; cheaper than an estimate and two Newton steps: on a Zen 3 core
 /// the division unit runs beside the two FMA pipes, which the polynomial already fills).
 /// 15 vector operations (clamp 2, `-t` 1, round 1, `f` 1, polynomial 5, `2^m` 2, `1 -/+ E` 2,
-/// divide 1), of which the clamp and the rounding take no FMA-pipe slot on Zen 3 and the
-/// conversion in `2^m` half a slot (`port_cost`): ~10.5 slots, where the earlier `POW2_MAGIC`
-/// form (`k = -t + 1.5 2^23 + 127` in one FMA, `m = k - 1.5 2^23 - 127`, `2^m` by shifting
-/// `k`'s bits) took ~12.2 with one operation fewer: on Zen 3 the shift (`vpslld`) takes 1.8
-/// slots, the subtraction 1.4.
+/// divide 1). The earlier `POW2_MAGIC` form (`k = -t + 1.5 2^23 + 127` in one FMA, `m = k -
+/// 1.5 2^23 - 127`, `2^m` by shifting `k`'s bits) took 14 and ran as fast in `tile_ab` on Zen
+/// 3; this one shares [`Simd::pow2i`] with the folded form.
 /// Worst error over every f32 in [-12, 12]: 1.34e-7 on AVX2, 1.48e-7 portable (whose `fma`
 /// is a multiply and an add where the target has no FMA). The earlier `2 / (1 + E) - 1`, one
 /// operation more, rounded `2 / (1 + E)` in [1, 2) (half an ulp there is 1.2e-7) and reached
@@ -256,11 +254,12 @@ const FOLD_MAX_U: f32 = 64.0;
 /// [`Activation::TanhFolded`] on the paths without saturating `exp2_split`/`scale2`, `N`
 /// registers step by step as [`tanh_nearest_n`]: `2 / (1 + E)`, `E = 2^u = 2^m 2^-f` with `m
 /// = round(u)` and `f = m - u` in [-0.5, 0.5] ([`EXP2_NEG_P`]). [`tanh_nearest_n`] without
-/// the scaling of `x` and with `2` for `1 - E`: 13 vector operations, 9 FMA-pipe slots on Zen
-/// 3 (the clamp and `vroundps` run beside the FMA pipes), where the earlier `POW2_MAGIC` form
-/// (`k = u + 1.5 2^23 + 127`, `f = (k - 1.5 2^23 - 127) - u`, `2^m` by shifting `k`'s bits:
-/// 12 operations) took ~12. The same values, except where `u` lies halfway between two
-/// integers (that form rounded `m + 127`, not `m`, to even; `f` is then 1/2 instead of -1/2).
+/// the scaling of `x` and with `2` for `1 - E`: 13 vector operations, as the earlier
+/// `POW2_MAGIC` form (`k = u + 1.5 2^23 + 127`, `f = (k - 1.5 2^23 - 127) - u`, `2^m` by
+/// shifting `k`'s bits), whose `f` waited for two dependent adds after `k` where this one's
+/// waits for the rounding: the folded 2-w-w-w-1 nets ran 1.5-2.5 % faster on Zen 3 (`tile_ab`,
+/// alternated). The same values, except where `u` lies halfway between two integers (that
+/// form rounded `m + 127`, not `m`, to even; `f` is then 1/2 instead of -1/2).
 /// Worst error over every f32 in [-30, 30]: 1.91e-7 on AVX2, 1.99e-7 portable (unchanged).
 #[inline(always)]
 unsafe fn tanh_folded_nearest_n<S: Simd, const N: usize>(s: S, u: &mut [S::V; N]) {
