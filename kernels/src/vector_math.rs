@@ -257,7 +257,7 @@ const FOLD_MAX_U: f32 = 64.0;
 /// the scaling of `x` and with `2` for `1 - E`: 13 vector operations, as the earlier
 /// `POW2_MAGIC` form (`k = u + 1.5 2^23 + 127`, `f = (k - 1.5 2^23 - 127) - u`, `2^m` by
 /// shifting `k`'s bits), whose `f` waited for two dependent adds after `k` where this one's
-/// waits for the rounding: the folded 2-w-w-w-1 nets ran 1.5-2.5 % faster on Zen 3 (`tile_ab`,
+/// waits for the rounding: the folded 2-w-w-w-1 nets ran 1-2.5 % faster on Zen 3 (`tile_ab`,
 /// alternated). The same values, except where `u` lies halfway between two integers (that
 /// form rounded `m + 127`, not `m`, to even; `f` is then 1/2 instead of -1/2).
 /// Worst error over every f32 in [-30, 30]: 1.91e-7 on AVX2, 1.99e-7 portable (unchanged).
