@@ -33,15 +33,15 @@ const TILE: usize = I8_BLOCK_ROWS * I8_GROUP_COLS;
 pub(crate) const BLOCKS_AT_ONCE: usize = 4;
 
 /// The integer kernel that blocked int8 GEMVs run on `path`, for reports (`hdon bench`):
-/// `"scalar"`, `"portable"`, `"avx2-portable"` (the portable row sums compiled for AVX2), or on
-/// the AVX-512 path `"avx512vnni-blocked"` (AVX512-VNNI + VBMI, [`QBlocks`] on `vpdpbusd`)
+/// `"scalar"`, `"portable"`, `"avx2"` (`vpmovsxbw` + `vpmaddwd` on 4 x 4 quarters of a tile),
+/// or on the AVX-512 path `"avx512vnni-blocked"` (AVX512-VNNI + VBMI, [`QBlocks`] on `vpdpbusd`)
 /// and `"avx512-portable"` without them.
 pub fn int8_blocked_kernel(path: crate::Path) -> &'static str {
     match path {
         crate::Path::Scalar => "scalar",
         crate::Path::Portable => "portable",
         #[cfg(target_arch = "x86_64")]
-        crate::Path::Avx2 => "avx2-portable",
+        crate::Path::Avx2 => "avx2",
         #[cfg(target_arch = "x86_64")]
         crate::Path::Avx512 => {
             if crate::x86_64::avx512_int_kernel() == crate::x86_64::IntKernel::Bytes {
@@ -155,8 +155,8 @@ impl QBlocks for ScalarBlocks {
 }
 
 /// The portable row sums: 16 i32 lanes per block, 4 columns per step (the compiler vectorizes
-/// the lanes for the target). Also the AVX2 path's kernel (there is no 8-bit dot product
-/// instruction there; this is the blocked layout's plain fallback).
+/// the lanes for the target): the blocked layout's plain fallback, and the twin of the x86
+/// kernels (`x86_64/qdot.rs`: `ZmmBlocks` on AVX512-VNNI, `YmmBlocks` on AVX2).
 #[derive(Clone, Copy)]
 pub(crate) struct PortableBlocks;
 

@@ -23,8 +23,8 @@ pub enum WeightDtype {
     /// int8, one f32 scale per output row.
     Int8,
     /// int8 as `int8` (same values, same results), stored in the blocked layout (16 rows x 4
-    /// columns per 64 bytes): the fastest int8 GEMV on AVX512-VNNI CPUs. Matrices wider than
-    /// 1,024 columns stay row-major.
+    /// columns per 64 bytes): the fastest int8 GEMV on x86-64 CPUs with AVX512-VNNI or AVX2.
+    /// Matrices wider than 1,024 columns stay row-major.
     Int8Blocked,
 }
 

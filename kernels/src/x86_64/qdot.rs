@@ -8,6 +8,10 @@
 //!   otherwise).
 //! - [`Ymm`] (AVX2): as `Zmm` on 8 lanes.
 //!
+//! and on the blocked layout (`qblock.rs`, 16 rows x 4 columns per 64 bytes, no reduction per row):
+//! [`ZmmBlocks`] (AVX512-VNNI + VBMI, `vpdpbusd` on byte planes) and [`YmmBlocks`] (AVX2,
+//! `vpmovsxbw` + `vpmaddwd`).
+//!
 //! Every function here is a small `unsafe` wrapper over intrinsics; the contract is
 //! [`QRows::rows`]: the CPU supports the token's features, the rows exist, and
 //! `cols <= QMAX_COLS` (the quantized vector buffers are `QBUF` i16, zero from `cols` to the
@@ -564,6 +568,92 @@ impl QBlocks for ZmmBlocks {
     }
 }
 
+/// AVX2 row sums on the blocked layout (`qblock.rs`), for CPUs without an 8-bit dot product
+/// instruction: each 16-byte quarter of a 16 x 4 tile (4 rows x 4 columns, byte `4 r + c`) is
+/// widened to i16 (`vpmovsxbw`, one load) and multiplied by the tile's 4 `x_q` broadcast 4
+/// times (`vpmaddwd`), which leaves each row's two column pairs in two adjacent i32 lanes:
+///
+/// ```text
+/// acc[q] lanes (q = 0..4, rows 4q..4q+4 of the block):
+///   [r0 c0+c1, r0 c2+c3, r1 c0+c1, r1 c2+c3 | r2 c0+c1, r2 c2+c3, r3 c0+c1, r3 c2+c3]
+/// ```
+///
+/// so a block ends in two `vphaddd` and two `vpermq`, once per 16 rows (row-major rows end in a
+/// full 8-to-1 reduction per 8 rows, and their 100-column rows run 112 columns). Exact: `x_q`
+/// is i16 and the weights fit i16, so `vpmaddwd` is exact, and the i32 sums are bounded by
+/// [`crate::qgemv::q_range`]. Two blocks (8 accumulators) share each broadcast.
+#[derive(Clone, Copy)]
+pub(crate) struct YmmBlocks;
+
+/// [`YmmBlocks`] on `NB` row blocks (1 or 2): `out[16 k + r]` = the sum of row `r` of block `k`.
+///
+/// # Safety
+/// AVX2; `blocks[k]` points at `groups * 64` readable bytes; `qv.q` holds `4 * groups` entries
+/// (zero past `cols`).
+#[inline(always)]
+unsafe fn ymm_block_sums<const NB: usize>(
+    blocks: [*const i8; NB],
+    groups: usize,
+    qv: &QVec,
+    out: &mut [i32],
+) {
+    // SAFETY: the caller's contract; x reads of 8 bytes at 4 g <= 4 (groups - 1).
+    unsafe {
+        let mut acc = [[_mm256_setzero_si256(); 4]; NB];
+        let xp = qv.q.as_ptr();
+        for g in 0..groups {
+            // x_q[4g..4g+4] (8 bytes) in every 64-bit lane.
+            let xb = _mm256_set1_epi64x(xp.add(4 * g).cast::<i64>().read_unaligned());
+            for k in 0..NB {
+                let tile = blocks[k].add(g * 64);
+                for q in 0..4 {
+                    let w = _mm256_cvtepi8_epi16(_mm_loadu_si128(tile.add(16 * q).cast()));
+                    acc[k][q] = _mm256_add_epi32(acc[k][q], _mm256_madd_epi16(w, xb));
+                }
+            }
+        }
+        for k in 0..NB {
+            // Per 128-bit lane: [r0, r1, r4, r5 | r2, r3, r6, r7] (then rows 8..16 alike);
+            // vpermq puts the 64-bit pairs in row order.
+            let a = _mm256_hadd_epi32(acc[k][0], acc[k][1]);
+            let b = _mm256_hadd_epi32(acc[k][2], acc[k][3]);
+            let a = _mm256_permute4x64_epi64::<0b11_01_10_00>(a);
+            let b = _mm256_permute4x64_epi64::<0b11_01_10_00>(b);
+            let o = out.as_mut_ptr().add(16 * k);
+            _mm256_storeu_si256(o.cast(), a);
+            _mm256_storeu_si256(o.add(8).cast(), b);
+        }
+    }
+}
+
+impl QBlocks for YmmBlocks {
+    #[inline(always)]
+    unsafe fn sums(
+        self,
+        values: &[i8],
+        groups: usize,
+        rb0: usize,
+        nb: usize,
+        qv: &QVec,
+        sums: &mut [i32; BLOCKS_AT_ONCE * 16],
+    ) {
+        debug_assert!((1..=BLOCKS_AT_ONCE).contains(&nb));
+        debug_assert!(values.len() >= (rb0 + nb) * groups * 64);
+        let p = |k: usize| values.as_ptr().wrapping_add((rb0 + k) * groups * 64);
+        // SAFETY: blocks rb0..rb0 + nb exist (caller).
+        unsafe {
+            let mut k = 0;
+            while k + 2 <= nb {
+                ymm_block_sums::<2>([p(k), p(k + 1)], groups, qv, &mut sums[16 * k..]);
+                k += 2;
+            }
+            if k < nb {
+                ymm_block_sums::<1>([p(k)], groups, qv, &mut sums[16 * k..]);
+            }
+        }
+    }
+}
+
 /// An int8 GEMV entry compiled with `$features`: `$driver` (row-major `gemv_batch_with` or
 /// blocked `gemv_batch_blocked_with`) with the row-sum token `$rows`, then the activation on
 /// the path `$token`.
@@ -622,7 +712,7 @@ q_entry!(
     entry_blocked_avx2,
     "avx2,fma,f16c",
     crate::qblock::gemv_batch_blocked_with,
-    PortableBlocks,
+    YmmBlocks,
     Avx2
 );
 
