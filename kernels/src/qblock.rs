@@ -34,8 +34,8 @@ pub(crate) const BLOCKS_AT_ONCE: usize = 4;
 
 /// The integer kernel that blocked int8 GEMVs run on `path`, for reports (`hdon bench`):
 /// `"scalar"`, `"portable"`, `"avx2"` (`vpmovsxbw` + `vpmaddwd` on 4 x 4 quarters of a tile),
-/// or on the AVX-512 path `"avx512vnni-blocked"` (AVX512-VNNI + VBMI, [`QBlocks`] on `vpdpbusd`)
-/// and `"avx512-portable"` without them.
+/// or on the AVX-512 path `"avx512vnni-blocked"` (AVX512-VNNI + VBMI, [`QBlocks`] on `vpdpbusd`),
+/// `"avx2"` without them (the AVX2 kernel), and `"avx512-portable"` on CPUs without AVX2.
 pub fn int8_blocked_kernel(path: crate::Path) -> &'static str {
     match path {
         crate::Path::Scalar => "scalar",
@@ -44,8 +44,11 @@ pub fn int8_blocked_kernel(path: crate::Path) -> &'static str {
         crate::Path::Avx2 => "avx2",
         #[cfg(target_arch = "x86_64")]
         crate::Path::Avx512 => {
-            if crate::x86_64::avx512_int_kernel() == crate::x86_64::IntKernel::Bytes {
+            use crate::x86_64::{avx512_int_kernel, IntKernel};
+            if avx512_int_kernel() == IntKernel::Bytes {
                 "avx512vnni-blocked"
+            } else if crate::Path::Avx2.is_supported() {
+                "avx2"
             } else {
                 "avx512-portable"
             }

@@ -702,6 +702,13 @@ q_entry!(
     Avx512
 );
 q_entry!(
+    entry_blocked_avx2_on512,
+    "avx512f,avx512dq,avx2,fma,f16c",
+    crate::qblock::gemv_batch_blocked_with,
+    YmmBlocks,
+    Avx512
+);
+q_entry!(
     entry_blocked_on512,
     "avx512f,avx512dq",
     crate::qblock::gemv_batch_blocked_with,
@@ -832,6 +839,9 @@ pub(crate) fn avx512_qgemv_batch(
             (Int8Layout::Rows, IntKernel::Bw) => entry_bw,
             (Int8Layout::Rows, IntKernel::Avx2) => entry_avx2_on512,
             (Int8Layout::Blocked, IntKernel::Bytes) => entry_blocked_vnni,
+            (Int8Layout::Blocked, _) if crate::Path::Avx2.is_supported() => {
+                entry_blocked_avx2_on512
+            }
             (Int8Layout::Blocked, _) => entry_blocked_on512,
             (Int8Layout::Rows, IntKernel::Portable) => {
                 let y = &mut y[..batch * m.rows];
@@ -986,6 +996,9 @@ mod tests {
         }
         if Path::Avx512.is_supported() {
             entries.push(("on512", entry_blocked_on512));
+            if Path::Avx2.is_supported() {
+                entries.push(("avx2_on512", entry_blocked_avx2_on512));
+            }
         }
         if Path::Avx2.is_supported() {
             entries.push(("avx2", entry_blocked_avx2));
