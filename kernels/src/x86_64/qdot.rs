@@ -375,6 +375,45 @@ unsafe fn reduce8(v: &[__m256i; 8]) -> __m256i {
     }
 }
 
+/// The row tail of [`Ymm`]'s `8 / B` rows, `t < 16` columns from `c`: one 16-column step
+/// (the loads run on into the next row, whose bytes meet zero `x_q`), or 8 columns on 128-bit
+/// registers when `t <= 8` (S's 100-column rows end in 4: half the work of a full step).
+///
+/// # Safety
+/// AVX2; 16 bytes readable at `wr[k] + c` for every `k < 8 / B`; `xs[b].q` zero from `cols`.
+#[inline(always)]
+unsafe fn ymm_tail<const B: usize>(
+    wr: &[*const i8; 8],
+    c: usize,
+    t: usize,
+    xs: [&QVec; B],
+    acc: &mut [__m256i; 8],
+) {
+    let r_blk = 8 / B;
+    // SAFETY: the caller's contract; the x reads of at most 16 i16 at `c` (a multiple of 16
+    // below `cols`) end within `q_read_len(cols)`.
+    unsafe {
+        if t <= 8 {
+            for k in 0..r_blk {
+                let w = _mm_cvtepi8_epi16(_mm_loadl_epi64(wr[k].add(c).cast()));
+                for b in 0..B {
+                    let x = _mm_loadu_si128(xs[b].q.as_ptr().add(c).cast());
+                    let p = _mm256_zextsi128_si256(_mm_madd_epi16(w, x));
+                    acc[k * B + b] = _mm256_add_epi32(acc[k * B + b], p);
+                }
+            }
+        } else {
+            for k in 0..r_blk {
+                let w = _mm256_cvtepi8_epi16(_mm_loadu_si128(wr[k].add(c).cast()));
+                for b in 0..B {
+                    let x = _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast());
+                    acc[k * B + b] = _mm256_add_epi32(acc[k * B + b], _mm256_madd_epi16(w, x));
+                }
+            }
+        }
+    }
+}
+
 impl QRows for Ymm {
     const BLOCK4: bool = true;
 
@@ -426,24 +465,24 @@ impl QRows for Ymm {
                 }
                 if c < cols {
                     let t = cols - c;
-                    let mut xv = [_mm256_setzero_si256(); B];
-                    for b in 0..B {
-                        xv[b] = _mm256_loadu_si256(xs[b].q.as_ptr().add(c).cast());
-                    }
-                    // A per-row copy (a `memcpy` call) cost more than the rest of a 100-column
-                    // block: only the matrix's last rows take it.
-                    let full_tail = (r0 + sub + m - 1) * cols + c + 16 <= values.len();
-                    for k in 0..r_blk {
-                        let w = if full_tail {
-                            _mm256_cvtepi8_epi16(_mm_loadu_si128(wr[k].add(c).cast()))
-                        } else {
-                            let mut wb = [0i8; 16];
-                            core::ptr::copy_nonoverlapping(wr[k].add(c), wb.as_mut_ptr(), t);
-                            _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.as_ptr().cast()))
-                        };
-                        for b in 0..B {
-                            acc[k * B + b] =
-                                _mm256_add_epi32(acc[k * B + b], _mm256_madd_epi16(w, xv[b]));
+                    if (r0 + sub + m - 1) * cols + c + 16 <= values.len() {
+                        ymm_tail(&wr, c, t, xs, &mut acc);
+                    } else {
+                        // The matrix's last rows: their 16-byte loads would leave `values`.
+                        // Scalar sums into lane 0 (the reduction adds every lane); a copy
+                        // into a zeroed buffer instead (a `memcpy` call) made the compiler
+                        // keep the accumulators on the stack around it in every block.
+                        for k in 0..r_blk {
+                            for b in 0..B {
+                                let mut s = 0i32;
+                                for j in 0..t {
+                                    s += i32::from(*wr[k].add(c + j)) * i32::from(xs[b].q[c + j]);
+                                }
+                                acc[k * B + b] = _mm256_add_epi32(
+                                    acc[k * B + b],
+                                    _mm256_setr_epi32(s, 0, 0, 0, 0, 0, 0, 0),
+                                );
+                            }
                         }
                     }
                 }
@@ -926,6 +965,8 @@ mod tests {
             (33, 64),
             (31, 65),
             (18, 127),
+            (7, 25),
+            (12, 40),
             (3, 1000),
             (2, QMAX_COLS),
             (19, QMAX_COLS),
