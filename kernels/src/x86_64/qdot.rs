@@ -618,7 +618,8 @@ impl QBlocks for ZmmBlocks {
 /// ```
 ///
 /// so a block ends in two `vphaddd` and two `vpermq`, once per 16 rows (row-major rows end in a
-/// full 8-to-1 reduction per 8 rows, and their 100-column rows run 112 columns). Exact: `x_q`
+/// full 8-to-1 reduction per 8 rows, and in a partial step when `cols` is not a multiple of 16).
+/// Exact: `x_q`
 /// is i16 and the weights fit i16, so `vpmaddwd` is exact, and the i32 sums are bounded by
 /// [`crate::qgemv::q_range`]. Two blocks (8 accumulators) share each broadcast.
 #[derive(Clone, Copy)]
@@ -628,7 +629,7 @@ pub(crate) struct YmmBlocks;
 ///
 /// # Safety
 /// AVX2; `blocks[k]` points at `groups * 64` readable bytes; `qv.q` holds `4 * groups` entries
-/// (zero past `cols`).
+/// (zero past `cols`); `out` holds `16 * NB` entries.
 #[inline(always)]
 unsafe fn ymm_block_sums<const NB: usize>(
     blocks: [*const i8; NB],
@@ -636,6 +637,7 @@ unsafe fn ymm_block_sums<const NB: usize>(
     qv: &QVec,
     out: &mut [i32],
 ) {
+    debug_assert!(out.len() >= 16 * NB);
     // SAFETY: the caller's contract; x reads of 8 bytes at 4 g <= 4 (groups - 1).
     unsafe {
         let mut acc = [[_mm256_setzero_si256(); 4]; NB];
