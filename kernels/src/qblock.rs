@@ -43,16 +43,7 @@ pub fn int8_blocked_kernel(path: crate::Path) -> &'static str {
         #[cfg(target_arch = "x86_64")]
         crate::Path::Avx2 => "avx2",
         #[cfg(target_arch = "x86_64")]
-        crate::Path::Avx512 => {
-            use crate::x86_64::{avx512_int_kernel, IntKernel};
-            if avx512_int_kernel() == IntKernel::Bytes {
-                "avx512vnni-blocked"
-            } else if crate::Path::Avx2.is_supported() {
-                "avx2"
-            } else {
-                "avx512-portable"
-            }
-        }
+        crate::Path::Avx512 => crate::x86_64::avx512_blocked_kernel(),
         #[cfg(not(target_arch = "x86_64"))]
         crate::Path::Avx2 | crate::Path::Avx512 => "unsupported",
     }

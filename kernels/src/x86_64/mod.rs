@@ -11,7 +11,9 @@ mod avx512;
 mod qdot;
 mod rowsum;
 
-pub(crate) use qdot::{avx2_qgemv_batch, avx512_int_kernel, avx512_qgemv_batch, IntKernel};
+pub(crate) use qdot::{
+    avx2_qgemv_batch, avx512_blocked_kernel, avx512_int_kernel, avx512_qgemv_batch,
+};
 
 use avx2::Avx2;
 use avx512::Avx512;

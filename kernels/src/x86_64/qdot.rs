@@ -859,6 +859,24 @@ pub(crate) fn avx512_int_kernel() -> IntKernel {
     }
 }
 
+/// The AVX-512 path's blocked-int8 entry on this CPU and its name for reports
+/// ([`crate::int8_blocked_kernel`]): `vpdpbusd` with VNNI + VBMI, else the AVX2 kernel, else
+/// the portable loop.
+fn avx512_blocked_entry() -> (&'static str, Entry) {
+    if avx512_int_kernel() == IntKernel::Bytes {
+        ("avx512vnni-blocked", entry_blocked_vnni)
+    } else if crate::Path::Avx2.is_supported() {
+        ("avx2", entry_blocked_avx2_on512)
+    } else {
+        ("avx512-portable", entry_blocked_on512)
+    }
+}
+
+/// The name of [`avx512_blocked_entry`]'s kernel.
+pub(crate) fn avx512_blocked_kernel() -> &'static str {
+    avx512_blocked_entry().0
+}
+
 /// The AVX-512 path's int8 GEMV (activation included), row-major or blocked (`layout`): the
 /// best integer kernel this CPU has for that layout. The caller checked
 /// `Path::Avx512.is_supported()`, validated the lengths and `cols <= QMAX_COLS`.
@@ -879,11 +897,7 @@ pub(crate) fn avx512_qgemv_batch(
             (Int8Layout::Rows, IntKernel::Vnni) => entry_vnni,
             (Int8Layout::Rows, IntKernel::Bw) => entry_bw,
             (Int8Layout::Rows, IntKernel::Avx2) => entry_avx2_on512,
-            (Int8Layout::Blocked, IntKernel::Bytes) => entry_blocked_vnni,
-            (Int8Layout::Blocked, _) if crate::Path::Avx2.is_supported() => {
-                entry_blocked_avx2_on512
-            }
-            (Int8Layout::Blocked, _) => entry_blocked_on512,
+            (Int8Layout::Blocked, _) => avx512_blocked_entry().1,
             (Int8Layout::Rows, IntKernel::Portable) => {
                 let y = &mut y[..batch * m.rows];
                 crate::qgemv::gemv_batch_portable(m, x, batch, bias, y);
