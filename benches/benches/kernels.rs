@@ -87,8 +87,9 @@ fn bench_peak<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("peak");
     g.throughput(Throughput::Elements(peak::fma_flops()));
     g.bench_function("fma", |b| b.iter(|| black_box(peak::fma_peak())));
-    let buf = values(peak::L2_BYTES / 4, 1.0);
-    g.throughput(Throughput::Bytes(peak::L2_BYTES as u64));
+    let l2 = peak::l2_bytes();
+    let buf = values(l2 / 4, 1.0);
+    g.throughput(Throughput::Bytes(l2 as u64));
     g.bench_function("l2_read", |b| {
         b.iter(|| black_box(peak::l2_read(black_box(&buf))))
     });

@@ -7,8 +7,10 @@
 //! The loops are the kernels bench's yardsticks (`peak.rs`, included as a module, so both
 //! measure with the same code): independent FMA chains on the widest vectors the CPU has
 //! (AVX-512: 16 chains of 16 lanes, else AVX2: 12 of 8), 2 flops per lane per FMA; and a
-//! vector sum over a buffer (a pure read stream). This program adds the buffer sizes for L1 (32 KiB), L2 (1 MiB),
-//! L3 (32 MiB) and DRAM (1 GiB by default), and 2 threads (each thread its own buffer).
+//! vector sum over a buffer (a pure read stream). This program adds the buffer sizes: half of
+//! the L1d, half of the L2, a quarter of the L3 (the sizes Linux reports for CPU 0; 32 KiB,
+//! 1 MiB and 32 MiB where unknown) and DRAM (1 GiB by default), and 2 threads (each thread its
+//! own buffer).
 //! Last, the wake-up latency of a rayon pool thread: how long after a `rayon::join` a second
 //! thread of a 2-thread pool, idle for 0.2 or 1 ms before, starts the stolen half (what a
 //! parallel eval loses at its start: `Target::eval_par` of S takes ~110 us on 2 threads), and
@@ -49,10 +51,29 @@ fn main() {
             peak_gflops(2, reps)
         ),
     }
+    // Per-thread buffers: half of the L1d and of the L2 (each core its own; the L2 one is
+    // `peak::l2_bytes`, the kernels bench's), a quarter of
+    // the shared L3 (two threads' buffers together fill half of it). Sizes from Linux's sysfs;
+    // where unknown, the fixed sizes used before 2026-12-07 (32 KiB, 1 MiB, 32 MiB), which on
+    // a core with 512 KiB of L2 measured L2 and L3 together under the L2 label.
+    let kib = |b: usize| {
+        if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
+            format!("{} MiB", b >> 20)
+        } else {
+            format!("{} KiB", b >> 10)
+        }
+    };
+    let level = |n: u32, part: usize, default: usize| match peak::cache_bytes(n) {
+        Some(size) => {
+            let b = (size / part / 512).max(1) * 512;
+            (format!("L{n} ({} of {})", kib(b), kib(size)), b)
+        }
+        None => (format!("L{n} ({}, size unknown)", kib(default)), default),
+    };
     for (label, bytes) in [
-        ("L1 (32 KiB)".to_string(), 32usize << 10),
-        ("L2 (1 MiB)".to_string(), 1 << 20),
-        ("L3 (32 MiB)".to_string(), 32 << 20),
+        level(1, 2, 32 << 10),
+        level(2, 2, 1 << 20),
+        level(3, 4, 32 << 20),
         (format!("DRAM ({dram_mib} MiB)"), dram_mib << 20),
     ] {
         let bw1 = read_gbps(1, bytes, reps);
