@@ -71,6 +71,21 @@ pub(crate) trait RowSums: Simd {
         }
         out
     }
+
+    /// The first 8 of [`RowSums::row_sums`] stored at `out[..8]` (the same bits).
+    ///
+    /// # Safety
+    /// As [`Simd`]; 8 f32 writable at `out`.
+    #[inline(always)]
+    unsafe fn row_sums8_to(self, acc: &[Self::V; 16], out: *mut f32) {
+        // SAFETY: forwarded contract.
+        unsafe {
+            let d = self.row_sums(acc);
+            for (k, v) in d.iter().take(8).enumerate() {
+                *out.add(k) = *v;
+            }
+        }
+    }
 }
 
 impl RowSums for crate::portable::Portable {}
@@ -134,6 +149,34 @@ unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
     xs: [&[f32]; B],
     x_tails: &[[f32; crate::MAX_TILE]; B],
 ) -> [f32; 16] {
+    // SAFETY: forwarded contract.
+    unsafe {
+        s.row_sums(&block_acc::<S, E, R, B>(
+            s,
+            w,
+            (cols, lda),
+            r0,
+            n,
+            xs,
+            x_tails,
+        ))
+    }
+}
+
+/// [`block`]'s accumulators, before [`RowSums::row_sums`].
+///
+/// # Safety
+/// As [`block`].
+#[inline(always)]
+unsafe fn block_acc<S: RowSums, E: Elem, const R: usize, const B: usize>(
+    s: S,
+    w: &[E],
+    (cols, lda): (usize, usize),
+    r0: usize,
+    n: usize,
+    xs: [&[f32]; B],
+    x_tails: &[[f32; crate::MAX_TILE]; B],
+) -> [S::V; 16] {
     let l = S::LANES;
     debug_assert!(R * B <= l && n >= 1 && lda >= cols && w.len() >= (r0 + n - 1) * lda + cols);
     debug_assert!(xs.iter().all(|x| x.len() == cols));
@@ -196,7 +239,7 @@ unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
                 }
             }
         }
-        s.row_sums(&acc)
+        acc
     }
 }
 
@@ -237,6 +280,19 @@ unsafe fn gemv_raw<S: RowSums, E: Elem>(
     let mut r = 0;
     while r < rows_n {
         let n = (rows_n - r).min(8);
+        if n == 8 && scales.is_none() {
+            // A full block of float rows stores its 8 sums straight into `y`
+            // (`RowSums::row_sums8_to`: one vector store on AVX2). Through `block`'s
+            // `[f32; 16]` and the copy below, S's 921x100 GEMV took 5.2-5.7 us against 4.5-4.6,
+            // and its 100x100 layers 0.61 against 0.43 (Zen 3, alternated); the same bits.
+            // SAFETY: rows r..r + 8 exist; the path is supported (caller); y[r..r + 8] exists.
+            unsafe {
+                let acc = block_acc::<S, E, 8, 1>(s, w, (cols, lda), r, 8, [x], &xt);
+                s.row_sums8_to(&acc, y.as_mut_ptr().add(r));
+            }
+            r += 8;
+            continue;
+        }
         // SAFETY: rows r..r + n exist; the path is supported (caller).
         let d = unsafe {
             if n <= 4 {

@@ -56,24 +56,40 @@ impl RowSums for Avx512 {
 
 impl RowSums for Avx2 {
     #[inline(always)]
+    unsafe fn row_sums8_to(self, v: &[__m256; 16], out: *mut f32) {
+        // SAFETY: AVX (the caller's contract); 8 f32 writable at `out`.
+        unsafe { _mm256_storeu_ps(out, sums8(v)) }
+    }
+    #[inline(always)]
     unsafe fn row_sums(self, v: &[__m256; 16]) -> [f32; 16] {
         // SAFETY: AVX (the caller's contract).
         unsafe {
-            // hadd: [a0+a1, a2+a3, b0+b1, b2+b3] per 128-bit half.
-            let h0 = _mm256_hadd_ps(v[0], v[1]);
-            let h1 = _mm256_hadd_ps(v[2], v[3]);
-            let h2 = _mm256_hadd_ps(v[4], v[5]);
-            let h3 = _mm256_hadd_ps(v[6], v[7]);
-            // Per 128-bit half: that half's sums of rows 0..4 (g0) and 4..8 (g1).
-            let g0 = _mm256_hadd_ps(h0, h1);
-            let g1 = _mm256_hadd_ps(h2, h3);
-            let s = _mm256_add_ps(
-                _mm256_permute2f128_ps::<0x20>(g0, g1),
-                _mm256_permute2f128_ps::<0x31>(g0, g1),
-            );
             let mut out = [0.0f32; 16];
-            _mm256_storeu_ps(out.as_mut_ptr(), s);
+            _mm256_storeu_ps(out.as_mut_ptr(), sums8(v));
             out
         }
+    }
+}
+
+/// The sums of `v[0..8]`'s lanes, in order, by the `vhaddps` tree.
+///
+/// # Safety
+/// AVX present.
+#[inline(always)]
+unsafe fn sums8(v: &[__m256; 16]) -> __m256 {
+    // SAFETY: AVX (the caller's contract).
+    unsafe {
+        // hadd: [a0+a1, a2+a3, b0+b1, b2+b3] per 128-bit half.
+        let h0 = _mm256_hadd_ps(v[0], v[1]);
+        let h1 = _mm256_hadd_ps(v[2], v[3]);
+        let h2 = _mm256_hadd_ps(v[4], v[5]);
+        let h3 = _mm256_hadd_ps(v[6], v[7]);
+        // Per 128-bit half: that half's sums of rows 0..4 (g0) and 4..8 (g1).
+        let g0 = _mm256_hadd_ps(h0, h1);
+        let g1 = _mm256_hadd_ps(h2, h3);
+        _mm256_add_ps(
+            _mm256_permute2f128_ps::<0x20>(g0, g1),
+            _mm256_permute2f128_ps::<0x31>(g0, g1),
+        )
     }
 }
