@@ -131,44 +131,17 @@ pub(crate) unsafe fn row_ptrs<T, const N: usize>(
 /// elements apart, `lda >= cols`) with `B` vectors `xs` (`[cols]` each): one accumulator per
 /// (row, vector) at index `k * B + b` (`R * B <= LANES`), one FMA chain each over the columns
 /// in order, the column tail through
-/// `x_tails` (see [`x_tail`]) or zero-padded stack copies, then [`RowSums::row_sums`]. The
-/// order of operations for one (row, vector) is therefore the same for any `R`, `B` and
-/// position in the block, and for any `lda` (columns past `cols` are never read). Returns
-/// `sums[k * B + b]`.
+/// `x_tails` (see [`x_tail`]) or zero-padded stack copies. Returns the accumulators; the
+/// callers finish with [`RowSums::row_sums`] (`sums[k * B + b]`) or
+/// [`RowSums::row_sums8_to`], the same tree for every accumulator. The order of operations for
+/// one (row, vector) is therefore the same for any `R`, `B` and position in the block, and for
+/// any `lda` (columns past `cols` are never read).
 ///
 /// # Safety
 /// Path of `s` supported; `1 <= n`, rows `r0..r0 + n` exist in `w`; every `xs[b].len() ==
 /// cols`.
 #[inline(always)]
 unsafe fn block<S: RowSums, E: Elem, const R: usize, const B: usize>(
-    s: S,
-    w: &[E],
-    (cols, lda): (usize, usize),
-    r0: usize,
-    n: usize,
-    xs: [&[f32]; B],
-    x_tails: &[[f32; crate::MAX_TILE]; B],
-) -> [f32; 16] {
-    // SAFETY: forwarded contract.
-    unsafe {
-        s.row_sums(&block_acc::<S, E, R, B>(
-            s,
-            w,
-            (cols, lda),
-            r0,
-            n,
-            xs,
-            x_tails,
-        ))
-    }
-}
-
-/// [`block`]'s accumulators, before [`RowSums::row_sums`].
-///
-/// # Safety
-/// As [`block`].
-#[inline(always)]
-unsafe fn block_acc<S: RowSums, E: Elem, const R: usize, const B: usize>(
     s: S,
     w: &[E],
     (cols, lda): (usize, usize),
@@ -282,12 +255,13 @@ unsafe fn gemv_raw<S: RowSums, E: Elem>(
         let n = (rows_n - r).min(8);
         if n == 8 && scales.is_none() {
             // A full block of float rows stores its 8 sums straight into `y`
-            // (`RowSums::row_sums8_to`: one vector store on AVX2). Through `block`'s
-            // `[f32; 16]` and the copy below, S's 921x100 GEMV took 5.2-5.7 us against 4.5-4.6,
-            // and its 100x100 layers 0.61 against 0.43 (Zen 3, alternated); the same bits.
+            // (`RowSums::row_sums8_to`: one vector store on AVX2). Through `row_sums`'
+            // `[f32; 16]` and the copy below, S's 921x100 GEMV took 5.2-5.7 us against
+            // 4.5-4.6, and its 100x100 layers 0.61 against 0.43 (Zen 3, alternated); the same
+            // bits.
             // SAFETY: rows r..r + 8 exist; the path is supported (caller); y[r..r + 8] exists.
             unsafe {
-                let acc = block_acc::<S, E, 8, 1>(s, w, (cols, lda), r, 8, [x], &xt);
+                let acc = block::<S, E, 8, 1>(s, w, (cols, lda), r, 8, [x], &xt);
                 s.row_sums8_to(&acc, y.as_mut_ptr().add(r));
             }
             r += 8;
@@ -296,9 +270,9 @@ unsafe fn gemv_raw<S: RowSums, E: Elem>(
         // SAFETY: rows r..r + n exist; the path is supported (caller).
         let d = unsafe {
             if n <= 4 {
-                block::<S, E, 4, 1>(s, w, (cols, lda), r, n, [x], &xt)
+                s.row_sums(&block::<S, E, 4, 1>(s, w, (cols, lda), r, n, [x], &xt))
             } else {
-                block::<S, E, 8, 1>(s, w, (cols, lda), r, n, [x], &xt)
+                s.row_sums(&block::<S, E, 8, 1>(s, w, (cols, lda), r, n, [x], &xt))
             }
         };
         if n == 8 {
@@ -342,9 +316,9 @@ unsafe fn gemv_raw_multi<S: RowSums, E: Elem, const B: usize>(
         // SAFETY: rows r..r + n exist; the path is supported (caller); R * B <= LANES.
         let d = unsafe {
             if rb >= 4 {
-                block::<S, E, 4, B>(s, w, (cols, lda), r, n, xs, &xt)
+                s.row_sums(&block::<S, E, 4, B>(s, w, (cols, lda), r, n, xs, &xt))
             } else {
-                block::<S, E, 2, B>(s, w, (cols, lda), r, n, xs, &xt)
+                s.row_sums(&block::<S, E, 2, B>(s, w, (cols, lda), r, n, xs, &xt))
             }
         };
         for b in 0..B {
