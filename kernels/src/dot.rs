@@ -253,37 +253,34 @@ unsafe fn gemv_raw<S: RowSums, E: Elem>(
     let mut r = 0;
     while r < rows_n {
         let n = (rows_n - r).min(8);
-        if n == 8 && scales.is_none() {
-            // A full block of float rows stores its 8 sums straight into `y`
-            // (`RowSums::row_sums8_to`: one vector store on AVX2). Through `row_sums`'
-            // `[f32; 16]` and the copy below, S's 921x100 GEMV took 5.2-5.7 us against
-            // 4.5-4.6, and its 100x100 layers 0.61 against 0.43 (Zen 3, alternated); the same
-            // bits.
+        if n == 8 {
+            // A full block stores its 8 sums straight into `y` (`RowSums::row_sums8_to`: one
+            // vector store on AVX2), then applies int8 scales in place (the same product as
+            // below). Through `row_sums`' `[f32; 16]` and a copy, S's 921x100 f32 GEMV took
+            // 5.2-5.7 us against 4.5-4.6, and its 100x100 layers 0.61 against 0.43 (Zen 3,
+            // alternated); the same bits.
             // SAFETY: rows r..r + 8 exist; the path is supported (caller); y[r..r + 8] exists.
             unsafe {
                 let acc = block::<S, E, 8, 1>(s, w, (cols, lda), r, 8, [x], &xt);
                 s.row_sums8_to(&acc, y.as_mut_ptr().add(r));
             }
-            r += 8;
-            continue;
-        }
-        // SAFETY: rows r..r + n exist; the path is supported (caller).
-        let d = unsafe {
-            if n <= 4 {
-                s.row_sums(&block::<S, E, 4, 1>(s, w, (cols, lda), r, n, [x], &xt))
-            } else {
-                s.row_sums(&block::<S, E, 8, 1>(s, w, (cols, lda), r, n, [x], &xt))
-            }
-        };
-        if n == 8 {
-            // A fixed-length store: the variable-length loop below, with `scales` absent
-            // (`x * 1.0` folded away), became a call to `memcpy` per block of 8 rows, ~115
-            // calls in one generate of workload S.
-            let yr: &mut [f32; 8] = (&mut y[r..r + 8]).try_into().expect("8 rows");
-            for k in 0..8 {
-                yr[k] = d[k] * scales.map_or(1.0, |sc| sc[r + k]);
+            if let Some(sc) = scales {
+                // Fixed lengths: a variable-length loop here could become a `memcpy` call.
+                let yr: &mut [f32; 8] = (&mut y[r..r + 8]).try_into().expect("8 rows");
+                let sr: &[f32; 8] = sc[r..r + 8].try_into().expect("8 scales");
+                for k in 0..8 {
+                    yr[k] *= sr[k];
+                }
             }
         } else {
+            // SAFETY: rows r..r + n exist; the path is supported (caller).
+            let d = unsafe {
+                if n <= 4 {
+                    s.row_sums(&block::<S, E, 4, 1>(s, w, (cols, lda), r, n, [x], &xt))
+                } else {
+                    s.row_sums(&block::<S, E, 8, 1>(s, w, (cols, lda), r, n, [x], &xt))
+                }
+            };
             for k in 0..n {
                 y[r + k] = d[k] * scales.map_or(1.0, |sc| sc[r + k]);
             }

@@ -51,11 +51,11 @@ fn main() {
             peak_gflops(2, reps)
         ),
     }
-    // Per-thread buffers: half of the L1d and of the L2 (each core its own; the L2 one is
-    // `peak::l2_bytes`, the kernels bench's), a quarter of
-    // the shared L3 (two threads' buffers together fill half of it). Sizes from Linux's sysfs;
-    // where unknown, the fixed sizes used before 2026-12-07 (32 KiB, 1 MiB, 32 MiB), which on
-    // a core with 512 KiB of L2 measured L2 and L3 together under the L2 label.
+    // Per-thread buffers (`peak::cache_part`; the L2 one is the kernels bench's
+    // `peak::l2_bytes`): half of the L1d and of the L2 (each core its own), a quarter of the
+    // shared L3 (two threads' buffers together fill half of it). Where the sizes are unknown,
+    // the fixed sizes used before 2026-12-07 (32 KiB, 1 MiB, 32 MiB), which on a core with
+    // 512 KiB of L2 measured L2 and L3 together under the L2 label.
     let kib = |b: usize| {
         if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
             format!("{} MiB", b >> 20)
@@ -63,11 +63,8 @@ fn main() {
             format!("{} KiB", b >> 10)
         }
     };
-    let level = |n: u32, part: usize, default: usize| match peak::cache_bytes(n) {
-        Some(size) => {
-            let b = (size / part / 512).max(1) * 512;
-            (format!("L{n} ({} of {})", kib(b), kib(size)), b)
-        }
+    let level = |n: u32, part: usize, default: usize| match peak::cache_part(n, part) {
+        Some((size, b)) => (format!("L{n} ({} of {})", kib(b), kib(size)), b),
         None => (format!("L{n} ({}, size unknown)", kib(default)), default),
     };
     for (label, bytes) in [

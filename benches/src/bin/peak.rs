@@ -63,7 +63,13 @@ fn parse_cache_size(size: &str) -> Option<usize> {
 /// 2026-12-07, measured L2 and L3 together on cores with 512 KiB of L2 (Zen 3: 51-60 GB/s
 /// against 93 GB/s from 256 KiB).
 pub fn l2_bytes() -> usize {
-    cache_bytes(2).map_or(L2_BYTES_DEFAULT, |b| (b / 2 / 512).max(1) * 512)
+    cache_part(2, 2).map_or(L2_BYTES_DEFAULT, |(_, b)| b)
+}
+
+/// `(size, bytes)`: the size of the cache of `level` ([`cache_bytes`]) and `1 / part` of it
+/// in whole 512-byte steps (the unit of [`l2_read`]), the read tests' buffer for that level.
+pub fn cache_part(level: u32, part: usize) -> Option<(usize, usize)> {
+    cache_bytes(level).map(|size| (size, (size / part / 512).max(1) * 512))
 }
 
 /// Lanes of the widest f32 FMA this CPU runs (16 with AVX-512F, 8 with AVX2+FMA, else 0).
