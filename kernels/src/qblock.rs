@@ -211,6 +211,9 @@ pub(crate) unsafe fn gemv_batch_blocked_with<K: QBlocks>(
         while rb < blocks {
             let nb = (blocks - rb).min(BLOCKS_AT_ONCE);
             let mut sums = [0i32; BLOCKS_AT_ONCE * I8_BLOCK_ROWS];
+            // The contract of every `QBlocks::sums`, checked here once for all of them.
+            debug_assert!((1..=BLOCKS_AT_ONCE).contains(&nb));
+            debug_assert!(values.len() >= (rb + nb) * groups * I8_BLOCK_ROWS * I8_GROUP_COLS);
             // SAFETY: forwarded contract; blocks rb..rb + nb exist (validated length).
             unsafe { k.sums(values, groups, rb, nb, &qv, &mut sums) };
             let r0 = rb * I8_BLOCK_ROWS;

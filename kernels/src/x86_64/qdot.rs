@@ -584,8 +584,6 @@ impl QBlocks for ZmmBlocks {
         qv: &QVec,
         sums: &mut [i32; BLOCKS_AT_ONCE * 16],
     ) {
-        debug_assert!((1..=BLOCKS_AT_ONCE).contains(&nb));
-        debug_assert!(values.len() >= (rb0 + nb) * groups * 64);
         let p = |k: usize| values.as_ptr().wrapping_add((rb0 + k) * groups * 64);
         // SAFETY: blocks rb0..rb0 + nb exist (caller); prepare ran on qv.
         unsafe {
@@ -678,8 +676,6 @@ impl QBlocks for YmmBlocks {
         qv: &QVec,
         sums: &mut [i32; BLOCKS_AT_ONCE * 16],
     ) {
-        debug_assert!((1..=BLOCKS_AT_ONCE).contains(&nb));
-        debug_assert!(values.len() >= (rb0 + nb) * groups * 64);
         let p = |k: usize| values.as_ptr().wrapping_add((rb0 + k) * groups * 64);
         // SAFETY: blocks rb0..rb0 + nb exist (caller).
         unsafe {
