@@ -32,6 +32,11 @@ pub(crate) trait Simd: Copy {
     /// evaluator became one function that LLVM's machine CSE took ~4 minutes to compile for
     /// thumbv7em at opt-level 1; a call per layer and tile costs nothing measurable there.
     const INLINE_BLOCKS: bool;
+    /// Whether the tile evaluator applies a tanh layer's activation in a pass of its own
+    /// after the layer's products (see the tile module's docs, "The tanh pass") where the
+    /// layer's rows split into blocks of 4. Set where it was measured to be faster: AVX2 on
+    /// Zen 3. The other paths keep the tanh inside each row block.
+    const TANH_PASS: bool = false;
     /// The vector register type.
     type V: Copy;
 

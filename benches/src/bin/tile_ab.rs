@@ -4,7 +4,7 @@
 //! one process, round after round, on the AVX-512 path (or the best the CPU has).
 //!
 //! ```text
-//! tile_ab [ROUNDS]          # default 300 rounds; nets 2-w-w-w-1, w = 20, 33, 64, 10,000 points
+//! tile_ab [ROUNDS]          # default 300 rounds; nets 2-w-w-w-1, w = 20, 33, 64, 100, 10,000 points
 //! ```
 //! Prints per width: the fastest call of each form (us, GFLOP/s by the benches' count: 2 flops
 //! per multiply-add plus one per bias add), its share of the fastest FMA-peak call, the same
@@ -45,7 +45,7 @@ fn run(rounds: usize) -> Result<(), KernelError> {
         "path {}, {n} points, fastest of {rounds} rounds",
         path.name()
     );
-    for w in [20usize, 33, 64] {
+    for w in [20usize, 33, 64, 100] {
         let sizes = [2, w, w, w, 1];
         let last = sizes.len() - 2;
         // Weights ~ U(-0.3, 0.3): activations stay O(1), as in a trained net.

@@ -17,6 +17,10 @@ impl Simd for Avx2 {
     const REGISTERS: usize = 16;
     const LANES: usize = 8;
     const INLINE_BLOCKS: bool = true;
+    // Zen 3, `tile_ab`, 3 rounds alternated (2026-12-07): the folded 2-w-w-w-1 nets at w20
+    // 349 -> 333 us, w64 2,190 -> 2,125 us, w100 4,825 -> 4,750-4,814 us (w33, split into
+    // blocks of 5, keeps the tanh in the block: 736 against 745-756 us with the pass).
+    const TANH_PASS: bool = true;
     type V = __m256;
 
     #[inline(always)]
