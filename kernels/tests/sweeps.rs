@@ -1205,7 +1205,8 @@ fn gemm_rejects_bad_shapes_and_types() {
 }
 
 /// `columns_to_rows` moves every element where the index math says, on full 16 x 16 squares
-/// (the AVX-512 register transpose) and on edges, and touches nothing else of `dst`.
+/// (the AVX-512 and AVX2 register transposes, on the active path) and on edges, and touches
+/// nothing else of `dst`.
 #[test]
 fn columns_to_rows_every_shape() {
     for (rows, n, count, extra) in [

@@ -133,3 +133,76 @@ impl Simd for Avx2 {
         unsafe { _mm256_fmsub_ps(a, b, p) }
     }
 }
+
+/// Transposes one 8 x 8 block of f32: row `r` of the source (`src + r * n`, 8 values) becomes
+/// column `r` of the destination (`dst + c * stride`, 8 values per row `c`). 8 loads, 24
+/// shuffles in three stages (32-bit pairs, 64-bit pairs, 128-bit lanes), 8 stores.
+///
+/// # Safety
+/// AVX present (the caller's `#[target_feature]`); `src + r * n` readable and `dst + c *
+/// stride` writable for 8 f32 each, `r, c < 8`.
+#[inline(always)]
+unsafe fn transpose8(src: *const f32, n: usize, dst: *mut f32, stride: usize) {
+    // SAFETY: forwarded contract; the shuffles have no memory operands.
+    unsafe {
+        let mut r = [_mm256_setzero_ps(); 8];
+        for (i, v) in r.iter_mut().enumerate() {
+            *v = _mm256_loadu_ps(src.add(i * n));
+        }
+        // t[2i], t[2i+1]: in each 128-bit lane, rows 2i and 2i+1 interleaved (columns 0, 1
+        // and 2, 3 of the lane).
+        let mut t = r;
+        for (k, v) in t.iter_mut().enumerate() {
+            let (a, b) = (r[k & !1], r[k | 1]);
+            *v = if k % 2 == 0 {
+                _mm256_unpacklo_ps(a, b)
+            } else {
+                _mm256_unpackhi_ps(a, b)
+            };
+        }
+        // u[4i + q], lane L: column 4L + q of rows 4i..4i+4.
+        let mut u = r;
+        for (k, v) in u.iter_mut().enumerate() {
+            let (i, q) = (k / 4, k % 4);
+            let (a, b) = (t[4 * i + q / 2], t[4 * i + q / 2 + 2]);
+            *v = if q % 2 == 0 {
+                _mm256_shuffle_ps::<0x44>(a, b)
+            } else {
+                _mm256_shuffle_ps::<0xEE>(a, b)
+            };
+        }
+        // Column q (q < 4) = lane 0 of u[q] (rows 0-3) and of u[4 + q] (rows 4-7); column
+        // 4 + q the same from lane 1.
+        for q in 0..4 {
+            let lo = _mm256_permute2f128_ps::<0x20>(u[q], u[4 + q]);
+            let hi = _mm256_permute2f128_ps::<0x31>(u[q], u[4 + q]);
+            _mm256_storeu_ps(dst.add(q * stride), lo);
+            _mm256_storeu_ps(dst.add((4 + q) * stride), hi);
+        }
+    }
+}
+
+/// Transposes one 16 x 16 square of f32 (the [`crate::gemm::Square`] of `columns_to_rows` on
+/// AVX2): row `r` of the source (`src + r * n`, 16 values) becomes column `r` of the
+/// destination (`dst + c * stride`, 16 values per row `c`), as four 8 x 8 blocks.
+///
+/// # Safety
+/// AVX2 present; `src + r * n` readable and `dst + c * stride` writable for 16 f32 each,
+/// `r, c < 16`.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn transpose16(src: *const f32, n: usize, dst: *mut f32, stride: usize) {
+    // SAFETY: forwarded contract: block (i, j) reads rows 8i.. columns 8j.. and writes rows
+    // 8j.. columns 8i.., all inside the square.
+    unsafe {
+        for i in 0..2 {
+            for j in 0..2 {
+                transpose8(
+                    src.add(8 * i * n + 8 * j),
+                    n,
+                    dst.add(8 * j * stride + 8 * i),
+                    stride,
+                );
+            }
+        }
+    }
+}

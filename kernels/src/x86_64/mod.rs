@@ -18,12 +18,13 @@ pub(crate) use qdot::{
 use avx2::Avx2;
 use avx512::Avx512;
 
-/// The 16 x 16 square of `columns_to_rows` per instruction set (AVX2: element by element).
+/// The 16 x 16 square of `columns_to_rows` per instruction set (register transposes; the
+/// scalar twin is `gemm::square_scalar`).
 trait SquareOf {
     const SQUARE: gemm::Square;
 }
 impl SquareOf for Avx2 {
-    const SQUARE: gemm::Square = gemm::square_scalar;
+    const SQUARE: gemm::Square = avx2::transpose16;
 }
 impl SquareOf for Avx512 {
     const SQUARE: gemm::Square = avx512::transpose16;
