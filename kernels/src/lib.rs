@@ -1,6 +1,6 @@
 //! Numeric kernels for hdon: the dense layers of the generate step (GEMV over f32, f16, bf16 or
 //! int8 weights) and the evaluation of a target MLP over many query points, each with a plain
-//! scalar twin in [`reference`].
+//! scalar twin in [`reference`](mod@reference).
 //!
 //! `no_std`, no `alloc`. Feature `std` adds run-time CPU detection, `HDON_KERNEL`, and on Linux
 //! the AMX tiles (`HDON_AMX`; see "AMX tiles" below).
@@ -78,7 +78,7 @@
 //!
 //! # Paths
 //!
-//! Every kernel exists as [`Path::Scalar`] (the [`reference`]), [`Path::Portable`] (`wide`),
+//! Every kernel exists as [`Path::Scalar`] (the [`reference`](mod@reference)), [`Path::Portable`] (`wide`),
 //! and on x86-64 [`Path::Avx2`] (AVX2+FMA) and [`Path::Avx512`] (AVX-512F+DQ). [`active_path`]
 //! picks the best supported one once (run-time detection with `std`,
 //! `cfg!(target_feature)` without) and caches it; `HDON_KERNEL=scalar|portable|avx2|avx512`
@@ -114,7 +114,7 @@
 //!
 //! # Activations
 //!
-//! [`reference`] computes every activation in f64 and rounds once. The fast paths use
+//! [`reference`](mod@reference) computes every activation in f64 and rounds once. The fast paths use
 //! range reduction + polynomial approximations: division-free on AVX-512 (a reciprocal estimate
 //! refined by a Newton step), one division in AVX2's and `portable`'s tanh (cheaper there than
 //! an estimate and two Newton steps); errors against the f64 function ("every f32": the

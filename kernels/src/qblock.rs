@@ -34,7 +34,7 @@ pub(crate) const BLOCKS_AT_ONCE: usize = 4;
 
 /// The integer kernel that blocked int8 GEMVs run on `path`, for reports (`hdon bench`):
 /// `"scalar"`, `"portable"`, `"avx2"` (`vpmovsxbw` + `vpmaddwd` on 4 x 4 quarters of a tile),
-/// or on the AVX-512 path `"avx512vnni-blocked"` (AVX512-VNNI + VBMI, [`QBlocks`] on `vpdpbusd`),
+/// or on the AVX-512 path `"avx512vnni-blocked"` (AVX512-VNNI + VBMI, `QBlocks` on `vpdpbusd`),
 /// `"avx2"` without them (the AVX2 kernel), and `"avx512-portable"` on CPUs without AVX2.
 pub fn int8_blocked_kernel(path: crate::Path) -> &'static str {
     match path {

@@ -1,6 +1,6 @@
 //! Cross-crate test support for hdon; the tests themselves live in `tests/tests/`.
 //!
-//! - [`reference`]: an independent f64 implementation of the six families (paper layout).
+//! - [`reference`](mod@reference): an independent f64 implementation of the six families (paper layout).
 //! - [`random`]: random models in paper form.
 //! - [`build`]: turns a paper-form model into a `.hdon` file the way `hdon export` does.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]

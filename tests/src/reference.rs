@@ -205,7 +205,7 @@ pub enum Nets {
         hyper: Mlp,
         /// Target layers.
         target: Vec<(usize, usize, Act)>,
-        /// [n_chunks][d_z].
+        /// `[n_chunks][d_z]`.
         z: Vec<Vec<f64>>,
     },
 }

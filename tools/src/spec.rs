@@ -59,7 +59,7 @@ pub struct ModelSection {
     pub preset: String,
     /// Basis size (deeponet, shift, flex, nomad).
     pub p: Option<u32>,
-    /// deeponet/shift: the checkpoint has tensor `b0` [d_out].
+    /// deeponet/shift: the checkpoint has tensor `b0` `[d_out]`.
     #[serde(default)]
     pub b0: bool,
 }

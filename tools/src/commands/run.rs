@@ -16,6 +16,8 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `hdon run`.
+// The field docs are the `--help` text, where `[m]`, `[P, d_y]` are array shapes, not links.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The .hdon file.
