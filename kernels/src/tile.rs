@@ -273,8 +273,10 @@ unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [
     debug_assert!(hin.len() >= layer.n_in * t && hout.len() >= layer.n_out * t);
     // SAFETY: forwarded contract; `sink.hout` holds n_out * T f32 (above).
     unsafe {
+        // One pointer for every access to `hout` (the tanh pass reads and writes it in place).
+        let h = hout.as_mut_ptr();
         let mut sink = Sink {
-            hout: hout.as_mut_ptr(),
+            hout: h,
             fw: core::ptr::null(),
             out: [s.splat(0.0); NV],
         };
@@ -284,8 +286,8 @@ unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [
                 ..*layer
             };
             blocks_at::<S, false>(s, &products, hin.as_ptr(), &mut sink);
-            sink.hout = hout.as_mut_ptr();
-            tanh_pass::<S, false>(s, layer.act, hout.as_ptr(), layer.n_out, &mut sink);
+            sink.hout = h;
+            tanh_pass::<S, false>(s, layer.act, h, layer.n_out, &mut sink);
         } else {
             blocks_at::<S, false>(s, layer, hin.as_ptr(), &mut sink);
         }
@@ -318,6 +320,8 @@ unsafe fn layer_tile_fused<S: Simd>(
     // SAFETY: forwarded contract; `fw` has n_out readable f32 after the bias; `hout` holds
     // the hidden rows for the tanh pass.
     unsafe {
+        // One pointer for every access to `hout`.
+        let h = hout.as_mut_ptr();
         let mut sink = Sink {
             hout: core::ptr::null_mut(),
             fw: next.params.as_ptr().add(1),
@@ -328,17 +332,14 @@ unsafe fn layer_tile_fused<S: Simd>(
                 act: Activation::Identity,
                 ..*layer
             };
-            let mut rows = Sink {
-                hout: hout.as_mut_ptr(),
-                ..sink
-            };
+            let mut rows = Sink { hout: h, ..sink };
             blocks_at::<S, false>(s, &products, hin.as_ptr(), &mut rows);
-            tanh_pass::<S, true>(s, layer.act, hout.as_ptr(), layer.n_out, &mut sink);
+            tanh_pass::<S, true>(s, layer.act, h, layer.n_out, &mut sink);
         } else {
             blocks_at::<S, true>(s, layer, hin.as_ptr(), &mut sink);
         }
         for (v, x) in sink.out.into_iter().enumerate() {
-            s.store(hout.as_mut_ptr().add(v * l), activate(s, next.act, x));
+            s.store(h.add(v * l), activate(s, next.act, x));
         }
     }
 }
