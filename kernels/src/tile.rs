@@ -262,6 +262,33 @@ unsafe fn tanh_pass<S: Simd, const FUSE: bool>(
     }
 }
 
+/// A tanh layer over one tile by the tanh pass: its row blocks' sums stored to `h` without
+/// activation, then [`tanh_pass`] from `h` into `sink` (back to `h` itself, or `FUSE` into
+/// the one-row output layer).
+///
+/// # Safety
+/// As [`blocks`] for `layer` and `hin`; `h` holds `layer.n_out * T` writable f32 (and is
+/// `sink.hout` when not `FUSE`); `sink` as [`tanh_pass`] says.
+#[inline(always)]
+unsafe fn by_tanh_pass<S: Simd, const FUSE: bool>(
+    s: S,
+    layer: &Layer<'_>,
+    hin: *const f32,
+    h: *mut f32,
+    sink: &mut Sink<S>,
+) {
+    let products = Layer {
+        act: Activation::Identity,
+        ..*layer
+    };
+    let mut rows = Sink { hout: h, ..*sink };
+    // SAFETY: forwarded contract.
+    unsafe {
+        blocks_at::<S, false>(s, &products, hin, &mut rows);
+        tanh_pass::<S, FUSE>(s, layer.act, h, layer.n_out, sink);
+    }
+}
+
 /// One layer over one tile: `hout[o] = act(b_o + sum_i W[o, i] hin[i])`.
 ///
 /// # Safety
@@ -281,13 +308,7 @@ unsafe fn layer_tile<S: Simd>(s: S, layer: &Layer<'_>, hin: &[f32], hout: &mut [
             out: [s.splat(0.0); NV],
         };
         if const { S::TANH_PASS } && takes_tanh_pass(layer) {
-            let products = Layer {
-                act: Activation::Identity,
-                ..*layer
-            };
-            blocks_at::<S, false>(s, &products, hin.as_ptr(), &mut sink);
-            sink.hout = h;
-            tanh_pass::<S, false>(s, layer.act, h, layer.n_out, &mut sink);
+            by_tanh_pass::<S, false>(s, layer, hin.as_ptr(), h, &mut sink);
         } else {
             blocks_at::<S, false>(s, layer, hin.as_ptr(), &mut sink);
         }
@@ -328,13 +349,7 @@ unsafe fn layer_tile_fused<S: Simd>(
             out: [s.splat(*next.params.as_ptr()); NV],
         };
         if const { S::TANH_PASS } && takes_tanh_pass(layer) {
-            let products = Layer {
-                act: Activation::Identity,
-                ..*layer
-            };
-            let mut rows = Sink { hout: h, ..sink };
-            blocks_at::<S, false>(s, &products, hin.as_ptr(), &mut rows);
-            tanh_pass::<S, true>(s, layer.act, h, layer.n_out, &mut sink);
+            by_tanh_pass::<S, true>(s, layer, hin.as_ptr(), h, &mut sink);
         } else {
             blocks_at::<S, true>(s, layer, hin.as_ptr(), &mut sink);
         }
