@@ -115,8 +115,10 @@ unsafe fn pow2_neg_parts_n<S: Simd, const N: usize>(
 /// time, 6.2 four at a time): `(1 - E) / (1 + E)`, `E = e^(-2x) = 2^(-t)`, `t = 2 x log2(e)`,
 /// `x` clamped to [-10, 10]. `m = round(-t)` (`vroundps`), `f = t + m` (one FMA), so `E =
 /// 2^(-f) 2^m`; `2^m` is [`Simd::pow2i`]; `1 - E` and `1 + E` are one FMA each, then one
-/// division (correctly rounded; cheaper than an estimate and two Newton steps: on a Zen 3 core
-/// the division unit runs beside the two FMA pipes, which the polynomial already fills).
+/// division (correctly rounded, and the same bits on every AVX2 CPU, which `vrcpps` is not; on a
+/// Zen 3 core it holds an FMA pipe for about 3 FMA slots (`port_cost`'s second table): as much
+/// as `vrcpps` and one Newton step, which would leave 4e-7 of error, and less than the two
+/// steps the 2e-7 bound needs, 5).
 /// 15 vector operations (clamp 2, `-t` 1, round 1, `f` 1, polynomial 5, `2^m` 2, `1 -/+ E` 2,
 /// divide 1). The earlier `POW2_MAGIC` form (`k = -t + 1.5 2^23 + 127` in one FMA, `m = k -
 /// 1.5 2^23 - 127`, `2^m` by shifting `k`'s bits) took 14 and ran as fast in `tile_ab` on Zen

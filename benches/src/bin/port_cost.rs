@@ -24,6 +24,11 @@
 //! `vaddps`, `vminps`, `vmaxps`, `vroundps`, `vcvtps2dq`, `vcvtdq2ps`, `vpaddd`, `vandps` below
 //! 0.1; `vdivps` 4.5-4.9 (its divider takes one ymm per 3.5 cycles). A first run with a
 //! build beside it had put `vaddps` at 1.4, `vpslld` at 1.8 and `vcvtps2dq` at 0.5.
+//!
+//! A second table adds one instruction per 20 FMAs, where the FMA pipes stay the limit. On the
+//! Zen 3 core (2026-12-07) `vdivps ymm` costs 2.9-3.2 FMA slots there: it holds an FMA pipe for
+//! as long as the divider works on it, so the division is not free beside the FMAs, as the first
+//! table's wording had suggested. `vrcpps` costs 1.0.
 
 use std::process::ExitCode;
 
@@ -55,38 +60,58 @@ fn run(iters: u64) -> ExitCode {
     if avx512 {
         // SAFETY: AVX-512F is present (checked above).
         unsafe { table(iters, "zmm", x86::fma8, x86::KINDS) };
+        // SAFETY: as above.
+        unsafe { sparse_table(iters, "zmm", sparse::zmm_fma20, sparse::ZMM) };
     }
     if avx2 {
         // SAFETY: AVX2 and FMA are present (checked above).
         unsafe { table(iters, "ymm", ymm::fma8, ymm::KINDS) };
+        // SAFETY: as above.
+        unsafe { sparse_table(iters, "ymm", sparse::ymm_fma20, sparse::YMM) };
     }
     ExitCode::SUCCESS
 }
 
-/// Times every loop of `kinds` against `base`, prints the table: for each kind, `PAIRS` runs
-/// of `base` and of the kind in alternation, and the slots from the two medians, so that a
+/// Runs per kind: `PAIRS` runs of the base loop and of the kind's, in alternation.
+#[cfg(target_arch = "x86_64")]
+const PAIRS: usize = 9;
+
+#[cfg(target_arch = "x86_64")]
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `PAIRS` runs of `base` and of `f` in alternation, seconds per iteration of each: so that a
 /// drift of the machine's speed (seen on this VM: the same loop at 1.24 to 1.57 ns within a
 /// minute, and a build beside it doubling some figures) moves a few runs, not a whole kind.
+///
+/// # Safety
+/// The instructions of `base` and `f` are supported.
+#[cfg(target_arch = "x86_64")]
+unsafe fn alternated(iters: u64, base: x86::Loop, f: x86::Loop) -> (Vec<f64>, Vec<f64>) {
+    // SAFETY (both calls): forwarded contract.
+    let per_iter = |f: x86::Loop| unsafe { f(iters) } / iters as f64;
+    let (mut b, mut t) = (Vec::new(), Vec::new());
+    for _ in 0..PAIRS {
+        b.push(per_iter(base));
+        t.push(per_iter(f));
+    }
+    (b, t)
+}
+
+/// Times every loop of `kinds` against `base` ([`alternated`]) and prints the table, the
+/// slots from the two medians.
 ///
 /// # Safety
 /// The instructions of `base` and `kinds` are supported.
 #[cfg(target_arch = "x86_64")]
 unsafe fn table(iters: u64, regs: &str, base: x86::Loop, kinds: &[(&str, x86::Loop)]) {
-    const PAIRS: usize = 9;
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    // SAFETY (both calls): forwarded contract.
-    let per_iter = |f: x86::Loop| unsafe { f(iters) } / iters as f64;
     let mut bases = Vec::new();
     let mut rows = Vec::new();
     for (name, f) in kinds {
-        let (mut b, mut t) = (Vec::new(), Vec::new());
-        for _ in 0..PAIRS {
-            b.push(per_iter(base));
-            t.push(per_iter(*f));
-        }
+        // SAFETY: forwarded contract.
+        let (b, t) = unsafe { alternated(iters, base, *f) };
         bases.extend_from_slice(&b);
         let (b, t) = (median(b), median(t));
         // Extra time per added instruction over the time per FMA (8 FMAs per iteration).
@@ -105,6 +130,135 @@ unsafe fn table(iters: u64, regs: &str, base: x86::Loop, kinds: &[(&str, x86::Lo
         println!("| {name} | {:.3} | {slots:.2} |", t * 1e9);
     }
     println!();
+}
+
+/// The second table: one instruction per 20 FMAs, so that the loop stays bound by the FMA
+/// pipes (20 FMAs are 10 cycles; a divider taking 3.5 cycles per division is not the limit).
+/// `slots` = extra time over the time per FMA: what the instruction takes from the FMA pipes
+/// when its own unit is not the bottleneck. The first table cannot show that for `vdivps`:
+/// there 4 divisions per 8 FMAs make the divider the limit. Operands as the tanh meets them
+/// (3.1 / 1.37) and 1.0 / 1.0, which some dividers finish early.
+///
+/// # Safety
+/// The instructions of `base` and `kinds` are supported.
+#[cfg(target_arch = "x86_64")]
+unsafe fn sparse_table(iters: u64, regs: &str, base: x86::Loop, kinds: &[(&str, x86::Loop)]) {
+    println!(
+        "| instruction (1 per 20 {regs} FMAs) | ns per iteration | 20 FMAs alone | FMA slots |"
+    );
+    println!("|---|---|---|---|");
+    for (name, f) in kinds {
+        // SAFETY: forwarded contract.
+        let (b, t) = unsafe { alternated(iters, base, *f) };
+        let (b, t) = (median(b), median(t));
+        println!(
+            "| {name} | {:.3} | {:.3} | {:.2} |",
+            t * 1e9,
+            b * 1e9,
+            (t - b) / (b / 20.0)
+        );
+    }
+    println!();
+}
+
+/// A loop of 20 FMAs (10 accumulators, 2 each: chains of 8 cycles, shorter than the 10 cycles
+/// the two pipes need) and `$extra`, with `$num`/`$den` broadcast from `num`/`den` first.
+#[cfg(target_arch = "x86_64")]
+macro_rules! sparse_loop {
+    ($name:ident, $feature:literal, $a:tt, $num:tt, $den:tt, $numv:expr, $denv:expr,
+     [$($acc:tt),*], [$($dst:tt),*], $extra:expr) => {
+        /// # Safety
+        /// The instructions of the loop are supported.
+        #[target_feature(enable = $feature)]
+        pub unsafe fn $name(iters: u64) -> f64 {
+            let (one, num, den): (f32, f32, f32) = (1.0, $numv, $denv);
+            let t0 = std::time::Instant::now();
+            // SAFETY: registers only, besides reads of three locals; every register written
+            // is declared clobbered.
+            unsafe {
+                std::arch::asm!(
+                    concat!("vbroadcastss ", $a, ", [{c}]"),
+                    concat!("vbroadcastss ", $num, ", [{p}]"),
+                    concat!("vbroadcastss ", $den, ", [{q}]"),
+                    "2:",
+                    $(concat!("vfmadd231ps ", $acc, ", ", $a, ", ", $a),)*
+                    $(concat!("vfmadd231ps ", $acc, ", ", $a, ", ", $a),)*
+                    $extra,
+                    "dec {n}",
+                    "jnz 2b",
+                    n = inout(reg) iters => _,
+                    c = in(reg) &one,
+                    p = in(reg) &num,
+                    q = in(reg) &den,
+                    $(out($acc) _,)*
+                    $(out($dst) _,)*
+                    out($a) _, out($num) _, out($den) _,
+                    options(nostack),
+                );
+            }
+            t0.elapsed().as_secs_f64()
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sparse {
+    use super::x86::Loop;
+
+    macro_rules! ymm {
+        ($name:ident, $num:expr, $den:expr, $extra:expr) => {
+            sparse_loop!(
+                $name,
+                "avx2,fma",
+                "ymm15",
+                "ymm13",
+                "ymm14",
+                $num,
+                $den,
+                ["ymm0", "ymm1", "ymm2", "ymm3", "ymm4", "ymm5", "ymm6", "ymm7", "ymm8", "ymm9"],
+                ["ymm12"],
+                $extra
+            );
+        };
+    }
+    macro_rules! zmm {
+        ($name:ident, $num:expr, $den:expr, $extra:expr) => {
+            sparse_loop!(
+                $name,
+                "avx512f",
+                "zmm31",
+                "zmm29",
+                "zmm30",
+                $num,
+                $den,
+                ["zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9"],
+                ["zmm16"],
+                $extra
+            );
+        };
+    }
+
+    ymm!(ymm_fma20, 1.0, 1.0, "");
+    ymm!(ymm_div, 3.1, 1.37, "vdivps ymm12, ymm13, ymm14");
+    ymm!(ymm_div_ones, 1.0, 1.0, "vdivps ymm12, ymm13, ymm14");
+    ymm!(ymm_rcp, 3.1, 1.37, "vrcpps ymm12, ymm14");
+    zmm!(zmm_fma20, 1.0, 1.0, "");
+    zmm!(zmm_div, 3.1, 1.37, "vdivps zmm16, zmm29, zmm30");
+    zmm!(zmm_div_ones, 1.0, 1.0, "vdivps zmm16, zmm29, zmm30");
+    zmm!(zmm_rcp14, 3.1, 1.37, "vrcp14ps zmm16, zmm30");
+
+    /// The instructions of the sparse table, by their assembly names and operands.
+    pub const YMM: &[(&str, Loop)] = &[
+        ("vdivps ymm, 3.1 / 1.37", ymm_div),
+        ("vdivps ymm, 1.0 / 1.0", ymm_div_ones),
+        ("vrcpps ymm", ymm_rcp),
+    ];
+    /// The instructions of the sparse table, by their assembly names and operands.
+    pub const ZMM: &[(&str, Loop)] = &[
+        ("vdivps zmm, 3.1 / 1.37", zmm_div),
+        ("vdivps zmm, 1.0 / 1.0", zmm_div_ones),
+        ("vrcp14ps zmm", zmm_rcp14),
+    ];
 }
 
 #[cfg(target_arch = "x86_64")]
