@@ -36,7 +36,7 @@ type Payload = Box<dyn core::any::Any + Send + 'static>;
 /// `Team::new(2, spin)` makes one worker: with the calling thread, two threads share each job.
 /// Use it where calls come in bursts with short gaps (a few hundred microseconds of serial work
 /// between two parallel calls): there a rayon pool's threads are asleep by the next call and
-/// each call pays their wake-up (see `docs/PERFORMANCE.md`, "Spinning workers"). Each worker
+/// each call pays their wake-up (see `docs/PERFORMANCE-LOG.md`, "Spinning workers"). Each worker
 /// keeps a core busy for up to `spin` after every job: give a team no more threads than the
 /// cores you have (with more, polling workers yield their core every ~2 us, and a yield cost
 /// a worker its core for ~85 us now and then in a VM).
