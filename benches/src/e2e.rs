@@ -9,11 +9,13 @@
 //! then `Target::eval_par` (N threads, the caller's rayon pool; both bit-identical to the
 //! serial calls). A batch of functions (workload B): `Model::generate_batch` (rayon, one
 //! workspace for the batch), then each function's `Target::eval` in turn (1 thread) or
-//! `TargetBatch::eval_all_par` (N threads: whole functions per thread).
+//! `TargetBatch::eval_all_par` (N threads: whole functions per thread). A runner given a
+//! [`Team`] ([`Runner::on_team`]) calls the `_on` twins on its threads instead of the rayon
+//! pool's (`generate_on`, `eval_on`, `generate_batch_on`, `eval_all_on`: the same bits).
 
 use std::time::Instant;
 
-use hdon_runtime::{Model, Target, TargetBatch};
+use hdon_runtime::{Model, Target, TargetBatch, Team};
 
 use crate::model::model_bytes;
 use crate::workload::{WeightType, Workload};
@@ -86,6 +88,7 @@ impl ModelBuf {
 pub struct Runner<'a> {
     w: &'a Workload,
     model: Model<'a>,
+    team: Option<&'a Team>,
 }
 
 /// The workspace (`workspace_len(batch)` f32) and the output `[batch, n_points, d_out]`.
@@ -115,7 +118,18 @@ impl<'a> Runner<'a> {
     pub fn new(w: &'a Workload, buf: &'a ModelBuf) -> Result<Self, String> {
         let model = Model::from_bytes(buf.bytes())
             .map_err(|e| format!("{}: Model::from_bytes: {e}", w.spec.name))?;
-        Ok(Runner { w, model })
+        Ok(Runner {
+            w,
+            model,
+            team: None,
+        })
+    }
+
+    /// Runs the multi-threaded phases (`threads > 1`) on `team`'s threads instead of the
+    /// caller's rayon pool.
+    pub fn on_team(mut self, team: &'a Team) -> Self {
+        self.team = Some(team);
+        self
     }
 
     /// The workload.
@@ -164,7 +178,8 @@ impl<'a> Runner<'a> {
 
     /// Generates every input function's target: for one function `Model::generate` (1
     /// thread) or `Model::generate_par` (more: the caller's rayon pool), for a batch
-    /// `Model::generate_batch` (the caller's rayon pool).
+    /// `Model::generate_batch` (the caller's rayon pool); on a team ([`Runner::on_team`],
+    /// `threads > 1`) `generate_on` and `generate_batch_on`.
     ///
     /// # Errors
     /// The runtime's error, as text.
@@ -174,7 +189,18 @@ impl<'a> Runner<'a> {
         threads: usize,
     ) -> Result<Generated<'s>, String> {
         let sensors = &self.w.sensors[..];
-        if self.w.spec.batch == 1 && threads > 1 {
+        let team = self.team.filter(|_| threads > 1);
+        if let Some(team) = team {
+            if self.w.spec.batch == 1 {
+                self.model
+                    .generate_on(team, sensors, workspace)
+                    .map(Generated::One)
+            } else {
+                self.model
+                    .generate_batch_on(team, sensors, workspace)
+                    .map(Generated::Batch)
+            }
+        } else if self.w.spec.batch == 1 && threads > 1 {
             self.model
                 .generate_par(sensors, workspace)
                 .map(Generated::One)
@@ -190,7 +216,7 @@ impl<'a> Runner<'a> {
 
     /// Evaluates every target at the workload's points into `out` (`[batch, n_points, d_out]`):
     /// `Target::eval` on 1 thread; on more (the caller's rayon pool) `Target::eval_par`, or
-    /// for a batch `TargetBatch::eval_all_par`.
+    /// for a batch `TargetBatch::eval_all_par`; on a team `eval_on` and `eval_all_on`.
     ///
     /// # Errors
     /// The runtime's error, as text.
@@ -202,16 +228,18 @@ impl<'a> Runner<'a> {
     ) -> Result<(), String> {
         let s = &self.w.spec;
         let points = &self.w.points[..];
-        let run = |t: &mut Target<'_>, o: &mut [f32]| {
-            if threads > 1 {
-                t.eval_par(points, o)
-            } else {
-                t.eval(points, o)
-            }
+        let team = self.team.filter(|_| threads > 1);
+        let run = |t: &mut Target<'_>, o: &mut [f32]| match team {
+            Some(team) => t.eval_on(team, points, o),
+            None if threads > 1 => t.eval_par(points, o),
+            None => t.eval(points, o),
         };
         match g {
             Generated::One(t) => run(t, out),
-            Generated::Batch(b) if threads > 1 => b.eval_all_par(points, out),
+            Generated::Batch(b) if threads > 1 => match team {
+                Some(team) => b.eval_all_on(team, points, out),
+                None => b.eval_all_par(points, out),
+            },
             Generated::Batch(b) => out
                 .chunks_mut(s.n_points * s.d_out)
                 .enumerate()
@@ -275,4 +303,30 @@ pub fn median_us(
         0.5 * (times[n / 2 - 1] + times[n / 2])
     };
     Ok((median * 1e6, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::spec;
+
+    /// A runner on a team runs the `_on` calls, whose results are the serial calls' bits: the
+    /// `hdon-team` rows of `run.sh` compare the same outputs. One function (`burgers-hyper`)
+    /// and a batch (`B`, 64 functions).
+    #[test]
+    fn team_runner_gives_the_serial_bits() {
+        let team = Team::new(2, std::time::Duration::from_micros(200)).expect("team");
+        for name in ["burgers-hyper", "B"] {
+            let w = spec(name).expect("workload").build();
+            let buf = ModelBuf::for_workload(&w, WeightType::F32).expect("model");
+            let serial = Runner::new(&w, &buf).expect("open");
+            let on_team = Runner::new(&w, &buf).expect("open").on_team(&team);
+            let (mut a, mut b) = (serial.state(), on_team.state());
+            serial.time(Phase::Total, 1, 0.0, &mut a).expect("serial");
+            on_team.time(Phase::Total, 2, 0.0, &mut b).expect("team");
+            assert!(a.out.iter().any(|&v| v != 0.0), "{name}: outputs are all zero");
+            let same = a.out.iter().zip(&b.out).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{name}: the team's outputs differ from the serial ones");
+        }
+    }
 }

@@ -6,7 +6,10 @@
 //! that the table compares every peer with. Where the f32 target net runs on AMX tiles
 //! (`hdon_kernels::mlp_uses_amx`: workload L on a CPU with AMX), it is timed a second time with
 //! the tiles switched off (`set_amx(false)`), as `hdon-f32-fma`: the FMA tile kernel in the
-//! same run.
+//! same run. With N > 1 threads the f32 file is also timed on an `hdon_runtime::Team` of N
+//! threads that poll for 1 ms after each job (`generate_on`, `eval_on`, `generate_batch_on`,
+//! `eval_all_on`), as `hdon-team`: the API for calls that come in bursts, whose threads need no
+//! wake-up (docs/EMBEDDING.md, "Spinning workers").
 //!
 //! ```text
 //! e2e DIR [--threads N] [--budget SECONDS] [--names NAME...]
@@ -23,10 +26,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use hdon_benches::cli::exit;
 use hdon_benches::e2e::{ModelBuf, Phase, Runner, State};
 use hdon_benches::{npy, WeightType, SPECS};
+use hdon_runtime::Team;
 use serde_json::json;
 
 fn main() -> ExitCode {
@@ -57,26 +62,43 @@ fn run() -> Result<(), String> {
         .num_threads(threads)
         .build()
         .map_err(|e| format!("rayon pool: {e}"))?;
+    // Spin as `threads_ab`'s team: 1 ms covers the gap between two timed calls.
+    let team = if threads > 1 {
+        Some(Team::new(threads, Duration::from_millis(1)).map_err(|e| format!("team: {e}"))?)
+    } else {
+        None
+    };
     let mut rows = Vec::new();
     for spec in SPECS
         .iter()
         .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
     {
         let w = spec.build();
+        // (weights, FMA kernel instead of AMX tiles, on the team)
         let variants = WeightType::ALL
             .into_iter()
-            .flat_map(|w| [(w, false), (w, true)])
-            .filter(|&(w, fma)| w.applies_to(spec.family) && (!fma || w == WeightType::F32));
-        for (weights, fma) in variants {
+            .flat_map(|w| [(w, false, false), (w, true, false), (w, false, true)])
+            .filter(|&(w, fma, on_team)| {
+                w.applies_to(spec.family)
+                    && (!fma || w == WeightType::F32)
+                    && (!on_team || (w == WeightType::F32 && team.is_some()))
+            });
+        for (weights, fma, on_team) in variants {
             let buf = ModelBuf::for_workload(&w, weights)?;
-            let runner = Runner::new(&w, &buf)?;
+            let mut runner = Runner::new(&w, &buf)?;
             if fma && !runner.uses_amx() {
                 continue;
             }
-            let (label, wname) = match (weights, fma) {
-                (WeightType::F32, false) => (format!("hdon-t{threads}"), "f32".to_string()),
-                (WeightType::F32, true) => (format!("hdon-f32-fma-t{threads}"), "f32-fma".into()),
-                (w, _) => (
+            if let Some(team) = team.as_ref().filter(|_| on_team) {
+                runner = runner.on_team(team);
+            }
+            let (label, wname) = match (weights, fma, on_team) {
+                (WeightType::F32, false, false) => (format!("hdon-t{threads}"), "f32".to_string()),
+                (WeightType::F32, true, _) => {
+                    (format!("hdon-f32-fma-t{threads}"), "f32-fma".into())
+                }
+                (WeightType::F32, false, true) => (format!("hdon-team-t{threads}"), "team".into()),
+                (w, _, _) => (
                     format!("hdon-{}-t{threads}", w.name()),
                     w.name().to_string(),
                 ),
