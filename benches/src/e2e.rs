@@ -324,9 +324,19 @@ mod tests {
             let (mut a, mut b) = (serial.state(), on_team.state());
             serial.time(Phase::Total, 1, 0.0, &mut a).expect("serial");
             on_team.time(Phase::Total, 2, 0.0, &mut b).expect("team");
-            assert!(a.out.iter().any(|&v| v != 0.0), "{name}: outputs are all zero");
-            let same = a.out.iter().zip(&b.out).all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(same, "{name}: the team's outputs differ from the serial ones");
+            assert!(
+                a.out.iter().any(|&v| v != 0.0),
+                "{name}: outputs are all zero"
+            );
+            let same = a
+                .out
+                .iter()
+                .zip(&b.out)
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(
+                same,
+                "{name}: the team's outputs differ from the serial ones"
+            );
         }
     }
 }
