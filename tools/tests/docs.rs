@@ -1,14 +1,19 @@
-//! The docs' examples are real: every complete TOML block of docs/EXPORT.md parses and
-//! validates, and there is one per family; every `hdon` command line in the docs uses options
+//! The docs' examples are real: every complete TOML block of docs/EXPORT.md parses, validates
+//! and exports from a checkpoint named as the page's "Tensor names" table says, and there is one
+//! per family; every `hdon` command line in the docs uses options
 //! the binary has, and docs/CLI.md's synopsis lists them all; docs/CLI.md's export, inspect, run
 //! and verify examples run as written and print the lines shown (figures aside: they depend on
 //! the machine's kernel path).
 
+use hdon_tools::checkpoint::Checkpoint;
+use hdon_tools::export::{export_with, ThetaLayout};
+use hdon_tools::npy::Array;
+use hdon_tools::quantize::WeightDtype;
 use hdon_tools::spec::Spec;
 use std::collections::BTreeSet;
 
 #[test]
-fn every_complete_spec_example_in_export_md_validates() {
+fn every_complete_spec_example_in_export_md_validates_and_exports() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/EXPORT.md");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut families = BTreeSet::new();
@@ -19,14 +24,99 @@ fn every_complete_spec_example_in_export_md_validates() {
         if !body.contains("[sensors]") {
             continue; // the annotated [model] fragment
         }
-        let plan = Spec::parse(body)
-            .and_then(|s| s.validate())
-            .unwrap_or_else(|e| panic!("{e}\n{body}"));
+        let spec = Spec::parse(body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+        let plan = spec.validate().unwrap_or_else(|e| panic!("{e}\n{body}"));
+        // It exports from a checkpoint whose tensors are named and laid out as the page says.
+        let ckpt = checkpoint_as_documented(&spec);
+        let out = export_with(&plan, &ckpt, WeightDtype::F32, ThetaLayout::Rows)
+            .unwrap_or_else(|e| panic!("{e:#}\n{body}"));
+        assert!(out.unused.is_empty(), "unused {:?}\n{body}", out.unused);
+        hdon_format::ModelFile::parse(&hdon_format::AlignedBytes::from_slice(&out.bytes)).unwrap();
         families.insert(plan.family.name());
         checked += 1;
     }
     assert_eq!(checked, 6);
     assert_eq!(families.len(), 6, "{families:?}");
+}
+
+/// The checkpoint name of layer `i`'s weight or bias in network `role`, as docs/EXPORT.md's
+/// "Tensor names" table spells it for each preset.
+fn documented_name(preset: &str, role: &str, i: usize, weight: bool) -> String {
+    match (preset, weight) {
+        ("hdon", true) => format!("{role}.{i}.weight"),
+        ("hdon", false) => format!("{role}.{i}.bias"),
+        ("torch_sequential", true) => format!("{role}_net.{}.weight", 2 * i),
+        ("torch_sequential", false) => format!("{role}_net.{}.bias", 2 * i),
+        ("flax", true) => format!("{role}/Dense_{i}/kernel"),
+        ("flax", false) => format!("{role}/Dense_{i}/bias"),
+        _ => panic!("preset {preset} is not in docs/EXPORT.md"),
+    }
+}
+
+/// A checkpoint for `spec` with small arbitrary values: every layer of every network (weights
+/// `[out, in]`, or `[in, out]` for layout `in_out`, the default of preset `flax`), `b0` and
+/// `chunk_embeddings` where the spec has them, under the names of the spec's preset unless its
+/// `[tensors]` table renames the slot.
+fn checkpoint_as_documented(spec: &Spec) -> Checkpoint {
+    let m = &spec.model;
+    let default_layout = if m.preset == "flax" {
+        "in_out"
+    } else {
+        "out_in"
+    };
+    let in_out = m.layout.as_deref().unwrap_or(default_layout) == "in_out";
+    let mut seed = 1u32;
+    let mut values = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 8) as f32 / (1u32 << 24) as f32 * 0.2 - 0.1
+            })
+            .collect()
+    };
+    let mut tensors = std::collections::BTreeMap::new();
+    let mut put = |slot: String, name: String, shape: Vec<usize>, data: Vec<f32>| {
+        let name = spec.tensors.get(&slot).cloned().unwrap_or(name);
+        let a = Array {
+            shape,
+            data,
+            stored_dtype: "float32",
+        };
+        assert!(tensors.insert(name.clone(), a).is_none(), "{name} twice");
+    };
+    for (role, net) in &spec.networks {
+        for (i, w) in net.sizes.windows(2).enumerate() {
+            let (n_in, n_out) = (w[0] as usize, w[1] as usize);
+            let shape = if in_out {
+                vec![n_in, n_out]
+            } else {
+                vec![n_out, n_in]
+            };
+            let weight = documented_name(&m.preset, role, i, true);
+            put(
+                format!("{role}.{i}.weight"),
+                weight,
+                shape,
+                values(n_in * n_out),
+            );
+            let bias = documented_name(&m.preset, role, i, false);
+            put(format!("{role}.{i}.bias"), bias, vec![n_out], values(n_out));
+        }
+    }
+    if m.b0 {
+        let d_out = m.d_out as usize;
+        put("b0".into(), "b0".into(), vec![d_out], values(d_out));
+    }
+    if let Some(c) = &spec.chunks {
+        let shape = vec![c.n_chunks as usize, c.d_z as usize];
+        let n = shape[0] * shape[1];
+        let name = "chunk_embeddings".to_string();
+        put(name.clone(), name, shape, values(n));
+    }
+    Checkpoint {
+        path: "docs/EXPORT.md example".into(),
+        tensors,
+    }
 }
 
 /// The repository root.
