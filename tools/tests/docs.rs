@@ -1,9 +1,10 @@
-//! The docs' examples are real: every complete TOML block of docs/EXPORT.md parses, validates
-//! and exports from a checkpoint named as the page's "Tensor names" table says, and there is one
-//! per family; every `hdon` command line in the docs uses options
-//! the binary has, and docs/CLI.md's synopsis lists them all; docs/CLI.md's export, inspect, run
-//! and verify examples run as written and print the lines shown (figures aside: they depend on
-//! the machine's kernel path).
+//! The docs' examples are real:
+//! - every complete TOML block of docs/EXPORT.md parses, validates and exports from a checkpoint
+//!   named as the page's "Tensor names" table says, and there is one per family;
+//! - every `hdon` command line in the docs uses options the binary has, and docs/CLI.md's
+//!   synopsis lists them all;
+//! - docs/CLI.md's export, inspect, run and verify examples run as written and print the lines
+//!   shown (figures aside: their last digits depend on the machine's kernel path).
 
 use hdon_tools::checkpoint::Checkpoint;
 use hdon_tools::export::{export_with, ThetaLayout};
