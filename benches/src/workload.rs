@@ -5,7 +5,7 @@
 //! the `.npy` dump that `workloads export` writes from this module, and the hdon side builds its
 //! model files from the same in-memory [`Workload`].
 //!
-//! Layouts (CONTRACTS.md): a dense layer's weight is `[n_out, n_in]` row-major with a separate bias
+//! Layouts (docs/EXPORT.md, docs/FORMAT.md "The six families"): a dense layer's weight is `[n_out, n_in]` row-major with a separate bias
 //! `[n_out]`; a HyperDeepONet's theta is in paper layout (layer by layer, weight `[out, in]`
 //! row-major, then bias `[out]`); a DeepONet's branch outputs `d_out * p` coefficients with
 //! `c_{j,k}` at index `j * p + k`, plus a constant bias `b0 [d_out]`.
@@ -407,7 +407,7 @@ impl Spec {
         n
     }
 
-    /// The model spec TOML (CONTRACTS.md) that `hdon export` reads for this workload, with a
+    /// The model spec TOML (docs/EXPORT.md) that `hdon export` reads for this workload, with a
     /// checkpoint in preset `hdon`, layout `out_in` (the slot names of the `.npy` dump).
     pub fn spec_toml(&self) -> String {
         let list = |v: &[usize]| {

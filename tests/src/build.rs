@@ -1,5 +1,5 @@
 //! Builds a valid `.hdon` file from a [`PaperModel`], applying the transforms the export tool
-//! applies (CONTRACTS.md "The six families as stored in a file"): branch rows for b0, the theta
+//! applies (docs/FORMAT.md "The six families"): branch rows for b0, the theta
 //! permutation of the hypernet's last layer, packing of trunk/decoder layers.
 
 use hdon_format::{

@@ -2,7 +2,7 @@
 //!
 //! Order of work: fetch every tensor the spec needs and check its shape (nothing is built until
 //! every shape is right); bring weights to `[out, in]`; apply the family's stored-layout
-//! transforms (CONTRACTS.md "The six families"):
+//! transforms (docs/FORMAT.md "The six families"):
 //! - deeponet/shift: the branch's last layer gains, for each output j, a zero-weight row whose
 //!   bias is b0_j, in front of its p coefficient rows, so the branch emits d_out blocks
 //!   `[b0_j, c_j0, ..., c_j(p-1)]` (the packed combination layer);

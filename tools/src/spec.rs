@@ -499,7 +499,7 @@ impl Spec {
             (_, None) => None,
         };
 
-        // Sizes per family (CONTRACTS.md "The six families").
+        // Sizes per family (docs/FORMAT.md "The six families").
         let net = |r: Role| {
             networks
                 .iter()

@@ -1,4 +1,4 @@
-//! Test data sets (`.npz`, CONTRACTS.md "Test data files"): `sensors` [N, m]; `points`
+//! Test data sets (`.npz`, docs/CLI.md, `verify`): `sensors` [N, m]; `points`
 //! [P, d_y] shared by all functions or [N, P, d_y]; `truth` and/or `outputs` [N, P, d_out]
 //! (the last axis may be dropped when d_out = 1, and the points' when d_y = 1).
 //! Also the relative L2 error statistics every command reports.

@@ -22,5 +22,5 @@ case "${1:-}" in
   c) train burgers chunked_hyper ;;
   d) for p in identity differentiation; do for f in shift flex nomad; do train $p $f; done; done ;;
   e) train advection chunked_hyper ;;
-  *) echo "usage: $0 a|b|c" >&2; exit 2 ;;
+  *) echo "usage: $0 a|b|c|d|e" >&2; exit 2 ;;
 esac

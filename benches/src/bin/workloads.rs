@@ -8,7 +8,7 @@
 //! `sensors.npy` `[batch, m]`, `points.npy` `[n_points, d_y]`, and the weights in paper layout as
 //! `<role>.<i>.weight.npy` `[out, in]` / `<role>.<i>.bias.npy` `[out]` (roles `hyper`, or
 //! `branch` + `trunk`, plus `b0.npy` `[d_out]` for DeepONet): the checkpoint slot names of
-//! CONTRACTS.md. Also `model.toml` + `checkpoint.safetensors`, the same model as `hdon export`
+//! docs/EXPORT.md. Also `model.toml` + `checkpoint.safetensors`, the same model as `hdon export`
 //! input (`hdon export --spec DIR/NAME/model.toml ...`), and that model's file
 //! `model-f32.hdon` (for `benches/peers/peers.py interleave`, which calls hdon's C API).
 
