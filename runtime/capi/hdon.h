@@ -7,8 +7,9 @@
  *
  * The library never allocates (except hdon_generate_batch, which runs on rayon's thread pool
  * and its per-task buffers, hdon_team_new, hdon_eval_on, and hdon_eval_batch_on when it splits
- * points), never reads files and never aborts on bad input: every call returns a status code.
- * All memory is the caller's:
+ * points; and once per process, in the first call that runs a kernel, reading the environment
+ * variables HDON_KERNEL and HDON_AMX, which allocates a few bytes), never reads files and
+ * never aborts on bad input: every call returns a status code. All memory is the caller's:
  *
  *   bytes      the model file (.hdon), e.g. a flash region or a read/mmap'd buffer. Must be at
  *              least 4-byte aligned and stay alive and unchanged while the model is used.
@@ -67,19 +68,38 @@ typedef enum hdon_status {
     HDON_ERR_FORMAT = 2,                /* the file is malformed, corrupt or misaligned */
     HDON_ERR_KERNEL = 3,                /* a kernel rejected its arguments (internal) */
     HDON_ERR_SENSOR_COUNT = 4,          /* n_sensors != hdon_model_n_sensors(model) */
-    HDON_ERR_POINT_DIM = 5,             /* points length not a multiple of d_y */
-    HDON_ERR_OUTPUT_LEN = 6,            /* out_len < n_points * d_out */
-    HDON_ERR_WORKSPACE_TOO_SHORT = 7,   /* workspace_len < hdon_model_workspace_len(model, 1) */
+    HDON_ERR_POINT_DIM = 5,             /* n_points * d_y overflows, or targets of one batch
+                                           call differ in d_y or d_out */
+    HDON_ERR_OUTPUT_LEN = 6,            /* out_len < n_points * d_out (batch: times batch) */
+    HDON_ERR_WORKSPACE_TOO_SHORT = 7,   /* workspace_len < hdon_model_workspace_len(model, batch) */
     HDON_ERR_NONFINITE_SENSOR = 8,      /* a sensor value is NaN or infinite */
     HDON_ERR_NONFINITE_POINT = 9,       /* a point coordinate is NaN or infinite */
     HDON_ERR_WORKSPACE_MISMATCH = 10,   /* the file's workspace records disagree with this runtime */
     HDON_ERR_UNSUPPORTED = 11,          /* valid model beyond this runtime's limits */
-    HDON_ERR_INVALID_MODEL = 12         /* tensors or normalization unusable */
+    HDON_ERR_INVALID_MODEL = 12,        /* tensors or normalization unusable */
+    HDON_ERR_MISALIGNED = 13            /* a float pointer not 4-byte aligned, or a hdon_model /
+                                           hdon_target pointer not 8-byte aligned */
 } hdon_status;
+
+/* Argument checks common to every call (they run before anything is read or written):
+ *   - a required pointer that is NULL: HDON_ERR_NULL. A buffer pointer may be NULL when its
+ *     length is 0.
+ *   - a pointer not aligned to its type (float: 4 bytes; hdon_model, hdon_target: 8):
+ *     HDON_ERR_MISALIGNED (for the model bytes: HDON_ERR_FORMAT).
+ *   - a length larger than any buffer can be (more than PTRDIFF_MAX bytes, e.g. a negative
+ *     count cast to size_t): the status of that length (HDON_ERR_SENSOR_COUNT,
+ *     HDON_ERR_POINT_DIM, HDON_ERR_OUTPUT_LEN, HDON_ERR_WORKSPACE_TOO_SHORT).
+ * A call that returns an error leaves *out (the hdon_model or hdon_target it would fill) as
+ * it was. Of a longer buffer than needed, the library only touches the first n_points * d_out
+ * floats of an output (times batch for the batch calls) and the first
+ * hdon_model_workspace_len(model, batch) floats of a workspace. */
 
 /* Loads a model from `len` bytes at `bytes` (4-byte aligned). Validates the structure always
  * and the CRC32C checksums if verify_checksums != 0. Writes the model to *out. No allocation,
- * no copy of the bytes. Returns HDON_OK or an error code. */
+ * no copy of the bytes. Non-finite sensor values and points are rejected by every later call
+ * (HDON_ERR_NONFINITE_SENSOR / _POINT). Returns HDON_OK, HDON_ERR_NULL, HDON_ERR_MISALIGNED
+ * (out), HDON_ERR_FORMAT (malformed, corrupt, truncated or misaligned bytes),
+ * HDON_ERR_WORKSPACE_MISMATCH, HDON_ERR_UNSUPPORTED or HDON_ERR_INVALID_MODEL. */
 int hdon_model_open(const void *bytes, size_t len, int verify_checksums, hdon_model *out);
 
 /* Sensor values per input function (m). 0 if model is NULL. */
@@ -92,11 +112,16 @@ size_t hdon_model_d_y(const hdon_model *model);
 size_t hdon_model_d_out(const hdon_model *model);
 
 /* Exact workspace length in floats (not bytes) for `batch` input functions; hdon_generate
- * uses batch = 1. 0 if model is NULL. */
+ * uses batch = 1. The same number is recorded in the file (`hdon inspect` prints it), for a
+ * buffer sized at compile time. 0 if model is NULL; SIZE_MAX if the length overflows size_t. */
 size_t hdon_model_workspace_len(const hdon_model *model, size_t batch);
 
 /* Runs the input-function-dependent networks once: sensors float[n_sensors] (physical
- * values), workspace float[workspace_len]. Writes a target handle to *out. */
+ * values), workspace float[workspace_len] with workspace_len >= hdon_model_workspace_len(model,
+ * 1) (contents on entry ignored; 4-byte alignment suffices). Writes a target handle to *out;
+ * a target generated earlier in the same workspace is invalid afterwards. Returns HDON_OK,
+ * HDON_ERR_NULL, HDON_ERR_MISALIGNED, HDON_ERR_SENSOR_COUNT, HDON_ERR_WORKSPACE_TOO_SHORT or
+ * HDON_ERR_NONFINITE_SENSOR. */
 int hdon_generate(const hdon_model *model, const float *sensors, size_t n_sensors,
                   float *workspace, size_t workspace_len, hdon_target *out);
 
@@ -114,7 +139,10 @@ int hdon_generate_batch(const hdon_model *model, const float *sensors, size_t ba
 
 /* Evaluates the target net at n_points points: points float[n_points][d_y], out
  * float[out_len] with out_len >= n_points * d_out (receives [n_points][d_out]). Any number
- * of times; n_points may be 0 (then points/out may be NULL). */
+ * of times; n_points may be 0 (then points/out may be NULL). Returns HDON_OK, HDON_ERR_NULL,
+ * HDON_ERR_MISALIGNED, HDON_ERR_POINT_DIM, HDON_ERR_OUTPUT_LEN or HDON_ERR_NONFINITE_POINT
+ * (out untouched on every error). Writes the target's tile scratch (in its workspace): one
+ * call per target at a time. */
 int hdon_eval(hdon_target *target, const float *points, size_t n_points, float *out,
               size_t out_len);
 

@@ -69,6 +69,9 @@ pub enum Status {
     Unsupported = 11,
     /// Tensors or normalization unusable.
     InvalidModel = 12,
+    /// A pointer is not aligned to its type (`float`: 4 bytes; `hdon_model`, `hdon_target`:
+    /// 8 bytes).
+    Misaligned = 13,
 }
 
 /// Maps a runtime error to its C status code.
@@ -95,40 +98,72 @@ fn code(r: Result<(), Error>) -> c_int {
     }
 }
 
+/// A caller's buffer of `len` elements as a slice, or the status to return: `Null` for a NULL
+/// pointer, `Misaligned` for a pointer not aligned to `T`, `too_long` for a length that no
+/// buffer can have (more than `isize::MAX` bytes: e.g. a negative count cast to `size_t`).
+/// `len` 0 gives an empty slice whatever the pointer. These are the checks that keep a bad
+/// argument from becoming undefined behaviour (or, with debug assertions, an abort) in
+/// `from_raw_parts`.
+///
 /// # Safety
-/// `ptr` must be NULL or valid for `len` reads of `T` for `'a`.
-unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> Option<&'a [T]> {
+/// If the checks pass, `ptr` must be valid for `len` reads of `T` for `'a`.
+unsafe fn slice<'a, T>(ptr: *const T, len: usize, too_long: Status) -> Result<&'a [T], Status> {
     if len == 0 {
-        return Some(&[]);
+        return Ok(&[]);
     }
     if ptr.is_null() {
-        return None;
+        return Err(Status::Null);
     }
-    // SAFETY: non-null, caller guarantees `len` valid elements for 'a.
-    Some(unsafe { core::slice::from_raw_parts(ptr, len) })
+    if !ptr.is_aligned() {
+        return Err(Status::Misaligned);
+    }
+    if len > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(too_long);
+    }
+    // SAFETY: non-null, aligned, at most isize::MAX bytes; the caller guarantees `len` valid
+    // elements for 'a.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+/// [`slice`] for writing.
+///
+/// # Safety
+/// If the checks pass, `ptr` must be valid for `len` reads and writes of `T` for `'a`,
+/// unaliased.
+unsafe fn slice_mut<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    too_long: Status,
+) -> Result<&'a mut [T], Status> {
+    // SAFETY: the checks only; forwarded caller contract.
+    unsafe { slice(ptr.cast_const(), len, too_long) }?;
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    // SAFETY: checked by `slice` above (non-null, aligned, at most isize::MAX bytes); the
+    // caller guarantees `len` valid, unaliased elements for 'a.
+    Ok(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// `Null` for a NULL pointer, `Misaligned` for one not aligned to `T`: the checks before a
+/// caller's `hdon_model` / `hdon_target` storage is read or written.
+fn check_ptr<T>(p: *const T) -> Result<(), Status> {
+    if p.is_null() {
+        Err(Status::Null)
+    } else if !p.is_aligned() {
+        Err(Status::Misaligned)
+    } else {
+        Ok(())
+    }
 }
 
 /// # Safety
-/// `ptr` must be NULL or valid for `len` reads and writes of `T` for `'a`, unaliased.
-unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> Option<&'a mut [T]> {
-    if len == 0 {
-        return Some(&mut []);
-    }
-    if ptr.is_null() {
-        return None;
-    }
-    // SAFETY: non-null, caller guarantees `len` valid, unaliased elements for 'a.
-    Some(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
-}
-
-/// # Safety
-/// `m` must be NULL or point to a `hdon_model` filled by a successful `hdon_model_open`.
-unsafe fn model_ref<'a>(m: *const HdonModel) -> Option<&'a Model<'static>> {
-    if m.is_null() {
-        return None;
-    }
+/// `m` must be NULL, misaligned (both reported) or point to a `hdon_model` filled by a
+/// successful `hdon_model_open`.
+unsafe fn model_ref<'a>(m: *const HdonModel) -> Result<&'a Model<'static>, Status> {
+    check_ptr(m)?;
     // SAFETY: the storage holds a Model written by hdon_model_open (size/align checked above).
-    Some(unsafe { &*(m as *const Model<'static>) })
+    Ok(unsafe { &*(m as *const Model<'static>) })
 }
 
 /// `hdon_model_open` of `hdon.h`.
@@ -143,8 +178,14 @@ pub unsafe extern "C" fn hdon_model_open(
     verify_checksums: c_int,
     out: *mut HdonModel,
 ) -> c_int {
-    if out.is_null() || bytes.is_null() {
+    if bytes.is_null() {
         return Status::Null as c_int;
+    }
+    if let Err(rc) = check_ptr(out) {
+        return rc as c_int;
+    }
+    if len > isize::MAX as usize {
+        return Status::Format as c_int;
     }
     // SAFETY: caller contract (valid for len bytes, outlives the model).
     let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(bytes as *const u8, len) };
@@ -249,17 +290,23 @@ unsafe fn generate_with(
         &'w mut [f32],
     ) -> Result<Target<'w>, Error>,
 ) -> c_int {
-    // SAFETY: caller contract for each pointer.
-    let (Some(model), Some(sensors), Some(ws)) = (
-        unsafe { model_ref(model) },
-        unsafe { slice(sensors, n_sensors) },
-        unsafe { slice_mut(workspace, workspace_len) },
-    ) else {
-        return Status::Null as c_int;
+    // SAFETY: caller contract for each pointer. Only the workspace the model needs is taken
+    // (the same as generate takes of a longer slice).
+    let args = unsafe {
+        model_ref(model).and_then(|model| {
+            let ws_len = workspace_len.min(model.workspace_len(1));
+            Ok((
+                model,
+                slice(sensors, n_sensors, Status::SensorCount)?,
+                slice_mut(workspace, ws_len, Status::WorkspaceTooShort)?,
+                check_ptr(out)?,
+            ))
+        })
     };
-    if out.is_null() {
-        return Status::Null as c_int;
-    }
+    let (model, sensors, ws, ()) = match args {
+        Ok(args) => args,
+        Err(rc) => return rc as c_int,
+    };
     match generate(model, sensors, ws) {
         Ok(target) => {
             // SAFETY: out valid for a write of HdonTarget, which fits a Target (checked); the
@@ -326,17 +373,23 @@ pub unsafe extern "C" fn hdon_generate_batch(
     let Some(total) = batch.checked_mul(n_sensors) else {
         return Status::SensorCount as c_int;
     };
-    // SAFETY: caller contract for each pointer.
-    let (Some(model), Some(sensors), Some(ws)) = (
-        unsafe { model_ref(model) },
-        unsafe { slice(sensors, total) },
-        unsafe { slice_mut(workspace, workspace_len) },
-    ) else {
-        return Status::Null as c_int;
+    // SAFETY: caller contract for each pointer. Only the workspace the batch needs is taken
+    // (the same as generate_batch takes of a longer slice).
+    let args = unsafe {
+        model_ref(model).and_then(|model| {
+            let ws_len = workspace_len.min(model.workspace_len(batch));
+            Ok((
+                model,
+                slice(sensors, total, Status::SensorCount)?,
+                slice_mut(workspace, ws_len, Status::WorkspaceTooShort)?,
+                check_ptr(targets)?,
+            ))
+        })
     };
-    if targets.is_null() {
-        return Status::Null as c_int;
-    }
+    let (model, sensors, ws, ()) = match args {
+        Ok(args) => args,
+        Err(rc) => return rc as c_int,
+    };
     if batch == 0 {
         return Status::Ok as c_int;
     }
@@ -398,21 +451,25 @@ unsafe fn eval_with(
     out_len: usize,
     eval: impl FnOnce(&mut Target<'static>, &[f32], &mut [f32]) -> Result<(), Error>,
 ) -> c_int {
-    if target.is_null() {
-        return Status::Null as c_int;
+    if let Err(rc) = check_ptr(target) {
+        return rc as c_int;
     }
     // SAFETY: the storage holds a Target written by hdon_generate.
     let target = unsafe { &mut *(target as *mut Target<'static>) };
     let Some(n_values) = n_points.checked_mul(target.d_y()) else {
         return Status::PointDim as c_int;
     };
+    // Only the values eval writes are taken of `out` (eval reports a shorter one).
+    let out_len = out_len.min(n_points.saturating_mul(target.d_out()));
     // SAFETY: caller contract.
-    let (Some(points), Some(out)) = (unsafe { slice(points, n_values) }, unsafe {
-        slice_mut(out, out_len)
-    }) else {
-        return Status::Null as c_int;
+    let args = unsafe {
+        slice(points, n_values, Status::PointDim)
+            .and_then(|p| Ok((p, slice_mut(out, out_len, Status::OutputLen)?)))
     };
-    code(eval(target, points, out))
+    match args {
+        Ok((points, out)) => code(eval(target, points, out)),
+        Err(rc) => rc as c_int,
+    }
 }
 
 /// `hdon_team` of `hdon.h`: a [`Team`] on the heap, the C caller's from `hdon_team_new` to
@@ -546,9 +603,7 @@ unsafe fn batch_args<'a>(
     if batch == 0 {
         return Ok(None);
     }
-    if targets.is_null() {
-        return Err(Status::Null as c_int);
-    }
+    check_ptr(targets).map_err(|rc| rc as c_int)?;
     // SAFETY: i < batch; the caller guarantees `batch` targets written by hdon_generate(_batch);
     // each reference lives only within this expression.
     let shape = |i: usize| {
@@ -567,16 +622,16 @@ unsafe fn batch_args<'a>(
         Some(need) if need <= out_len => need,
         _ => return Err(Status::OutputLen as c_int),
     };
-    // SAFETY: caller contract.
-    let (Some(points), Some(out)) = (unsafe { slice(points, n_values) }, unsafe {
-        slice_mut(out, out_len)
-    }) else {
-        return Err(Status::Null as c_int);
-    };
+    // SAFETY: caller contract; `need <= out_len` values of `out` are taken, the ones written.
+    let (points, out) = unsafe {
+        slice(points, n_values, Status::PointDim)
+            .and_then(|p| Ok((p, slice_mut(out, need, Status::OutputLen)?)))
+    }
+    .map_err(|rc| rc as c_int)?;
     if per == 0 {
         return Ok(None);
     }
-    Ok(Some((points, &mut out[..need], per)))
+    Ok(Some((points, out, per)))
 }
 
 /// Targets per team thread from which `hdon_eval_batch_on` gives the threads whole targets
@@ -676,14 +731,17 @@ pub extern "C" fn hdon_error_message(code: c_int) -> *const c_char {
         2 => c"model file is malformed, corrupt or misaligned (must be 4-byte aligned)",
         3 => c"a kernel rejected its arguments (internal error)",
         4 => c"sensor count differs from the model's (hdon_model_n_sensors)",
-        5 => c"points length is not a multiple of the query dimension d_y",
+        5 => c"n_points * d_y overflows, or the targets of a batch differ in d_y or d_out",
         6 => c"output buffer shorter than n_points * d_out",
-        7 => c"workspace shorter than hdon_model_workspace_len(model, 1)",
+        7 => c"workspace shorter than hdon_model_workspace_len(model, batch)",
         8 => c"a sensor value is NaN or infinite",
         9 => c"a point coordinate is NaN or infinite",
         10 => c"the file's workspace records disagree with this runtime",
         11 => c"the model exceeds this runtime's limits (layers, widths)",
         12 => c"the model's tensors or normalization are unusable",
+        13 => {
+            c"a buffer or struct pointer is misaligned (float: 4 bytes, hdon_model/hdon_target: 8)"
+        }
         _ => c"unknown hdon status code",
     };
     s.as_ptr()
