@@ -41,27 +41,40 @@ fn static_lib() -> PathBuf {
     lib
 }
 
-fn compile_example(out_dir: &Path) -> PathBuf {
+/// Compiles `source` (a path relative to this package) with `compiler` (`$CC` / `cc` for C,
+/// `$CXX` / `c++` for C++) and the flags of a strict firmware build, warnings as errors, and
+/// links it with the static library into `out_dir/name`.
+fn compile(out_dir: &Path, source: &str, name: &str, cxx: bool) -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let exe = out_dir.join("run_model");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let output = Command::new(&cc)
-        .arg("-O1")
-        .arg("-Wall")
-        .arg("-I")
+    let exe = out_dir.join(name);
+    let (var, default, lang) = if cxx {
+        ("CXX", "c++", ["-x", "c++", "-std=c++11"])
+    } else {
+        ("CC", "cc", ["-x", "c", "-std=c99"])
+    };
+    let compiler = std::env::var(var).unwrap_or_else(|_| default.into());
+    let output = Command::new(&compiler)
+        .args(lang)
+        .args(["-O1", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-I"])
         .arg(manifest)
-        .arg(manifest.join("examples").join("run_model.c"))
+        .arg(manifest.join(source))
+        // Back to linking: the library is not a source file of the language above.
+        .args(["-x", "none"])
         .arg(static_lib())
         .args(["-lpthread", "-ldl", "-lm", "-o"])
         .arg(&exe)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run the C compiler `{cc}`: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run the compiler `{compiler}`: {e}"));
     assert!(
         output.status.success(),
-        "C compile failed:\n{}",
+        "{source}: compile failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     exe
+}
+
+fn compile_example(out_dir: &Path) -> PathBuf {
+    compile(out_dir, "examples/run_model.c", "run_model", false)
 }
 
 /// The same inputs as run_model.c computes.
@@ -160,4 +173,72 @@ fn c_api_errors_and_messages() {
     }
     // SAFETY: NULL model gives 0.
     assert_eq!(unsafe { hdon_model_n_sensors(std::ptr::null()) }, 0);
+}
+
+/// `hdon.h` as a C99 and as a C++11 compiler read it (`tests/c/abi.c`) agrees with the library:
+/// the opaque structs' sizes and alignments, every status code's value (and that the library
+/// has a message for it), and each function called through its prototype returning the
+/// status its checks give.
+#[test]
+fn header_matches_the_library_in_c_and_cpp() {
+    use hdon::{HdonModel, HdonTarget, Status};
+    use std::mem::{align_of, size_of};
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c_abi");
+    std::fs::create_dir_all(&dir).unwrap();
+    let codes = [
+        Status::Ok,
+        Status::Null,
+        Status::Format,
+        Status::Kernel,
+        Status::SensorCount,
+        Status::PointDim,
+        Status::OutputLen,
+        Status::WorkspaceTooShort,
+        Status::NonFiniteSensor,
+        Status::NonFinitePoint,
+        Status::WorkspaceMismatch,
+        Status::Unsupported,
+        Status::InvalidModel,
+        Status::Misaligned,
+    ];
+    let mut want = vec![
+        format!(
+            "hdon_model {} {}",
+            size_of::<HdonModel>(),
+            align_of::<HdonModel>()
+        ),
+        format!(
+            "hdon_target {} {}",
+            size_of::<HdonTarget>(),
+            align_of::<HdonTarget>()
+        ),
+    ];
+    for s in codes {
+        let msg = hdon::hdon_error_message(s as i32);
+        // SAFETY: hdon_error_message returns a static NUL-terminated string.
+        let msg = unsafe { std::ffi::CStr::from_ptr(msg) }.to_str().unwrap();
+        assert_ne!(msg, "unknown hdon status code", "{s:?}");
+        want.push(format!("status {} {msg}", s as i32));
+    }
+    // 16 bytes of zeros are no model; NULL models, targets and teams.
+    want.push(format!("model_open {}", Status::Format as i32));
+    want.push("model_getters 0".into());
+    for f in [
+        "generate",
+        "generate_batch",
+        "eval",
+        "eval_batch",
+        "eval_on",
+    ] {
+        want.push(format!("{f} {}", Status::Null as i32));
+    }
+    want.push(format!("eval_batch_on {}", Status::Null as i32));
+    want.push(format!("generate_on {}", Status::Null as i32));
+    for (cxx, name) in [(false, "abi_c"), (true, "abi_cpp")] {
+        let exe = compile(&dir, "tests/c/abi.c", name, cxx);
+        let run = Command::new(&exe).output().unwrap();
+        assert!(run.status.success(), "{name}: {:?}", run.status);
+        let got = String::from_utf8(run.stdout).unwrap();
+        assert_eq!(got.lines().collect::<Vec<_>>(), want, "{name}");
+    }
 }
