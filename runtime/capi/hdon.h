@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 /* Storage sizes of the opaque structs, in 8-byte words. The Rust side checks at compile time
- * that a loaded model / target fits (and that 8-byte alignment suffices). */
+ * that a loaded model / target fits (and that uint64_t's alignment suffices). */
 #define HDON_MODEL_WORDS 1024  /* 8 KiB */
 #define HDON_TARGET_WORDS 128  /* 1 KiB */
 
@@ -71,21 +71,21 @@ typedef enum hdon_status {
     HDON_ERR_POINT_DIM = 5,             /* n_points * d_y overflows, or targets of one batch
                                            call differ in d_y or d_out */
     HDON_ERR_OUTPUT_LEN = 6,            /* out_len < n_points * d_out (batch: times batch) */
-    HDON_ERR_WORKSPACE_TOO_SHORT = 7,   /* workspace_len < hdon_model_workspace_len(model, batch) */
+    HDON_ERR_WORKSPACE_TOO_SHORT = 7,   /* workspace_len < hdon_model_workspace_len(m, batch) */
     HDON_ERR_NONFINITE_SENSOR = 8,      /* a sensor value is NaN or infinite */
     HDON_ERR_NONFINITE_POINT = 9,       /* a point coordinate is NaN or infinite */
     HDON_ERR_WORKSPACE_MISMATCH = 10,   /* the file's workspace records disagree with this runtime */
     HDON_ERR_UNSUPPORTED = 11,          /* valid model beyond this runtime's limits */
     HDON_ERR_INVALID_MODEL = 12,        /* tensors or normalization unusable */
     HDON_ERR_MISALIGNED = 13            /* a float pointer not 4-byte aligned, or a hdon_model /
-                                           hdon_target pointer not 8-byte aligned */
+                                           hdon_target pointer not aligned as uint64_t */
 } hdon_status;
 
 /* Argument checks common to every call (they run before anything is read or written):
  *   - a required pointer that is NULL: HDON_ERR_NULL. A buffer pointer may be NULL when its
  *     length is 0.
- *   - a pointer not aligned to its type (float: 4 bytes; hdon_model, hdon_target: 8):
- *     HDON_ERR_MISALIGNED (for the model bytes: HDON_ERR_FORMAT).
+ *   - a pointer not aligned to its type (float: 4 bytes; hdon_model, hdon_target: as
+ *     uint64_t): HDON_ERR_MISALIGNED (for the model bytes: HDON_ERR_FORMAT).
  *   - a length larger than any buffer can be (more than PTRDIFF_MAX bytes, e.g. a negative
  *     count cast to size_t): the status of that length (HDON_ERR_SENSOR_COUNT,
  *     HDON_ERR_POINT_DIM, HDON_ERR_OUTPUT_LEN, HDON_ERR_WORKSPACE_TOO_SHORT).

@@ -70,7 +70,7 @@ pub enum Status {
     /// Tensors or normalization unusable.
     InvalidModel = 12,
     /// A pointer is not aligned to its type (`float`: 4 bytes; `hdon_model`, `hdon_target`:
-    /// 8 bytes).
+    /// as `uint64_t`).
     Misaligned = 13,
 }
 
@@ -739,9 +739,7 @@ pub extern "C" fn hdon_error_message(code: c_int) -> *const c_char {
         10 => c"the file's workspace records disagree with this runtime",
         11 => c"the model exceeds this runtime's limits (layers, widths)",
         12 => c"the model's tensors or normalization are unusable",
-        13 => {
-            c"a buffer or struct pointer is misaligned (float: 4 bytes, hdon_model/hdon_target: 8)"
-        }
+        13 => c"a pointer is misaligned (float: 4 bytes, hdon_model/hdon_target: as uint64_t)",
         _ => c"unknown hdon status code",
     };
     s.as_ptr()
