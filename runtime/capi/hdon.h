@@ -56,7 +56,9 @@ typedef struct hdon_model {
 
 /* The target net of one input function (opaque). Valid after hdon_generate returned HDON_OK,
  * while the model, the model bytes and the workspace are alive and the workspace is not
- * reused by another hdon_generate. */
+ * reused by another hdon_generate. It may be moved (copied, then only the copy used), not
+ * duplicated: hdon_eval writes its scratch into the workspace the target borrows, so two live
+ * copies of one target (or two threads calling hdon_eval on one) would share that scratch. */
 typedef struct hdon_target {
     uint64_t opaque[HDON_TARGET_WORDS];
 } hdon_target;
