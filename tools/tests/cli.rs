@@ -871,3 +871,27 @@ fn export_gives_the_output_normal_permissions() {
     export_fixture(dir.path(), "hyper", &[]);
     assert_eq!(mode(&out), 0o640);
 }
+
+#[test]
+fn bench_sizes_too_large_to_allocate_are_errors_not_aborts() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = export_fixture(dir.path(), "hyper", &[]);
+    // These aborted the process ("memory allocation of ... bytes failed", signal 6).
+    for (opt, value, want) in [
+        ("--points", "100000000000000", "cannot allocate"),
+        ("--batch", "100000000000000", "cannot allocate"),
+        ("--batch", "1000000000000000000", "too large"),
+    ] {
+        hdon()
+            .arg("bench")
+            .arg(&model)
+            .args([opt, value, "--iters", "1", "--warmup", "0"])
+            .assert()
+            .code(1)
+            .stderr(
+                contains(format!("error: {opt}"))
+                    .and(contains(want))
+                    .and(contains("memory allocation of").not()),
+            );
+    }
+}

@@ -132,12 +132,18 @@ impl Lcg {
 
 /// `batch` input functions `[batch, m]` for `model` (see the module doc).
 pub fn bench_sensors(model: &Model<'_>, batch: usize) -> Vec<f32> {
-    let m = model.n_sensors();
+    let mut u = vec![0f32; batch * model.n_sensors()];
+    fill_sensors(model, &mut u);
+    u
+}
+
+/// Fills `u` with input functions `[u.len() / m, m]` for `model` (see the module doc).
+pub fn fill_sensors(model: &Model<'_>, u: &mut [f32]) {
+    let m = model.n_sensors().max(1);
     let meta = model.file().metadata();
     let mut rng = Lcg::new(1);
-    let mut u = Vec::with_capacity(batch * m);
-    for _ in 0..batch {
-        for k in 0..m {
+    for f in u.chunks_mut(m) {
+        for (k, x) in f.iter_mut().enumerate() {
             let (mean, std) = match &meta.sensor_norm {
                 Some(a) => {
                     let j = if a.mean.len() == 1 { 0 } else { k };
@@ -145,24 +151,45 @@ pub fn bench_sensors(model: &Model<'_>, batch: usize) -> Vec<f32> {
                 }
                 None => (0.0, 1.0),
             };
-            u.push(mean + std * (2.0 * rng.next_f32() - 1.0));
+            *x = mean + std * (2.0 * rng.next_f32() - 1.0);
         }
     }
-    u
 }
 
 /// `n` query points `[n, d_y]` uniform in the model's domain.
 pub fn bench_points(model: &Model<'_>, n: usize) -> Vec<f32> {
+    let mut y = vec![0f32; n * model.d_y()];
+    fill_points(model, &mut y);
+    y
+}
+
+/// Fills `y` with query points `[y.len() / d_y, d_y]` uniform in the model's domain.
+pub fn fill_points(model: &Model<'_>, y: &mut [f32]) {
     let meta = model.file().metadata();
     let d_y = model.d_y();
     let mut rng = Lcg::new(2);
-    (0..n * d_y)
-        .map(|k| {
-            let c = k % d_y;
-            let (lo, hi) = (meta.domain_lower[c], meta.domain_upper[c]);
-            lo + (hi - lo) * rng.next_f32()
-        })
-        .collect()
+    for (k, x) in y.iter_mut().enumerate() {
+        let c = k % d_y;
+        let (lo, hi) = (meta.domain_lower[c], meta.domain_upper[c]);
+        *x = lo + (hi - lo) * rng.next_f32();
+    }
+}
+
+/// A zeroed buffer of `count` f32 (`None`: the count overflowed), or an error naming the
+/// options that asked for it (`what`) instead of an abort when memory runs out.
+fn buffer(count: Option<usize>, what: &str) -> Result<Vec<f32>> {
+    let count = count
+        .filter(|&c| c != usize::MAX && c.checked_mul(4).is_some())
+        .ok_or_else(|| anyhow!("{what}: too large (the buffer size overflows)"))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(count).map_err(|e| {
+        anyhow!(
+            "{what}: cannot allocate {} bytes ({e}); use smaller values",
+            count * 4
+        )
+    })?;
+    v.resize(count, 0.0);
+    Ok(v)
 }
 
 /// How many timed calls a phase makes.
@@ -323,13 +350,21 @@ pub fn run(a: Args) -> Result<()> {
         Some(t) => format!("team (spin {} us)", t.spin().as_micros()),
         None => "rayon".to_string(),
     };
-    let u = bench_sensors(&model, a.batch);
-    let y = bench_points(&model, a.points);
-    let mut out = vec![0f32; a.points * model.d_out()];
-    let mut ws = vec![0f32; model.workspace_len(a.batch)];
+    let (m, d_y, d_out) = (model.n_sensors(), model.d_y(), model.d_out());
+    let mut u = buffer(a.batch.checked_mul(m), "--batch")?;
+    fill_sensors(&model, &mut u);
+    let mut y = buffer(a.points.checked_mul(d_y), "--points")?;
+    fill_points(&model, &mut y);
+    let mut out = buffer(a.points.checked_mul(d_out), "--points")?;
+    let mut ws = buffer(Some(model.workspace_len(a.batch)), "--batch")?;
     let path = hdon_kernels::active_path();
     // With a batch: every target's outputs, `[batch, points, d_out]`.
-    let mut out_all = vec![0f32; if a.batch > 1 { a.batch * out.len() } else { 0 }];
+    let all = if a.batch > 1 {
+        a.batch.checked_mul(out.len())
+    } else {
+        Some(0)
+    };
+    let mut out_all = buffer(all, "--batch x --points")?;
     let (generate, eval, amx, batch) = pool.install(|| -> Result<Phases> {
         // One function: the serial generate on 1 thread, else generate_par / generate_on; a
         // batch: generate_batch / generate_batch_on.
