@@ -895,3 +895,19 @@ fn bench_sizes_too_large_to_allocate_are_errors_not_aborts() {
             );
     }
 }
+
+#[test]
+fn every_subcommand_help_has_an_example() {
+    for cmd in ["export", "inspect", "run", "bench", "verify", "demo"] {
+        hdon()
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .stdout(contains("Example:").and(contains(format!("hdon {cmd} "))));
+    }
+    hdon()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(contains("Exit status"));
+}
