@@ -54,6 +54,12 @@ impl TestSet {
             [m] => (1, *m),
             s => bail!("{file}: array 'sensors': expected shape [N, {m}], found {s:?}"),
         };
+        if n == 0 {
+            bail!(
+                "{file}: array 'sensors': no input functions (shape {:?})",
+                sensors.shape
+            );
+        }
         if m_found != m {
             bail!("{file}: array 'sensors': expected {m} sensor values per function (the model's m), found {m_found} (shape {:?})", sensors.shape);
         }
@@ -74,6 +80,7 @@ impl TestSet {
             if !ok {
                 bail!("{file}: array '{key}': expected shape [{n}, {n_points}, {d_out}] (N, P, d_out), found {:?}", a.shape);
             }
+            check_finite(&a.data, n_points, d_out, &format!("{file}: array '{key}'"))?;
             Ok(Some(a.data))
         };
         let truth = read_out(arrays.remove("truth"), "truth")?;
@@ -142,6 +149,23 @@ impl TestSet {
     }
 }
 
+/// Fails on the first NaN or infinite value of reference outputs `[N, P, d_out]`, naming
+/// `what` (file and array) and the function, point and component: a relative error against
+/// such a reference means nothing.
+pub fn check_finite(data: &[f32], n_points: usize, d_out: usize, what: &str) -> Result<()> {
+    if let Some(k) = data.iter().position(|x| !x.is_finite()) {
+        let per_function = (n_points * d_out).max(1);
+        bail!(
+            "{what}: value {} at function {}, point {}, component {}: expected finite reference values",
+            data[k],
+            k / per_function,
+            k % per_function / d_out.max(1),
+            k % d_out.max(1)
+        );
+    }
+    Ok(())
+}
+
 fn names(a: &std::collections::BTreeMap<String, Array>) -> String {
     a.keys().cloned().collect::<Vec<_>>().join(", ")
 }
@@ -182,8 +206,10 @@ impl ErrorStats {
         let n = errors.len().max(1) as f64;
         let mean = errors.iter().sum::<f64>() / n;
         let std = (errors.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / n).sqrt();
-        let (worst, max) =
-            errors
+        // A NaN error (a NaN output or truth) is the worst: it must not hide behind the others.
+        let (worst, max) = match errors.iter().position(|e| e.is_nan()) {
+            Some(i) => (i, f64::NAN),
+            None => errors
                 .iter()
                 .enumerate()
                 .fold((0, f64::NEG_INFINITY), |(wi, wm), (i, &e)| {
@@ -192,11 +218,13 @@ impl ErrorStats {
                     } else {
                         (wi, wm)
                     }
-                });
+                }),
+        };
         ErrorStats {
             mean,
             std,
-            max: max.max(0.0),
+            // An empty list has max -inf: report 0 (f64::max keeps a NaN out, so test first).
+            max: if max.is_nan() { max } else { max.max(0.0) },
             worst,
             per_function: errors,
         }
@@ -247,5 +275,8 @@ mod tests {
         let s = ErrorStats::of(vec![0.1, 0.3]);
         assert!((s.mean - 0.2).abs() < 1e-12 && (s.std - 0.1).abs() < 1e-12);
         assert_eq!((s.worst, s.max), (1, 0.3));
+        let s = ErrorStats::of(vec![0.1, f64::NAN, 0.3]);
+        assert_eq!(s.worst, 1);
+        assert!(s.max.is_nan() && s.mean.is_nan());
     }
 }

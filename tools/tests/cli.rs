@@ -911,3 +911,65 @@ fn every_subcommand_help_has_an_example() {
         .success()
         .stdout(contains("Exit status"));
 }
+
+#[test]
+fn verify_rejects_non_finite_reference_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = export_fixture(dir.path(), "hyper", &[]);
+    let golden = npy::read_npz(&fixture("hyper").join("golden.npz")).unwrap();
+    // A NaN in the reference gave "mean NaN ... worst 0.0000e0 (function 0)" and status 0.
+    let mut o = golden["outputs"].data.clone();
+    o[2 * 17 + 5] = f32::NAN;
+    let data = dir.path().join("nan.npz");
+    npy::write_npz(
+        &data,
+        &[
+            ("sensors", &[3, 12], &golden["sensors"].data),
+            ("points", &[17, 1], &golden["points"].data),
+            ("outputs", &[3, 17, 1], &o),
+        ],
+    )
+    .unwrap();
+    hdon()
+        .arg("verify")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .assert()
+        .code(1)
+        .stderr(
+            contains("nan.npz")
+                .and(contains("'outputs'"))
+                .and(contains("NaN at function 2, point 5, component 0")),
+        );
+}
+
+#[test]
+fn verify_rejects_a_test_set_without_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = export_fixture(dir.path(), "hyper", &[]);
+    let golden = npy::read_npz(&fixture("hyper").join("golden.npz")).unwrap();
+    let data = dir.path().join("empty.npz");
+    npy::write_npz(
+        &data,
+        &[
+            ("sensors", &[0, 12], &[]),
+            ("points", &[17, 1], &golden["points"].data),
+            ("outputs", &[0, 17, 1], &[]),
+        ],
+    )
+    .unwrap();
+    // It printed "0 functions ... mean -0.0000e0 ... worst 0.0000e0 (function 0)", status 0.
+    hdon()
+        .arg("verify")
+        .arg(&model)
+        .arg("--data")
+        .arg(&data)
+        .assert()
+        .code(1)
+        .stderr(
+            contains("empty.npz")
+                .and(contains("'sensors'"))
+                .and(contains("no input functions")),
+        );
+}
