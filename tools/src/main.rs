@@ -27,7 +27,8 @@ struct Cli {
 enum Command {
     /// Convert a checkpoint + model spec into a .hdon file (validated, permuted, optionally quantized).
     #[command(
-        after_help = "Example:\n  hdon export --spec model.toml --weights checkpoint.safetensors --dtype int8 \\\n      --check test.npz -o model-int8.hdon"
+        after_help = "Example:\n  hdon export --spec model.toml --weights checkpoint.safetensors --dtype int8 \\\n      --check test.npz -o model-int8.hdon\n\n\
+        The output must not be one of the inputs; it is written only when every check passed."
     )]
     Export(commands::export::Args),
     /// Show what is in a .hdon file: networks, parameters, FLOPs, workspace, metadata.
@@ -35,7 +36,8 @@ enum Command {
     Inspect(commands::inspect::Args),
     /// Evaluate a model on input functions (rows) at query points; write .npy or .csv, optionally a plot.
     #[command(
-        after_help = "Example:\n  hdon run model.hdon --sensors u.npy --points y.csv -o out.npy --truth t.npy --plot fig.png"
+        after_help = "Example:\n  hdon run model.hdon --sensors u.npy --points y.csv -o out.npy --truth t.npy --plot fig.png\n\n\
+        Inputs are checked before the model runs; -o and --plot must not name an input file."
     )]
     Run(commands::run::Args),
     /// Measure generate and eval latency on this device (percentiles, points/s, GFLOP/s).

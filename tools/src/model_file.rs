@@ -41,11 +41,14 @@ impl LoadedFile {
 
 /// Runs `model` on `n` input functions: `sensors` `[n, m]`, `points_of(i)` gives function i's
 /// `[P, d_y]` points; returns `[n, P, d_out]`. `tick` is called after each function.
+/// `names` says where the sensors and the points came from (e.g. `u.npy`), for errors such
+/// as a NaN input.
 pub fn predict<'p>(
     model: &Model<'_>,
     n: usize,
     sensors: &[f32],
     points_of: impl Fn(usize) -> &'p [f32],
+    names: (&str, &str),
     mut tick: impl FnMut(),
 ) -> Result<Vec<f32>> {
     let m = model.n_sensors();
@@ -57,10 +60,10 @@ pub fn predict<'p>(
         out.resize(start + points.len() / model.d_y() * model.d_out(), 0.0);
         let mut target = model
             .generate(&sensors[i * m..(i + 1) * m], &mut workspace)
-            .map_err(|e| anyhow!("generate for input function {i}: {e}"))?;
+            .map_err(|e| anyhow!("{}: generate for input function {i}: {e}", names.0))?;
         target
             .eval(points, &mut out[start..])
-            .map_err(|e| anyhow!("eval for input function {i}: {e}"))?;
+            .map_err(|e| anyhow!("{}: eval for input function {i}: {e}", names.1))?;
         tick();
     }
     Ok(out)
@@ -68,5 +71,17 @@ pub fn predict<'p>(
 
 /// [`predict`] on every function of a test set; returns `[N, P, d_out]`.
 pub fn predict_set(model: &Model<'_>, set: &TestSet, tick: impl FnMut()) -> Result<Vec<f32>> {
-    predict(model, set.n, &set.sensors, |i| set.points_of(i), tick)
+    let file = set.path.display();
+    let names = (
+        format!("{file} (array 'sensors')"),
+        format!("{file} (array 'points')"),
+    );
+    predict(
+        model,
+        set.n,
+        &set.sensors,
+        |i| set.points_of(i),
+        (&names.0, &names.1),
+        tick,
+    )
 }

@@ -87,15 +87,37 @@ fn heat_color(t: f32) -> RGBColor {
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
-/// Draws `panels` in a grid (at most 3 per row) into a PNG at `path`.
+/// Checks that `path` (option `flag`) names a PNG file, before any work is done.
+pub fn check_png(flag: &str, path: &Path) -> Result<()> {
+    let png = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !png {
+        anyhow::bail!(
+            "{flag} {}: expected a .png file name (the figure is a PNG)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Draws `panels` in a grid (at most 3 per row) into a PNG at `path`, atomically (a
+/// temporary `.png` in the same folder, then a rename): a failure leaves no partial figure.
 pub fn draw(path: &Path, panels: &[Panel]) -> Result<()> {
+    check_png("figure", path)?;
+    crate::commands::write_atomic_with(path, ".png", |tmp| draw_into(tmp.path(), path, panels))
+}
+
+/// Draws into the file `target`; `path` names the figure in errors.
+fn draw_into(target: &Path, path: &Path, panels: &[Panel]) -> Result<()> {
     register_font();
     let n = panels.len().max(1);
     let cols = n.min(3);
     let rows = n.div_ceil(cols);
     let (w, h) = (420 * cols as u32, 320 * rows as u32);
     let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
-    let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
+    let root = BitMapBackend::new(target, (w, h)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let areas = root.split_evenly((rows, cols));
     for (area, panel) in areas.iter().zip(panels) {

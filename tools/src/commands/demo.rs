@@ -36,7 +36,7 @@ pub struct Args {
     /// Folder of shipped models (default: ./models, else the source tree's models/).
     #[arg(long)]
     pub models: Option<PathBuf>,
-    /// Where to write the figure.
+    /// Where to write the figure (PNG, one test function per problem).
     #[arg(long, default_value = "hdon-demo.png")]
     pub plot: PathBuf,
     /// Print the table as JSON.
@@ -235,6 +235,8 @@ fn discover(models_arg: Option<&Path>) -> Result<(Vec<Entry>, String)> {
 
 /// Runs `hdon demo`.
 pub fn run(a: Args) -> Result<()> {
+    plot::check_png("--plot", &a.plot)?;
+    super::check_output("--plot", &a.plot, &[])?;
     let (entries, source) = discover(a.models.as_deref())?;
     if !a.json {
         println!("hdon demo: {source}");

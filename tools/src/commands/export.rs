@@ -141,6 +141,14 @@ pub fn check_against(
 
 /// Runs `hdon export`.
 pub fn run(a: Args) -> Result<()> {
+    let mut inputs = vec![
+        ("--spec", a.spec.as_path()),
+        ("--weights", a.weights.as_path()),
+    ];
+    if let Some(c) = &a.check {
+        inputs.push(("--check", c.as_path()));
+    }
+    super::check_output("-o", &a.output, &inputs)?;
     let plan = Spec::read(&a.spec)?
         .validate()
         .map_err(|e| anyhow!("{}: {e}", a.spec.display()))?;

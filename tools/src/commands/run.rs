@@ -10,7 +10,7 @@ use super::print_json;
 use crate::model_file::{predict, LoadedFile};
 use crate::npy;
 use crate::plot;
-use crate::testset::{rel_l2, ErrorStats};
+use crate::testset::{check_finite, rel_l2, ErrorStats};
 use anyhow::{bail, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -28,7 +28,8 @@ pub struct Args {
     /// Query points: .npy [P, d_y], [P] (d_y = 1) or [N, P, d_y], or .csv (one row per point).
     #[arg(long)]
     pub points: PathBuf,
-    /// Output: .npy [N, P, d_out] or .csv (one row per function).
+    /// Output: .npy [N, P, d_out] or .csv (one row per function); the extension picks the
+    /// format, any other is an error.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Draw the prediction (and --truth) into this PNG: curves for d_y = 1, heat maps for d_y = 2.
@@ -59,8 +60,39 @@ fn read_rows(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
     }
 }
 
-/// Runs `hdon run`.
+/// Runs `hdon run`. Every input is read and checked, and the output paths too, before the
+/// model runs; the output and the figure are written only when everything else succeeded.
 pub fn run(a: Args) -> Result<()> {
+    let mut inputs: Vec<(&str, &Path)> = vec![
+        ("the model", a.model.as_path()),
+        ("--sensors", a.sensors.as_path()),
+        ("--points", a.points.as_path()),
+    ];
+    if let Some(t) = &a.truth {
+        inputs.push(("--truth", t.as_path()));
+    }
+    super::check_output("-o", &a.output, &inputs)?;
+    if let Some(png) = &a.plot {
+        plot::check_png("--plot", png)?;
+        super::check_output("--plot", png, &inputs)?;
+        if png == &a.output || super::same_file(png, &a.output) {
+            bail!(
+                "--plot {} is also the -o output: give them different names",
+                png.display()
+            );
+        }
+    }
+    let npy_out = a
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if !npy_out && !is_csv(&a.output) {
+        bail!(
+            "-o {}: expected a .npy or .csv file name (the extension picks the format)",
+            a.output.display()
+        );
+    }
     let file = LoadedFile::read(&a.model)?;
     let model = file.model()?;
     let (m, d_y, d_out) = (model.n_sensors(), model.d_y(), model.d_out());
@@ -83,6 +115,21 @@ pub fn run(a: Args) -> Result<()> {
         [nn, p, d] if *nn == n && *d == d_y => (*p, true),
         s => bail!("{pfile}: expected points of dimension d_y = {d_y}: shape [P, {d_y}] or [{n}, P, {d_y}], found {s:?}"),
     };
+    let len = n * np * d_out;
+    let truth = match &a.truth {
+        Some(t) => {
+            let (_, data) = read_rows(t)?;
+            if data.len() != len {
+                bail!("{}: expected {len} values ({n} functions x {np} points x {d_out} outputs), found {}", t.display(), data.len());
+            }
+            check_finite(&data, np, d_out, &t.display().to_string())?;
+            Some(data)
+        }
+        None => None,
+    };
+    if a.plot.is_some() && !(1..=2).contains(&d_y) {
+        bail!("--plot: query dimension d_y = {d_y} cannot be drawn (1-D curves and 2-D heat maps only)");
+    }
     let points_of = |i: usize| -> &[f32] {
         if per_function {
             &points[i * np * d_y..(i + 1) * np * d_y]
@@ -91,26 +138,11 @@ pub fn run(a: Args) -> Result<()> {
         }
     };
     let bar = super::progress(n as u64, "run");
-    let out = predict(&model, n, &sensors, points_of, || bar.inc(1))?;
+    let names = (sfile.to_string(), pfile.to_string());
+    let out = predict(&model, n, &sensors, points_of, (&names.0, &names.1), || {
+        bar.inc(1)
+    })?;
     bar.finish_and_clear();
-    if is_csv(&a.output) {
-        super::write_atomic(
-            &a.output,
-            crate::csv::format_csv(np * d_out, &out).as_bytes(),
-        )?;
-    } else {
-        super::write_atomic(&a.output, &npy::encode_npy(&[n, np, d_out], &out))?;
-    }
-    let truth = match &a.truth {
-        Some(t) => {
-            let (_, data) = read_rows(t)?;
-            if data.len() != out.len() {
-                bail!("{}: expected {} values ({n} functions x {np} points x {d_out} outputs), found {}", t.display(), out.len(), data.len());
-            }
-            Some(data)
-        }
-        None => None,
-    };
     let stats = truth.as_ref().map(|t| {
         let len = np * d_out;
         ErrorStats::of(
@@ -119,8 +151,8 @@ pub fn run(a: Args) -> Result<()> {
                 .collect(),
         )
     });
-    if let Some(png) = &a.plot {
-        let panels = plot::panels_for(
+    let panels = match &a.plot {
+        Some(_) => Some(plot::panels_for(
             "hdon",
             &|i| points_of(i).to_vec(),
             (d_y, d_out),
@@ -128,8 +160,19 @@ pub fn run(a: Args) -> Result<()> {
             &out,
             truth.as_deref(),
             6,
+        )?),
+        None => None,
+    };
+    if is_csv(&a.output) {
+        super::write_atomic(
+            &a.output,
+            crate::csv::format_csv(np * d_out, &out).as_bytes(),
         )?;
-        plot::draw(png, &panels)?;
+    } else {
+        super::write_atomic(&a.output, &npy::encode_npy(&[n, np, d_out], &out))?;
+    }
+    if let (Some(png), Some(panels)) = (&a.plot, &panels) {
+        plot::draw(png, panels)?;
     }
     if a.json {
         print_json(&json!({
