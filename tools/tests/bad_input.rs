@@ -311,3 +311,35 @@ fn demo_rejects_a_bad_figure_path_up_front() {
         .stdout(contains("hdon demo").not())
         .stderr(contains("demo.jpg").and(contains(".png")));
 }
+
+#[test]
+fn export_rejects_a_meaningless_rtol() {
+    let export = |extra: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("m.hdon");
+        let a = hdon()
+            .arg("export")
+            .arg("--spec")
+            .arg(fixture("hyper").join("model.toml"))
+            .arg("--weights")
+            .arg(fixture("hyper").join("checkpoint.safetensors"))
+            .args(extra)
+            .arg("-o")
+            .arg(&out)
+            .assert();
+        (a, out.exists())
+    };
+    let golden = fixture("hyper").join("golden.npz");
+    let golden = golden.to_str().unwrap();
+    // NaN compared false with every error, so a perfect file failed the check ("> tolerance NaN").
+    for bad in ["nan", "-1", "inf"] {
+        let (a, written) = export(&["--check", golden, &format!("--rtol={bad}")]);
+        a.code(1)
+            .stderr(contains("--rtol").and(contains("finite number >= 0")));
+        assert!(!written);
+    }
+    // --rtol without --check was silently ignored.
+    let (a, written) = export(&["--rtol", "0.1"]);
+    a.code(2).stderr(contains("--check"));
+    assert!(!written);
+}

@@ -28,9 +28,10 @@ pub struct Args {
     /// file through the runtime and fail if it differs by more than --rtol.
     #[arg(long)]
     pub check: Option<PathBuf>,
-    /// Tolerance of --check: max |hdon - reference| / max |reference of that function|.
-    /// Default 1e-5 for f32 and f32-padded, 1e-2 for f16, 5e-2 for bf16, int8 and int8-blocked.
-    #[arg(long)]
+    /// Tolerance of --check (needs --check; a number >= 0): max |hdon - reference| / max
+    /// |reference of that function|. Default 1e-5 for f32 and f32-padded, 1e-2 for f16, 5e-2
+    /// for bf16, int8 and int8-blocked.
+    #[arg(long, requires = "check")]
     pub rtol: Option<f64>,
     /// Theta layout of a HyperDeepONet file (docs/FORMAT.md; other families always write
     /// layout 1). `folded` costs accuracy: up to ~1.8x the f32 rounding error (shipped models:
@@ -141,6 +142,9 @@ pub fn check_against(
 
 /// Runs `hdon export`.
 pub fn run(a: Args) -> Result<()> {
+    if let Some(r) = a.rtol.filter(|r| !(r.is_finite() && *r >= 0.0)) {
+        bail!("--rtol: expected a finite number >= 0, found {r}");
+    }
     let mut inputs = vec![
         ("--spec", a.spec.as_path()),
         ("--weights", a.weights.as_path()),
