@@ -343,3 +343,24 @@ fn export_rejects_a_meaningless_rtol() {
     a.code(2).stderr(contains("--check"));
     assert!(!written);
 }
+
+#[test]
+fn demo_rejects_a_models_path_that_is_not_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    // A mistyped --models ran the test fixtures instead, with status 0.
+    hdon()
+        .arg("demo")
+        .arg("--models")
+        .arg(dir.path().join("modles"))
+        .arg("--plot")
+        .arg(dir.path().join("demo.png"))
+        .assert()
+        .code(1)
+        .stdout(contains("hdon demo").not())
+        .stderr(
+            contains("--models")
+                .and(contains("modles"))
+                .and(contains("not a folder")),
+        );
+    assert!(!dir.path().join("demo.png").exists());
+}

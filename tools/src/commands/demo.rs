@@ -33,7 +33,8 @@ const DEMO_ITERS: Iters = Iters::Budget {
 /// Arguments of `hdon demo` (all optional).
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Folder of shipped models (default: ./models, else the source tree's models/).
+    /// Folder of shipped models (default: ./models, else the source tree's models/, else the
+    /// test fixtures); a --models that is not a folder is an error.
     #[arg(long)]
     pub models: Option<PathBuf>,
     /// Where to write the figure (PNG, one test function per problem).
@@ -235,6 +236,12 @@ fn discover(models_arg: Option<&Path>) -> Result<(Vec<Entry>, String)> {
 
 /// Runs `hdon demo`.
 pub fn run(a: Args) -> Result<()> {
+    if let Some(m) = a.models.as_deref().filter(|m| !m.is_dir()) {
+        bail!(
+            "--models {}: not a folder (it should hold the shipped models, e.g. models/)",
+            m.display()
+        );
+    }
     plot::check_png("--plot", &a.plot)?;
     super::check_output("--plot", &a.plot, &[])?;
     let (entries, source) = discover(a.models.as_deref())?;
