@@ -897,6 +897,21 @@ fn bench_sizes_too_large_to_allocate_are_errors_not_aborts() {
 }
 
 #[test]
+fn bench_refuses_more_threads_than_it_can_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = export_fixture(dir.path(), "hyper", &[]);
+    // 100,000 spawned for more than 10 s before this check.
+    hdon()
+        .arg("bench")
+        .arg(&model)
+        .args(["--threads", "100000", "--iters", "1", "--warmup", "0"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(contains("error: --threads 100000: at most 1024"));
+}
+
+#[test]
 fn every_subcommand_help_has_an_example() {
     for cmd in ["export", "inspect", "run", "bench", "verify", "demo"] {
         hdon()

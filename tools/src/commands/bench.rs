@@ -33,8 +33,8 @@ pub struct Args {
     /// TargetBatch::eval_all_par call, and the total of both for the batch).
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
-    /// Worker threads (1 = the serial generate and eval; >1 = generate_par (one function) or
-    /// generate_batch, and eval_par, on a pool of T).
+    /// Worker threads, 1 to 1024 (1 = the serial generate and eval; >1 = generate_par (one
+    /// function) or generate_batch, and eval_par, on a pool of T).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// With --threads >= 2: run eval_on and generate_on / generate_batch_on on an hdon Team whose workers
@@ -296,6 +296,10 @@ fn generate_batch<'w>(
     .map_err(|e| anyhow!("generate: {e}"))
 }
 
+/// Largest `--threads`: far beyond any core count a latency figure means anything on, and
+/// small enough to start (100,000 threads took longer than 10 s to spawn before failing).
+const MAX_THREADS: usize = 1024;
+
 /// Runs `hdon bench`.
 pub fn run(a: Args) -> Result<()> {
     if a.points == 0 || a.batch == 0 || a.threads == 0 {
@@ -304,6 +308,14 @@ pub fn run(a: Args) -> Result<()> {
             a.points,
             a.batch,
             a.threads
+        );
+    }
+    if a.threads > MAX_THREADS {
+        bail!(
+            "--threads {}: at most {MAX_THREADS} (this machine has {}); each is an OS thread, \
+             started before anything is timed",
+            a.threads,
+            std::thread::available_parallelism().map_or(1, |n| n.get())
         );
     }
     if a.spin_us.is_some() && a.threads == 1 {
