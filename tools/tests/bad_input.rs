@@ -2,21 +2,13 @@
 //! command line), names the file and what was wrong, never panics, and never destroys or
 //! half-writes a file.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{fixture, hdon};
 use hdon_tools::npy;
 use predicates::prelude::*;
 use predicates::str::contains;
 use std::path::{Path, PathBuf};
-
-fn hdon() -> Command {
-    Command::cargo_bin("hdon").expect("hdon binary")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(name)
-}
 
 /// The hyper fixture exported into `dir` (`m = 12`, `d_y = 1`, `d_out = 1`), and its golden
 /// sensors `[3, 12]`, points `[17, 1]` and outputs `[3, 17, 1]` as `u.npy`, `y.npy`, `t.npy`.

@@ -1,7 +1,9 @@
 //! End-to-end tests of the `hdon` binary on the trainer's golden fixtures (tests/fixtures) and
 //! on broken inputs derived from them in temporary directories.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{fixture, hdon};
 use hdon_tools::checkpoint::{encode_safetensors, Checkpoint};
 use hdon_tools::npy;
 use predicates::prelude::*;
@@ -18,16 +20,6 @@ const FIXTURES: [&str; 8] = [
     "hyper_2d",
     "hyper_in_out",
 ];
-
-fn hdon() -> Command {
-    Command::cargo_bin("hdon").expect("hdon binary")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(name)
-}
 
 fn checkpoint_of(name: &str) -> PathBuf {
     let st = fixture(name).join("checkpoint.safetensors");
