@@ -8,6 +8,65 @@
 //! target.eval(points, out)          any number of times: the target net at query points
 //! ```
 //!
+//! # Example
+//! The main flow on the small HyperDeepONet shipped with the crate
+//! (`examples/model.hdon`: 16 sensors, `d_y = 1`, `d_out = 1`):
+//!
+//! ```
+//! use std::time::Duration;
+//! use hdon_runtime::{Error, Model, Team};
+//!
+//! /// `include_bytes!` gives alignment 1; the runtime needs 4 (tensors are read in place).
+//! #[repr(C, align(64))]
+//! struct Aligned<B: ?Sized>(B);
+//! static FILE: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(
+//!     env!("CARGO_MANIFEST_DIR"),
+//!     "/examples/model.hdon"
+//! )));
+//!
+//! // Validate once (structure, checksums, every tensor shape); borrows the bytes.
+//! let model = Model::from_bytes(&FILE.0)?;
+//! let (m, d_y, d_out) = (model.n_sensors(), model.d_y(), model.d_out());
+//! assert_eq!((m, d_y, d_out), (16, 1, 1));
+//!
+//! // One input function u, sampled at the file's m sensors; the workspace is the caller's.
+//! let u: Vec<f32> = (0..m).map(|i| (i as f32 * 0.4).sin()).collect();
+//! let mut workspace = vec![0.0f32; model.workspace_len(1)];
+//! let mut target = model.generate(&u, &mut workspace)?;
+//!
+//! // The target net at n query points: points [n, d_y] and out [n, d_out], row-major.
+//! let n = 2_000;
+//! let points: Vec<f32> = (0..n * d_y).map(|i| i as f32 / (n * d_y) as f32).collect();
+//! let mut out = vec![0.0f32; n * d_out];
+//! target.eval(&points, &mut out)?;
+//! assert!(out.iter().all(|v| v.is_finite()));
+//!
+//! // The same points on rayon's threads, then on a team of spinning workers: same bits.
+//! let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+//! let mut out_par = vec![0.0f32; n * d_out];
+//! target.eval_par(&points, &mut out_par)?;
+//! assert_eq!(bits(&out_par), bits(&out));
+//! let team = Team::new(2, Duration::from_micros(100))?;
+//! target.eval_on(&team, &points, &mut out_par)?;
+//! assert_eq!(bits(&out_par), bits(&out));
+//!
+//! // Wrong arguments are errors, never panics.
+//! let err = target.eval(&points, &mut out[..10]).unwrap_err();
+//! assert_eq!(err, Error::OutputLen { needed: n * d_out, found: 10 });
+//! assert_eq!(err.to_string(), "out: needs 2000 f32 values, found 10");
+//!
+//! // Many input functions at once: sensors [batch, m], workspace_len(batch) f32.
+//! let batch = 4;
+//! let us: Vec<f32> = (0..batch * m).map(|i| (i as f32 * 0.1).cos()).collect();
+//! let mut workspace = vec![0.0f32; model.workspace_len(batch)];
+//! let mut targets = model.generate_batch(&us, &mut workspace)?;
+//! let mut all = vec![0.0f32; batch * n * d_out]; // [batch, n, d_out]
+//! targets.eval_all_par(&points, &mut all)?;
+//! targets.eval(3, &points, &mut out)?;
+//! assert_eq!(bits(&all[3 * n * d_out..]), bits(&out));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Data representation
 //! - `sensors`: `[m]` f32, the input function at the file's sensor locations, physical units.
 //! - `points`: `[n, d_y]` f32 row-major; `out`: `[n, d_out]` f32 row-major, physical units.
