@@ -340,12 +340,19 @@ pub enum FormatError {
         /// The section kind.
         section: Section,
     },
-    /// The file has bytes after the end of the last section's padding (in the buffer or in
-    /// the recorded file length).
+    /// The buffer is longer than the file: bytes after the end of the last section's padding.
     TrailingBytes {
-        /// The length the file must have: end of last section rounded up to 64.
+        /// The file's length (the header's `file_len`, equal to the end of the last section
+        /// rounded up to 64).
         expected: u64,
-        /// The length found (buffer or recorded).
+        /// The buffer's length.
+        found: u64,
+    },
+    /// The header's `file_len` field is not the end of the last section rounded up to 64.
+    FileLength {
+        /// End of the last section, rounded up to 64.
+        expected: u64,
+        /// The recorded `file_len`.
         found: u64,
     },
     /// The buffer ends inside a section (or its padding): the file was cut.
@@ -689,7 +696,11 @@ impl fmt::Display for FormatError {
             MissingSection { section } => write!(f, "{section}: missing from the section table"),
             TrailingBytes { expected, found } => write!(
                 f,
-                "trailing bytes: file length expected {expected}, found {found}"
+                "trailing bytes: the file is {expected} bytes long (header file_len), the buffer holds {found}"
+            ),
+            FileLength { expected, found } => write!(
+                f,
+                "header: file_len: expected {expected} (end of the last section, rounded up to 64), found {found}"
             ),
             TruncatedSection { section, end, found } => write!(
                 f,

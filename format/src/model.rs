@@ -199,7 +199,7 @@ impl<'a> ModelFile<'a> {
         }
         let expected_len = align64(prev_end).unwrap_or(u64::MAX);
         if file_len != expected_len {
-            return Err(FormatError::TrailingBytes {
+            return Err(FormatError::FileLength {
                 expected: expected_len,
                 found: file_len,
             });

@@ -233,15 +233,15 @@ fn cases() -> Vec<Case> {
             raw,
             |f| f.b.extend_from_slice(&[0; 64]),
             E::TrailingBytes { .. },
-            "trailing"
+            "the buffer holds"
         ),
         case!(
             "file length field too long",
             DeepONet,
             seal,
             |f| f.set64(16, f.u64(16) + 64),
-            E::TrailingBytes { .. },
-            "trailing"
+            E::FileLength { .. },
+            "file_len"
         ),
         case!(
             "truncated section",
