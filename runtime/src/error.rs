@@ -120,7 +120,9 @@ pub enum Error {
         /// What was wrong.
         problem: &'static str,
     },
-    /// `generate_batch` was given zero input functions... or a batch index out of range.
+    /// `TargetBatch::target` / `TargetBatch::eval` (feature `std`) was
+    /// given an index `>= len()`. (An empty `sensors` slice is not an error for
+    /// `generate_batch`: it returns a batch of length 0.)
     BatchIndex {
         /// The index asked for.
         index: usize,

@@ -448,7 +448,9 @@ impl<'a> Model<'a> {
 
     /// Exact f32 count (not bytes) of the workspace that `generate` (batch 1) or
     /// `generate_batch` (batch functions) needs; equals the file's workspace record for
-    /// that batch size. `batch * workspace_len(1)`.
+    /// that batch size. `batch * workspace_len(1)`, saturating at `usize::MAX` if that
+    /// overflows (no slice is that long, so `generate_batch` then reports
+    /// [`Error::WorkspaceTooShort`]).
     pub fn workspace_len(&self, batch: usize) -> usize {
         self.plan.workspace_len(batch).unwrap_or(usize::MAX)
     }

@@ -158,8 +158,11 @@ impl Team {
     /// Runs `job` on the calling thread and on every worker (once each), and returns when all
     /// calls have returned. The job splits its work itself: each call claims pieces until none
     /// are left, so a worker that starts late takes fewer. If the team is busy (a call from
-    /// another thread, or from inside a job), `job` runs on the calling thread alone. A panic
-    /// in any call is re-raised here after every call has ended.
+    /// another thread, or from inside a job), `job` runs on the calling thread alone.
+    ///
+    /// # Panics
+    /// If `job` panics on any thread: the panic is re-raised here after every call has ended
+    /// (the team stays usable).
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
