@@ -25,9 +25,13 @@ impl<'a> Tensor<'a> {
     }
 
     /// Number of elements (product of the shape; blocked int8 and padded f32 tensors store
-    /// more, their padding: [`TensorData::len`]).
+    /// more, their padding: [`TensorData::len`]). Saturates at `usize::MAX` for a hand-made
+    /// `Tensor` whose shape overflows (a parsed file's cannot: its data is in the buffer).
     pub fn len(&self) -> usize {
-        self.shape.iter().map(|&d| d as usize).product()
+        self.shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d as usize))
+            .unwrap_or(usize::MAX)
     }
 
     /// True when the tensor has no elements (never for a parsed file: dimensions are >= 1).
@@ -438,4 +442,29 @@ fn place(
         });
     }
     Ok(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Tensor, TensorData};
+
+    /// `len` of a hand-made tensor whose shape product overflows usize saturates instead of
+    /// panicking (debug) or wrapping to 0 and calling the tensor empty (release).
+    #[test]
+    fn len_of_an_overflowing_shape_saturates() {
+        let shape = [u32::MAX; 4];
+        let t = Tensor {
+            name: "w",
+            shape: &shape,
+            data: TensorData::F32(&[]),
+        };
+        assert_eq!(t.len(), usize::MAX);
+        assert!(!t.is_empty());
+        let t = Tensor {
+            name: "w",
+            shape: &[3, 5],
+            data: TensorData::F32(&[]),
+        };
+        assert_eq!(t.len(), 15);
+    }
 }
