@@ -47,12 +47,22 @@ impl<'a> ModelFile<'a> {
     /// Parses and validates `bytes`, checksums included.
     ///
     /// `bytes` must start at a 4-byte aligned address (else [`FormatError::BufferMisaligned`]).
+    ///
+    /// # Errors
+    /// The first problem found, as a [`FormatError`] that names the part of the file (header,
+    /// section, tensor by index and name, network and layer, field) and the expected and found
+    /// values: truncation, bad magic or version, checksum mismatch, layout (overlaps, holes,
+    /// padding), caps, unknown codes, and shapes or dtypes that disagree with the architecture.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, FormatError> {
         Self::parse_with(bytes, ParseOptions::default())
     }
 
     /// Parses and validates `bytes` with options. Cost: O(sections + tensors) plus, when
     /// checksums are verified, one CRC32C pass over the file.
+    ///
+    /// # Errors
+    /// As [`ModelFile::parse`] (without the checksum errors when `opts.verify_checksums` is
+    /// false).
     pub fn parse_with(bytes: &'a [u8], opts: ParseOptions) -> Result<Self, FormatError> {
         if cfg!(target_endian = "big") {
             return Err(FormatError::BigEndianTarget);
