@@ -99,6 +99,8 @@ pub enum Error {
     Normalization {
         /// `"sensors"`, `"points"` or `"output"`.
         what: &'static str,
+        /// `"mean"` or `"std"` for a bad entry, `"length"` for a vector of the wrong length.
+        field: &'static str,
         /// Index of the first bad entry (or the bad length).
         index: usize,
     },
@@ -175,9 +177,18 @@ impl fmt::Display for Error {
                 f,
                 "workspace record for batch {batch}: file says {recorded} f32, runtime computes {computed}"
             ),
-            Error::Normalization { what, index } => write!(
+            Error::Normalization {
+                what,
+                field: "length",
+                index,
+            } => write!(
                 f,
-                "{what} normalization: entry {index} is unusable (std must be finite and non-zero, mean finite, length 1/m or d)"
+                "{what} normalization: a mean/std vector has {index} entries, expected 1 or one per {what} value"
+            ),
+            Error::Normalization { what, field, index } => write!(
+                f,
+                "{what} normalization: {field}[{index}] is unusable ({field} must be finite{})",
+                if *field == "std" { " and non-zero" } else { "" }
             ),
             Error::Unsupported { what, found, max } => {
                 write!(f, "unsupported model: {what} is {found}, this runtime supports at most {max}")

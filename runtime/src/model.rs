@@ -112,15 +112,24 @@ fn check_norm<'a>(
         if v.len() != 1 && v.len() != full {
             return Err(Error::Normalization {
                 what,
+                field: "length",
                 index: v.len(),
             });
         }
     }
-    if let Some(i) = aff.mean.iter().position(|x| !x.is_finite()) {
-        return Err(Error::Normalization { what, index: i });
+    if let Some(index) = aff.mean.iter().position(|x| !x.is_finite()) {
+        return Err(Error::Normalization {
+            what,
+            field: "mean",
+            index,
+        });
     }
-    if let Some(i) = aff.std.iter().position(|x| !x.is_finite() || *x == 0.0) {
-        return Err(Error::Normalization { what, index: i });
+    if let Some(index) = aff.std.iter().position(|x| !x.is_finite() || *x == 0.0) {
+        return Err(Error::Normalization {
+            what,
+            field: "std",
+            index,
+        });
     }
     Ok(Some(Norm {
         mean: aff.mean,
