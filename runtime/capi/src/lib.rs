@@ -272,6 +272,34 @@ pub unsafe extern "C" fn hdon_generate(
     }
 }
 
+/// The checked arguments of a generate call (`hdon_generate*`, `hdon_generate_batch`): the
+/// model, `n_values` sensor values, and the part of the workspace that `batch` functions use
+/// (a longer workspace is cut to it, as the runtime takes of a longer slice), once `out`, the
+/// target storage, is checked too. The error is the status to return.
+///
+/// # Safety
+/// Each pointer is NULL, misaligned (both reported) or valid as the calling function's
+/// contract says.
+unsafe fn generate_args<'a>(
+    model: *const HdonModel,
+    sensors: *const f32,
+    n_values: usize,
+    workspace: *mut f32,
+    workspace_len: usize,
+    batch: usize,
+    out: *const HdonTarget,
+) -> Result<(&'a Model<'static>, &'a [f32], &'a mut [f32]), Status> {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        let model = model_ref(model)?;
+        let ws_len = workspace_len.min(model.workspace_len(batch));
+        let sensors = slice(sensors, n_values, Status::SensorCount)?;
+        let ws = slice_mut(workspace, ws_len, Status::WorkspaceTooShort)?;
+        check_ptr(out)?;
+        Ok((model, sensors, ws))
+    }
+}
+
 /// The argument checks of `hdon_generate` and `hdon_generate_on`, then `generate(model,
 /// sensors, workspace)`, its target written to `*out`.
 ///
@@ -290,23 +318,13 @@ unsafe fn generate_with(
         &'w mut [f32],
     ) -> Result<Target<'w>, Error>,
 ) -> c_int {
-    // SAFETY: caller contract for each pointer. Only the workspace the model needs is taken
-    // (the same as generate takes of a longer slice).
-    let args = unsafe {
-        model_ref(model).and_then(|model| {
-            let ws_len = workspace_len.min(model.workspace_len(1));
-            Ok((
-                model,
-                slice(sensors, n_sensors, Status::SensorCount)?,
-                slice_mut(workspace, ws_len, Status::WorkspaceTooShort)?,
-                check_ptr(out)?,
-            ))
-        })
-    };
-    let (model, sensors, ws, ()) = match args {
-        Ok(args) => args,
-        Err(rc) => return rc as c_int,
-    };
+    // SAFETY: caller contract for each pointer.
+    let (model, sensors, ws) =
+        match unsafe { generate_args(model, sensors, n_sensors, workspace, workspace_len, 1, out) }
+        {
+            Ok(args) => args,
+            Err(rc) => return rc as c_int,
+        };
     match generate(model, sensors, ws) {
         Ok(target) => {
             // SAFETY: out valid for a write of HdonTarget, which fits a Target (checked); the
@@ -373,20 +391,18 @@ pub unsafe extern "C" fn hdon_generate_batch(
     let Some(total) = batch.checked_mul(n_sensors) else {
         return Status::SensorCount as c_int;
     };
-    // SAFETY: caller contract for each pointer. Only the workspace the batch needs is taken
-    // (the same as generate_batch takes of a longer slice).
-    let args = unsafe {
-        model_ref(model).and_then(|model| {
-            let ws_len = workspace_len.min(model.workspace_len(batch));
-            Ok((
-                model,
-                slice(sensors, total, Status::SensorCount)?,
-                slice_mut(workspace, ws_len, Status::WorkspaceTooShort)?,
-                check_ptr(targets)?,
-            ))
-        })
-    };
-    let (model, sensors, ws, ()) = match args {
+    // SAFETY: caller contract for each pointer.
+    let (model, sensors, ws) = match unsafe {
+        generate_args(
+            model,
+            sensors,
+            total,
+            workspace,
+            workspace_len,
+            batch,
+            targets,
+        )
+    } {
         Ok(args) => args,
         Err(rc) => return rc as c_int,
     };
