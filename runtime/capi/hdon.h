@@ -49,6 +49,9 @@ extern "C" {
 #define HDON_MODEL_WORDS 1024  /* 8 KiB */
 #define HDON_TARGET_WORDS 128  /* 1 KiB */
 
+/* The most threads hdon_team_new starts. */
+#define HDON_MAX_THREADS 1024
+
 /* A loaded model (opaque). Valid after hdon_model_open returned HDON_OK; borrows `bytes`. */
 typedef struct hdon_model {
     uint64_t opaque[HDON_MODEL_WORDS];
@@ -167,7 +170,8 @@ typedef struct hdon_team hdon_team;
  * workers, which after each call poll for the next one for spin_us microseconds before they
  * sleep (a busy core each meanwhile; calls that come within spin_us start at once instead of
  * waiting 15-50 us for a sleeping thread to wake). Give a team no more threads than the cores
- * the program owns. Returns NULL if a thread cannot be started. */
+ * the program owns. Returns NULL if threads is above HDON_MAX_THREADS (a negative count
+ * converted to size_t, say) or a thread cannot be started. */
 hdon_team *hdon_team_new(size_t threads, uint64_t spin_us);
 
 /* Stops and joins the team's workers and frees it. NULL: nothing. No call may be running on

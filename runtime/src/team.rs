@@ -109,14 +109,30 @@ unsafe fn erase<'a>(job: &'a (dyn Fn() + Sync + 'a)) -> JobPtr {
 }
 
 impl Team {
+    /// The most threads a team may have. Each is an OS thread with its own stack; far more
+    /// than any machine has cores, and low enough that a wrong count (a negative number
+    /// through C's `size_t`, say) is refused at once instead of spawning until the operating
+    /// system gives up.
+    pub const MAX_THREADS: usize = 1024;
+
     /// A team of `threads` threads: the calling thread of each job and `threads - 1` workers,
     /// spawned now, which poll for `spin` after each job (and right after they start) before
     /// they park (`Duration::MAX`: they never park). `threads` 0 or 1: no worker; every job
     /// runs on its caller.
     ///
     /// # Errors
-    /// The operating system's error if a thread cannot be spawned.
+    /// [`std::io::ErrorKind::InvalidInput`] if `threads` is above [`Team::MAX_THREADS`];
+    /// the operating system's error if a thread cannot be spawned.
     pub fn new(threads: usize, spin: Duration) -> std::io::Result<Team> {
+        if threads > Team::MAX_THREADS {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                std::format!(
+                    "{threads} threads: a team has at most {}",
+                    Team::MAX_THREADS
+                ),
+            ));
+        }
         let shared = Arc::new(Shared {
             generation: AtomicU64::new(0),
             job: Mutex::new(None),
@@ -432,6 +448,15 @@ mod tests {
             let team = Team::new(4, spin).unwrap();
             team.run(&|| {});
             drop(team);
+        }
+    }
+
+    #[test]
+    fn more_threads_than_the_limit_are_refused_before_any_spawn() {
+        for threads in [Team::MAX_THREADS + 1, usize::MAX] {
+            let e = Team::new(threads, Duration::ZERO).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{threads}: {e}");
+            assert!(std::format!("{e}").contains("at most 1024"), "{e}");
         }
     }
 }

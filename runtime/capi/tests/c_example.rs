@@ -234,6 +234,9 @@ fn header_matches_the_library_in_c_and_cpp() {
     }
     want.push(format!("eval_batch_on {}", Status::Null as i32));
     want.push(format!("generate_on {}", Status::Null as i32));
+    // The header's thread limit is the runtime's, and a count above it (or -1) gives NULL.
+    want.push(format!("max_threads {} 1", hdon_runtime::Team::MAX_THREADS));
+    want.push("team_new_minus_one 1".into());
     for (cxx, name) in [(false, "abi_c"), (true, "abi_cpp")] {
         let exe = compile(&dir, "tests/c/abi.c", name, cxx);
         let run = Command::new(&exe).output().unwrap();

@@ -296,9 +296,10 @@ fn generate_batch<'w>(
     .map_err(|e| anyhow!("generate: {e}"))
 }
 
-/// Largest `--threads`: far beyond any core count a latency figure means anything on, and
-/// small enough to start (100,000 threads took longer than 10 s to spawn before failing).
-const MAX_THREADS: usize = 1024;
+/// Largest `--threads`: a team's own limit, far beyond any core count a latency figure means
+/// anything on, and small enough to start (100,000 threads took longer than 10 s to spawn
+/// before failing).
+const MAX_THREADS: usize = hdon_runtime::Team::MAX_THREADS;
 
 /// Runs `hdon bench`.
 pub fn run(a: Args) -> Result<()> {

@@ -42,6 +42,9 @@ int main(void) {
     printf("eval_on %d\n", hdon_eval_on(NULL, &target, f, 1, f, 4));
     printf("eval_batch_on %d\n", hdon_eval_batch_on(NULL, &target, 1, f, 1, f, 4));
     printf("generate_on %d\n", hdon_generate_on(NULL, &model, f, 1, f, 4, &target));
+    printf("max_threads %u %d\n", (unsigned)HDON_MAX_THREADS,
+           hdon_team_new((size_t)HDON_MAX_THREADS + 1, 0) == NULL);
+    printf("team_new_minus_one %d\n", hdon_team_new((size_t)-1, 0) == NULL);
     hdon_team_free(NULL);
     hdon_team_free(hdon_team_new(1, 0));
     return 0;
