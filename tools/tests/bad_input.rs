@@ -356,3 +356,41 @@ fn demo_rejects_a_models_path_that_is_not_a_folder() {
         );
     assert!(!dir.path().join("demo.png").exists());
 }
+
+#[test]
+fn export_refuses_an_output_named_as_another_format() {
+    // `-o model.npy` wrote .hdon bytes that every .npy reader then rejected.
+    let dir = tempfile::tempdir().unwrap();
+    let export = |name: &str| {
+        let out = dir.path().join(name);
+        let a = hdon()
+            .arg("export")
+            .arg("--spec")
+            .arg(fixture("hyper").join("model.toml"))
+            .arg("--weights")
+            .arg(fixture("hyper").join("checkpoint.safetensors"))
+            .arg("-o")
+            .arg(&out)
+            .assert();
+        (a, out.exists())
+    };
+    for (name, ext) in [
+        ("m.npy", "npy"),
+        ("m.NPZ", "npz"),
+        ("m.safetensors", "safetensors"),
+    ] {
+        let (a, written) = export(name);
+        a.code(1).stderr(
+            contains(format!("under a .{ext} name"))
+                .and(contains("name it"))
+                .and(contains("m.hdon")),
+        );
+        assert!(!written, "{name}");
+    }
+    // Any other name is the user's choice (a firmware build's .bin, say).
+    for name in ["m.hdon", "m.bin", "model"] {
+        let (a, written) = export(name);
+        a.success();
+        assert!(written, "{name}");
+    }
+}

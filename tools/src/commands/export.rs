@@ -9,7 +9,7 @@ use crate::spec::Spec;
 use crate::testset::TestSet;
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `hdon export`.
 #[derive(clap::Args, Debug)]
@@ -39,7 +39,8 @@ pub struct Args {
     /// older than layout 2 reject it.
     #[arg(long, value_enum, default_value = "rows")]
     pub theta_layout: ThetaLayout,
-    /// Output .hdon file (written atomically: temporary file + rename).
+    /// Output .hdon file (written atomically: temporary file + rename). Any name but those of
+    /// the formats hdon reads (.npy, .npz, .safetensors, .toml, .json, .onnx, .csv).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Print the report as JSON.
@@ -140,6 +141,24 @@ pub fn check_against(
     Ok(r)
 }
 
+/// Extensions of the formats hdon reads or writes other than `.hdon`: an export under one of
+/// these names would pass a model file off as a checkpoint, spec or array file.
+const OTHER_FORMATS: [&str; 7] = ["npy", "npz", "safetensors", "toml", "json", "onnx", "csv"];
+
+/// Refuses an output name whose extension says another format (`-o model.npy`): any other name
+/// is allowed (`.hdon`, or `.bin` for a firmware image's build, say).
+fn check_output_name(output: &Path) -> Result<()> {
+    let ext = output.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if let Some(f) = OTHER_FORMATS.iter().find(|f| ext.eq_ignore_ascii_case(f)) {
+        bail!(
+            "-o {}: an .hdon model would be written under a .{f} name; name it {}",
+            output.display(),
+            output.with_extension("hdon").display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs `hdon export`.
 pub fn run(a: Args) -> Result<()> {
     if let Some(r) = a.rtol.filter(|r| !(r.is_finite() && *r >= 0.0)) {
@@ -153,6 +172,7 @@ pub fn run(a: Args) -> Result<()> {
         inputs.push(("--check", c.as_path()));
     }
     super::check_output("-o", &a.output, &inputs)?;
+    check_output_name(&a.output)?;
     let plan = Spec::read(&a.spec)?
         .validate()
         .map_err(|e| anyhow!("{}: {e}", a.spec.display()))?;
