@@ -13,8 +13,7 @@
 //! (`examples/model.hdon`: 16 sensors, `d_y = 1`, `d_out = 1`):
 //!
 //! ```
-//! use std::time::Duration;
-//! use hdon_runtime::{Error, Model, Team};
+//! use hdon_runtime::{Error, Model};
 //!
 //! /// `include_bytes!` gives alignment 1; the runtime needs 4 (tensors are read in place).
 //! #[repr(C, align(64))]
@@ -41,29 +40,33 @@
 //! target.eval(&points, &mut out)?;
 //! assert!(out.iter().all(|v| v.is_finite()));
 //!
-//! // The same points on rayon's threads, then on a team of spinning workers: same bits.
-//! let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-//! let mut out_par = vec![0.0f32; n * d_out];
-//! target.eval_par(&points, &mut out_par)?;
-//! assert_eq!(bits(&out_par), bits(&out));
-//! let team = Team::new(2, Duration::from_micros(100))?;
-//! target.eval_on(&team, &points, &mut out_par)?;
-//! assert_eq!(bits(&out_par), bits(&out));
-//!
 //! // Wrong arguments are errors, never panics.
 //! let err = target.eval(&points, &mut out[..10]).unwrap_err();
 //! assert_eq!(err, Error::OutputLen { needed: n * d_out, found: 10 });
 //! assert_eq!(err.to_string(), "out: needs 2000 f32 values, found 10");
 //!
-//! // Many input functions at once: sensors [batch, m], workspace_len(batch) f32.
-//! let batch = 4;
-//! let us: Vec<f32> = (0..batch * m).map(|i| (i as f32 * 0.1).cos()).collect();
-//! let mut workspace = vec![0.0f32; model.workspace_len(batch)];
-//! let mut targets = model.generate_batch(&us, &mut workspace)?;
-//! let mut all = vec![0.0f32; batch * n * d_out]; // [batch, n, d_out]
-//! targets.eval_all_par(&points, &mut all)?;
-//! targets.eval(3, &points, &mut out)?;
-//! assert_eq!(bits(&all[3 * n * d_out..]), bits(&out));
+//! // Threads and batches need the default `std` feature (rayon, OS threads).
+//! #[cfg(feature = "std")]
+//! {
+//!     // The same points on rayon's threads, then on a team of spinning workers: same bits.
+//!     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+//!     let mut out_par = vec![0.0f32; n * d_out];
+//!     target.eval_par(&points, &mut out_par)?;
+//!     assert_eq!(bits(&out_par), bits(&out));
+//!     let team = hdon_runtime::Team::new(2, std::time::Duration::from_micros(100))?;
+//!     target.eval_on(&team, &points, &mut out_par)?;
+//!     assert_eq!(bits(&out_par), bits(&out));
+//!
+//!     // Many input functions at once: sensors [batch, m], workspace_len(batch) f32.
+//!     let batch = 4;
+//!     let us: Vec<f32> = (0..batch * m).map(|i| (i as f32 * 0.1).cos()).collect();
+//!     let mut workspace = vec![0.0f32; model.workspace_len(batch)];
+//!     let mut targets = model.generate_batch(&us, &mut workspace)?;
+//!     let mut all = vec![0.0f32; batch * n * d_out]; // [batch, n, d_out]
+//!     targets.eval_all_par(&points, &mut all)?;
+//!     targets.eval(3, &points, &mut out)?;
+//!     assert_eq!(bits(&all[3 * n * d_out..]), bits(&out));
+//! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
