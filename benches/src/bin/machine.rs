@@ -6,7 +6,8 @@
 //! ```
 //! The loops are the kernels bench's yardsticks (`peak.rs`, included as a module, so both
 //! measure with the same code): independent FMA chains on the widest vectors the CPU has
-//! (AVX-512: 16 chains of 16 lanes, else AVX2: 12 of 8), 2 flops per lane per FMA; and a
+//! (AVX-512: 16 chains of 16 lanes, else AVX2: 12 of 8; aarch64 NEON: 24 of 4), 2 flops per
+//! lane per FMA; and a
 //! vector sum over a buffer (a pure read stream). This program adds the buffer sizes: half of
 //! the L1d, half of the L2, a quarter of the L3 (the sizes Linux reports for CPU 0; 32 KiB,
 //! 1 MiB and 32 MiB where unknown) and DRAM (1 GiB by default), and 2 threads (each thread its
@@ -43,7 +44,7 @@ fn main() {
     println!("| measurement | 1 thread | 2 threads |");
     println!("|---|---|---|");
     match peak::fma_lanes() {
-        0 => println!("| f32 FMA peak | (no AVX2+FMA / AVX-512 on this CPU) | |"),
+        0 => println!("| f32 FMA peak | (no AVX2+FMA, AVX-512 or NEON on this CPU) | |"),
         lanes => println!(
             "| f32 FMA peak, {} lanes (GFLOP/s) | {:.1} | {:.1} |",
             lanes,

@@ -3,7 +3,8 @@
 //!
 //! FMA peak: independent chains of `acc = acc * a + b`, 16 on 16-lane (AVX-512) registers, 12
 //! on 8-lane (AVX2) ones (AVX2 has 16 registers: 16 chains plus `a` and `b` would spill, and
-//! the loop would measure the spills), 2 flops per lane per FMA. L2 read: sums a buffer of half
+//! the loop would measure the spills), 24 on 4-lane NEON ones (aarch64: 32 registers, and up to
+//! four FMA pipes of 4 cycles' latency on the larger cores), 2 flops per lane per FMA. L2 read: sums a buffer of half
 //! the L2 ([`l2_bytes`]: larger than L1, smaller than L2) with 8 independent vector adds per 8
 //! loads. `benches/benches/kernels.rs`
 //! includes this file as a module and runs the same loops inside its criterion run, so the
@@ -72,8 +73,12 @@ pub fn cache_part(level: u32, part: usize) -> Option<(usize, usize)> {
     cache_bytes(level).map(|size| (size, (size / part / 512).max(1) * 512))
 }
 
-/// Lanes of the widest f32 FMA this CPU runs (16 with AVX-512F, 8 with AVX2+FMA, else 0).
+/// Lanes of the widest f32 FMA this CPU runs (16 with AVX-512F, 8 with AVX2+FMA, 4 with
+/// aarch64's NEON, which every aarch64 core has; else 0).
 pub fn fma_lanes() -> usize {
+    if cfg!(target_arch = "aarch64") {
+        return 4;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx512f") {
@@ -87,13 +92,13 @@ pub fn fma_lanes() -> usize {
 }
 
 /// Independent FMA chains of the peak loop: 16 with AVX-512 (32 registers), 12 with AVX2 (16
-/// registers, two of them for `a` and `b`); enough either way to cover 4-cycle FMA latency on
-/// two FMA pipes (8 chains).
+/// registers, two of them for `a` and `b`), enough either way to cover 4-cycle FMA latency on
+/// two FMA pipes (8 chains); 24 with NEON (32 registers), enough for four pipes (16).
 pub fn fma_chains() -> u64 {
-    if fma_lanes() == 16 {
-        16
-    } else {
-        12
+    match fma_lanes() {
+        16 => 16,
+        4 => 24, // aarch64::fma_neon's chains
+        _ => 12,
     }
 }
 
@@ -118,7 +123,11 @@ pub fn fma_rounds(rounds: u64) -> f32 {
             _ => {}
         }
     }
-    0.0
+    #[cfg(target_arch = "aarch64")]
+    let r = aarch64::fma_neon(black_box(rounds));
+    #[cfg(not(target_arch = "aarch64"))]
+    let r = 0.0;
+    r
 }
 
 /// Sums `buf` (f32, length a multiple of 128) with 8 independent accumulators.
@@ -134,7 +143,11 @@ pub fn l2_read(buf: &[f32]) -> f32 {
             return unsafe { x86::sum_avx2::<0>(buf) };
         }
     }
-    buf.iter().sum()
+    #[cfg(target_arch = "aarch64")]
+    let s = aarch64::sum_neon(buf);
+    #[cfg(not(target_arch = "aarch64"))]
+    let s = buf.iter().sum();
+    s
 }
 
 /// [`l2_read`] with software prefetch (`prefetcht0`) of the two cache lines 16 lines ahead of
@@ -152,7 +165,12 @@ pub fn l2_read_prefetch(buf: &[f32]) -> f32 {
             return unsafe { x86::sum_avx2::<16>(buf) };
         }
     }
-    buf.iter().sum()
+    // No prefetch variant for NEON: the same loop as l2_read.
+    #[cfg(target_arch = "aarch64")]
+    let s = aarch64::sum_neon(buf);
+    #[cfg(not(target_arch = "aarch64"))]
+    let s = buf.iter().sum();
+    s
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -259,6 +277,54 @@ mod x86 {
         }
         // SAFETY: AVX2 (this function's feature) implies AVX.
         unsafe { sum_ymm(&acc) }
+    }
+}
+
+/// The NEON loops (aarch64, where NEON is part of the base ISA: no run-time detection).
+#[cfg(target_arch = "aarch64")]
+mod aarch64 {
+    use std::arch::aarch64::*;
+
+    /// Independent chains of [`fma_neon`] ([`super::fma_chains`] says the same).
+    pub const FMA_CHAINS: usize = 24;
+
+    /// [`super::fma_rounds`] on 4-lane registers: `rounds` rounds of [`FMA_CHAINS`] chains.
+    pub fn fma_neon(rounds: u64) -> f32 {
+        // SAFETY: NEON is part of the aarch64 base ISA (the target enables it).
+        unsafe {
+            let a = vdupq_n_f32(std::hint::black_box(0.999_9));
+            let b = vdupq_n_f32(std::hint::black_box(1e-4));
+            let mut acc = [vdupq_n_f32(1.0); FMA_CHAINS];
+            for _ in 0..rounds {
+                for v in acc.iter_mut() {
+                    // b + v * a, fused (FMLA).
+                    *v = vfmaq_f32(b, *v, a);
+                }
+            }
+            let mut s = acc[0];
+            for v in &acc[1..] {
+                s = vaddq_f32(s, *v);
+            }
+            vaddvq_f32(s)
+        }
+    }
+
+    /// [`super::l2_read`] on 4-lane registers: 8 independent adds per 128-byte step.
+    pub fn sum_neon(buf: &[f32]) -> f32 {
+        // SAFETY: NEON is part of the aarch64 base ISA; each load reads 4 f32 of a 32-f32 chunk.
+        unsafe {
+            let mut acc = [vdupq_n_f32(0.0); 8];
+            for chunk in buf.chunks_exact(32) {
+                for (k, v) in acc.iter_mut().enumerate() {
+                    *v = vaddq_f32(*v, vld1q_f32(chunk.as_ptr().add(4 * k)));
+                }
+            }
+            let mut s = acc[0];
+            for v in &acc[1..] {
+                s = vaddq_f32(s, *v);
+            }
+            vaddvq_f32(s)
+        }
     }
 }
 
