@@ -150,10 +150,17 @@ impl fmt::Display for Error {
         match self {
             Error::Format(e) => write!(f, "model file: {e}"),
             Error::Kernel(e) => write!(f, "kernel: {e}"),
-            Error::SensorCount { expected, found } => write!(
-                f,
-                "sensors: expected {expected} values per input function, found a slice of {found}"
-            ),
+            Error::SensorCount { expected, found } => {
+                write!(
+                    f,
+                    "sensors: expected {expected} values per input function, found a slice of {found}"
+                )?;
+                // A batch's slice is a multiple of m; say when it is not even that.
+                if *expected > 0 && *found > *expected && found % expected != 0 {
+                    write!(f, " (not a whole number of functions)")?;
+                }
+                Ok(())
+            }
             Error::PointDim { d_y, found } => write!(
                 f,
                 "points: length {found} is not a multiple of the query dimension d_y = {d_y}"

@@ -427,10 +427,36 @@ fn generate_batch_matches_generate() {
             model.generate_batch(&sensors, &mut short),
             Err(Error::WorkspaceTooShort { .. })
         ));
-        assert!(matches!(
-            model.generate_batch(&sensors[1..], &mut ws_batch),
-            Err(Error::SensorCount { .. })
-        ));
+        let m = model.n_sensors();
+        let e = model
+            .generate_batch(&sensors[1..], &mut ws_batch)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            Error::SensorCount {
+                expected: m,
+                found: sensors.len() - 1
+            }
+        );
+        if sensors.len() - 1 > m {
+            assert!(
+                e.to_string().ends_with("(not a whole number of functions)"),
+                "{e}"
+            );
+        }
+        // A single function's slice of two functions' values is not called fractional.
+        if sensors.len() >= 2 * m {
+            let e = model
+                .generate(&sensors[..2 * m], &mut ws_batch)
+                .unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "sensors: expected {m} values per input function, found a slice of {}",
+                    2 * m
+                )
+            );
+        }
         assert!(matches!(
             model.generate_batch_on(&teams[2], &sensors, &mut short),
             Err(Error::WorkspaceTooShort { .. })
