@@ -12,7 +12,7 @@ STEPS=${STEPS:-15000}
 train() {  # problem family [extra args]
   local p=$1 f=$2; shift 2
   mkdir -p "models/$p/$f"
-  nice -n 19 python3 -m hdon_train train --problem "$p" --model "$f" --seed 0 \
+  nice -n 19 python3 -m hdon_train train --problem "$p" --model "$f" --seed 0 --overwrite \
     --out "models/$p/$f" --steps "$STEPS" --log-every 1000 "$@" 2>&1 | tee "models/$p/$f/train.log"
 }
 case "${1:-}" in

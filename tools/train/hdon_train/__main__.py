@@ -3,58 +3,134 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 
+from .files import Error
+
 # One XLA thread unless the caller says otherwise: the machines we train on are shared.
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+
+def _int_at_least(lo: int):
+    def parse(s: str) -> int:
+        try:
+            v = int(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, found {s!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, found {v}")
+        return v
+
+    return parse
+
+
+def _positive_float(s: str) -> float:
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, found {s!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, found {s}")
+    return v
+
+
+def _parser(sub, name: str, help: str, epilog: str):
+    return sub.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
+                          epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+TRAIN_EXAMPLES = """\
+outputs (docs/TRAINING.md): DIR/checkpoint.safetensors, DIR/model.toml (the spec `hdon export
+--spec` reads), DIR/test.npz (test set + the model's outputs), DIR/metrics.json (written last:
+its presence marks a finished run). An existing run in DIR is only replaced with --overwrite.
+
+examples:
+  python -m hdon_train train --problem burgers --model hyper --out runs/burgers-hyper
+  python -m hdon_train train --problem identity --model hyper --size tiny --steps 200 --out /tmp/t
+  hdon export --spec /tmp/t/model.toml --weights /tmp/t/checkpoint.safetensors -o t.hdon
+"""
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="hdon_train", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    t = sub.add_parser("train", help="train one model and write checkpoint, spec, test set, metrics")
+    t = _parser(sub, "train", "train one model and write checkpoint, spec, test set, metrics",
+                TRAIN_EXAMPLES)
     t.add_argument("--problem", required=True,
-                   choices=["identity", "differentiation", "advection", "burgers", "toy2d"])
+                   choices=["identity", "differentiation", "advection", "burgers", "toy2d"],
+                   help="the data set (toy2d: d_y = d_out = 2, --size tiny only)")
     t.add_argument("--model", required=True,
-                   choices=["deeponet", "shift", "flex", "nomad", "hyper", "chunked_hyper"])
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--data-seed", type=int, default=0)
-    t.add_argument("--out", type=Path, required=True)
-    t.add_argument("--steps", type=int, default=None)
-    t.add_argument("--size", choices=["paper", "tiny"], default="paper")
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--lr-final", type=float, default=1e-5)
-    t.add_argument("--batch", type=int, default=100, help="input functions per step")
-    t.add_argument("--loss", choices=["rel_l2", "mse"], default="rel_l2")
-    t.add_argument("--log-every", type=int, default=500)
+                   choices=["deeponet", "shift", "flex", "nomad", "hyper", "chunked_hyper"],
+                   help="the family")
+    t.add_argument("--seed", type=_int_at_least(0), default=0,
+                   help="model init and minibatch order (default 0)")
+    t.add_argument("--data-seed", type=_int_at_least(0), default=0,
+                   help="the data set's seed (default 0)")
+    t.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="output directory (created if missing)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in DIR (refused otherwise)")
+    t.add_argument("--steps", type=_int_at_least(1), default=None,
+                   help="Adam steps (default 20000; toy2d 2000)")
+    t.add_argument("--size", choices=["paper", "tiny"], default="paper",
+                   help="paper-size networks (docs/TRAINING.md \"Sizes\") or tiny ones (tests)")
+    t.add_argument("--lr", type=_positive_float, default=1e-3,
+                   help="initial learning rate (default 1e-3)")
+    t.add_argument("--lr-final", type=_positive_float, default=1e-5,
+                   help="final learning rate, reached by exponential decay (default 1e-5)")
+    t.add_argument("--batch", type=_int_at_least(1), default=100,
+                   help="input functions per step (default 100)")
+    t.add_argument("--loss", choices=["rel_l2", "mse"], default="rel_l2",
+                   help="mean per-function relative L2 (default) or MSE on normalized outputs")
+    t.add_argument("--log-every", type=_int_at_least(1), default=500,
+                   help="steps between progress lines (default 500)")
     t.add_argument("--activation", default="tanh",
                    choices=["tanh", "relu", "prelu", "sigmoid", "sin", "gelu", "silu", "softplus"],
                    help="hidden activation of every network (default tanh, as the paper's tables)")
 
-    r = sub.add_parser("reference", help="float64 evaluation of a run's checkpoint on its test set "
-                       "-> DIR/reference-f64.npz (the tight reference for hdon export --check)")
-    r.add_argument("dir", type=Path, nargs="+", help="run directories (model.toml, checkpoint, test.npz)")
+    r = _parser(sub, "reference", "float64 evaluation of a run's checkpoint on its test set "
+                "-> DIR/reference-f64.npz (the tight reference for hdon export --check)",
+                "example:\n  python -m hdon_train reference runs/burgers-hyper\n"
+                "  hdon export --spec runs/burgers-hyper/model.toml \\\n"
+                "    --weights runs/burgers-hyper/checkpoint.safetensors \\\n"
+                "    --check runs/burgers-hyper/reference-f64.npz --rtol 5e-5 -o burgers-hyper.hdon\n")
+    r.add_argument("dir", type=Path, nargs="+", metavar="DIR",
+                   help="run directories written by `train` (model.toml, checkpoint, test.npz)")
 
-    f = sub.add_parser("fixtures", help="write the golden fixtures for all six families")
-    f.add_argument("--out", type=Path, default=Path("tests/fixtures"))
-    f.add_argument("--only", nargs="*", help="fixture names (default: all)")
+    f = _parser(sub, "fixtures", "write the golden fixtures for all six families",
+                "example:\n  python -m hdon_train fixtures --out tests/fixtures --only hyper nomad\n")
+    f.add_argument("--out", type=Path, default=Path("tests/fixtures"), metavar="DIR",
+                   help="where <name>/ directories go (default tests/fixtures)")
+    f.add_argument("--only", nargs="*", metavar="NAME", help="fixture names (default: all)")
 
-    sub.add_parser("params", help="print parameter counts of the paper-size models")
+    _parser(sub, "params", "print parameter counts of the paper-size models",
+            "example:\n  python -m hdon_train params\n")
 
-    sm = sub.add_parser("summarize", help="table of all metrics.json under DIR (mean +- std over seeds)")
-    sm.add_argument("dir", type=Path)
+    sm = _parser(sub, "summarize", "table of all metrics.json under DIR (mean +- std over seeds)",
+                 "example:\n  python -m hdon_train summarize tools/train/runs --runs\n")
+    sm.add_argument("dir", type=Path, metavar="DIR")
     sm.add_argument("--runs", action="store_true", help="one row per run (how it was trained)")
 
     a = ap.parse_args(argv)
+    try:
+        return _dispatch(a)
+    except Error as e:
+        print(f"hdon_train {a.cmd}: error: {e}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(a) -> int:
     if a.cmd == "train":
         from .run import run
 
         run(a.problem, a.model, a.seed, a.out, steps=a.steps, size=a.size, lr=a.lr,
             lr_final=a.lr_final, batch=a.batch, loss=a.loss, data_seed=a.data_seed,
-            log_every=a.log_every, activation=a.activation, log=lambda s: print(s, flush=True))
+            log_every=a.log_every, activation=a.activation, overwrite=a.overwrite,
+            log=lambda s: print(s, flush=True))
     elif a.cmd == "reference":
         from .reference import write_reference
 

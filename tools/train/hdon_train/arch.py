@@ -208,6 +208,9 @@ PAPER_ERROR = {
 }
 
 
+PAPER_PROBLEMS = ("identity", "differentiation", "burgers", "advection")
+
+
 def paper(problem: str, family: str, m: int) -> ModelConfig:
     """The paper-size model of `family` for `problem` with m sensors.
 

@@ -10,6 +10,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from .arch import ModelConfig, Net
+from .files import write_text
 from .models import Affine, Normalization
 
 
@@ -149,7 +150,7 @@ def framework_string() -> str:
 
 
 def write_json(path, obj) -> None:
-    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 # -------------------------------------------------------------------------------- reading back

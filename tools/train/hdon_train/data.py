@@ -20,11 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from numpy.polynomial import chebyshev as cheb
+
+from .files import atomic
 
 N_TRAIN = 1000
 N_TEST = 200
@@ -254,16 +257,51 @@ def load(problem: str, seed: int = 0, cache: bool = True, **kw) -> Dataset:
     key = hashlib.sha256(json.dumps([problem, seed, sorted(kw.items())]).encode()).hexdigest()[:12]
     path = cache_dir() / f"{problem}-s{seed}-{key}.npz"
     if cache and path.exists():
-        z = np.load(path, allow_pickle=False)
-        return Dataset(problem, z["sensors_x"], z["points"], z["u_train"], z["v_train"],
-                       z["u_test"], z["v_test"], list(z["lower"]), list(z["upper"]), str(z["description"]))
+        try:
+            return _read_cache(problem, path)
+        except Exception as e:  # noqa: BLE001 -- any unreadable cache file is regenerated
+            print(f"hdon_train: {path}: unusable cached data set ({e}); regenerating it",
+                  file=sys.stderr, flush=True)
     ds = GENERATORS[problem](seed, **kw)
+    check(ds, f"the generated {problem} data set")
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, sensors_x=ds.sensors_x, points=ds.points, u_train=ds.u_train,
-                 v_train=ds.v_train, u_test=ds.u_test, v_test=ds.v_test,
-                 lower=np.array(ds.lower), upper=np.array(ds.upper),
-                 description=np.array(ds.description))
-        tmp.replace(path)
+        with atomic(path) as tmp:  # concurrent runs may write the same file
+            np.savez(tmp, sensors_x=ds.sensors_x, points=ds.points, u_train=ds.u_train,
+                     v_train=ds.v_train, u_test=ds.u_test, v_test=ds.v_test,
+                     lower=np.array(ds.lower), upper=np.array(ds.upper),
+                     description=np.array(ds.description))
     return ds
+
+
+CACHE_KEYS = ("sensors_x", "points", "u_train", "v_train", "u_test", "v_test", "lower", "upper",
+              "description")
+
+
+def _read_cache(problem: str, path: Path) -> Dataset:
+    with np.load(path, allow_pickle=False) as z:
+        missing = [k for k in CACHE_KEYS if k not in z.files]
+        if missing:
+            raise ValueError(f"missing arrays {', '.join(missing)}")
+        ds = Dataset(problem, z["sensors_x"], z["points"], z["u_train"], z["v_train"],
+                     z["u_test"], z["v_test"], list(z["lower"]), list(z["upper"]),
+                     str(z["description"]))
+    check(ds, str(path))
+    return ds
+
+
+def check(ds: Dataset, where: str) -> None:
+    """Raises ValueError unless ds's arrays have consistent shapes and finite values."""
+    m, p = ds.sensors_x.shape[0], ds.points.shape[0]
+    for name in ("u_train", "u_test"):
+        a = getattr(ds, name)
+        if a.ndim != 2 or a.shape[1] != m:
+            raise ValueError(f"{where}: {name} has shape {a.shape}, expected [N, {m}]")
+    for name in ("v_train", "v_test"):
+        a = getattr(ds, name)
+        if a.ndim != 3 or a.shape[1] != p:
+            raise ValueError(f"{where}: {name} has shape {a.shape}, expected [N, {p}, d_out]")
+    for name in ("sensors_x", "points", "u_train", "v_train", "u_test", "v_test"):
+        bad = int(np.size(getattr(ds, name)) - np.isfinite(getattr(ds, name)).sum())
+        if bad:
+            raise ValueError(f"{where}: {name} has {bad} non-finite values (NaN or inf)")

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import arch, data
 from .checkpoint import framework_string, model_spec, save_checkpoint, write_json
+from .files import Error, atomic, write_text
 from .models import Affine, Normalization, forward
 from .train import default_normalization, errors, train
 
@@ -101,13 +102,15 @@ def make_fixture(fx: Fixture, out_root: Path, seed: int = 0, log=print) -> dict:
     d = out_root / fx.name
     d.mkdir(parents=True, exist_ok=True)
     ckpt = d / ("checkpoint.npz" if fx.layout == "in_out" else "checkpoint.safetensors")
-    save_checkpoint(params, ckpt, layout=fx.layout)
-    (d / "model.toml").write_text(model_spec(
+    with atomic(ckpt) as tmp:
+        save_checkpoint(params, tmp, layout=fx.layout)
+    write_text(d / "model.toml", model_spec(
         cfg, norm, ds.sensors_x, ds.lower, ds.upper, name=f"fixture-{fx.name}", layout=fx.layout,
         framework=framework_string(), dataset=f"tiny {ds.description}",
         test_rel_l2=float(e_test.mean()), extra={"fixture": fx.note, "steps": fx.steps}))
-    np.savez(d / "golden.npz", sensors=sensors, points=points, outputs=out32,
-             outputs_f64=out64.astype(np.float64))
+    with atomic(d / "golden.npz") as tmp:
+        np.savez(tmp, sensors=sensors, points=points, outputs=out32,
+                 outputs_f64=out64.astype(np.float64))
     rel = float(np.max(np.abs(out32 - out64)) / np.max(np.abs(out64)))
     info = {"name": fx.name, "family": fx.family, "problem": fx.problem, "layout": fx.layout,
             "d_y": ds.d_y, "d_out": ds.d_out, "m": ds.m, "params": cfg.param_count(),
@@ -119,6 +122,12 @@ def make_fixture(fx: Fixture, out_root: Path, seed: int = 0, log=print) -> dict:
 
 
 def make_all(out_root: Path, only=None, log=print) -> list:
+    names = [fx.name for fx in FIXTURES]
+    unknown = [n for n in only or [] if n not in names]
+    if unknown:
+        raise Error(f"--only: unknown fixture {', '.join(unknown)}; expected some of {', '.join(names)}")
+    if Path(out_root).exists() and not Path(out_root).is_dir():
+        raise Error(f"--out {out_root}: is a file; expected a directory")
     infos = [make_fixture(fx, out_root, log=log) for fx in FIXTURES if not only or fx.name in only]
     if not only:
         write_json(out_root / "fixtures.json", infos)

@@ -10,11 +10,30 @@ import numpy as np
 
 from . import arch, data
 from .checkpoint import framework_string, model_spec, save_checkpoint, write_json
+from .files import Error, atomic, write_text
 from .train import default_normalization, errors, predict, train
 
 # Default steps / batch per problem for the short runs (docs/TRAINING.md).
 DEFAULT_STEPS = {"identity": 20000, "differentiation": 20000, "advection": 20000,
                  "burgers": 20000, "toy2d": 2000}
+# What `run` writes into its output directory; metrics.json last (a finished run).
+OUTPUTS = ("checkpoint.safetensors", "model.toml", "test.npz", "metrics.json")
+
+
+def check_out_dir(out: Path, overwrite: bool) -> None:
+    """Fails early (before data and training) when `out` cannot take a run's outputs: a file,
+    not creatable, or already holding a run (unless `overwrite`). Creates it."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise Error(f"--out {out}: is a file; expected a directory (existing or to be created)")
+    held = [f for f in OUTPUTS if (out / f).exists()]
+    if held and not overwrite:
+        raise Error(f"--out {out}: already holds a run ({', '.join(held)}); pass --overwrite "
+                    "to replace it, or choose another directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise Error(f"--out {out}: cannot create the directory ({e.strerror})") from None
 
 
 def git_rev() -> str:
@@ -28,7 +47,16 @@ def git_rev() -> str:
 def run(problem: str, family: str, seed: int, out: Path, *, steps: int | None = None,
         size: str = "paper", lr: float = 1e-3, lr_final: float = 1e-5, batch: int = 100,
         loss: str = "rel_l2", data_seed: int = 0, log_every: int = 500, activation: str = "tanh",
-        log=print) -> dict:
+        overwrite: bool = False, log=print) -> dict:
+    if problem not in data.PROBLEMS:
+        raise Error(f"--problem {problem!r}: expected one of {', '.join(data.PROBLEMS)}")
+    if size == "paper" and problem not in arch.PAPER_PROBLEMS:
+        raise Error(f"--problem {problem} has no paper size (the paper's problems: "
+                    f"{', '.join(arch.PAPER_PROBLEMS)}); use --size tiny")
+    for opt, v in (("--steps", steps), ("--batch", batch), ("--log-every", log_every)):
+        if v is not None and v < 1:
+            raise Error(f"{opt}: must be >= 1, found {v}")
+    check_out_dir(out, overwrite)
     ds = data.load(problem, data_seed)
     cfg = arch.paper(problem, family, ds.m) if size == "paper" else arch.tiny(family, ds.m, ds.d_y, ds.d_out)
     if activation != "tanh":
@@ -45,17 +73,16 @@ def run(problem: str, family: str, seed: int, out: Path, *, steps: int | None = 
     assert sum(v.size for v in params.values()) == n_params
     e_train = errors(cfg, params, norm, ds, "train")
     e_test = errors(cfg, params, norm, ds, "test")
-    out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(params, out / "checkpoint.safetensors")
+    if not (np.isfinite(e_train).all() and np.isfinite(e_test).all()):
+        raise Error(f"training diverged: the test error is {e_test.mean()}; nothing written to "
+                    f"{out} (try a smaller --lr)")
     name = f"{problem}-{family}"
-    (out / "model.toml").write_text(model_spec(
+    spec = model_spec(
         cfg, norm, ds.sensors_x, ds.lower, ds.upper, name=name, framework=framework_string(),
         dataset=ds.description, test_rel_l2=float(e_test.mean()),
         extra={"git": git_rev(), "seed": seed, "steps": steps, "size": size, "lr": lr,
-               "lr_final": lr_final, "batch": batch, "loss": loss}))
+               "lr_final": lr_final, "batch": batch, "loss": loss})
     outputs = predict(cfg, params, norm, ds.u_test, ds.points)
-    np.savez(out / "test.npz", sensors=ds.u_test, points=ds.points, truth=ds.v_test,
-             outputs=outputs.astype(np.float32))
     metrics = {
         "problem": problem, "family": family, "size": size, "seed": seed, "data_seed": data_seed,
         "train_rel_l2": float(e_train.mean()), "test_rel_l2": float(e_test.mean()),
@@ -66,6 +93,13 @@ def run(problem: str, family: str, seed: int, out: Path, *, steps: int | None = 
         "framework": framework_string(), "machine": platform.machine(), "git": git_rev(),
         "log": hist.lines,
     }
+    # Each file complete or absent; metrics.json last, so that its presence marks a whole run.
+    with atomic(out / "checkpoint.safetensors") as tmp:
+        save_checkpoint(params, tmp)
+    write_text(out / "model.toml", spec)
+    with atomic(out / "test.npz") as tmp:
+        np.savez(tmp, sensors=ds.u_test, points=ds.points, truth=ds.v_test,
+                 outputs=outputs.astype(np.float32))
     write_json(out / "metrics.json", metrics)
     log(f"done: train rel-L2 {metrics['train_rel_l2']:.4e}, test rel-L2 "
         f"{metrics['test_rel_l2']:.4e} +- {metrics['test_rel_l2_std']:.4e}, "

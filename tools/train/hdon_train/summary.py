@@ -8,14 +8,41 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import Error
+
 ORDER = ["identity", "differentiation", "burgers", "advection", "toy2d"]
 FAMS = ["deeponet", "shift", "flex", "nomad", "hyper", "chunked_hyper"]
 
 
+KEYS = ("problem", "family", "params", "seed", "steps", "batch", "lr", "lr_final",
+        "wall_time_s", "train_rel_l2", "test_rel_l2", "test_rel_l2_std", "test_rel_l2_max")
+
+
+def metrics_files(root: Path) -> list:
+    root = Path(root)
+    if not root.is_dir():
+        raise Error(f"{root}: not a directory (expected a folder of runs written by `train`)")
+    files = sorted(root.rglob("metrics.json"))
+    if not files:
+        raise Error(f"{root}: no metrics.json below it (nothing to summarize)")
+    return files
+
+
+def read_metrics(f: Path) -> dict:
+    try:
+        m = json.loads(f.read_text())
+    except (OSError, ValueError) as e:
+        raise Error(f"{f}: unreadable ({e})") from None
+    missing = [k for k in KEYS if not isinstance(m, dict) or k not in m]
+    if missing:
+        raise Error(f"{f}: not a metrics.json written by `train` (no {', '.join(missing)})")
+    return m
+
+
 def collect(root: Path) -> dict:
     runs = defaultdict(list)
-    for f in sorted(Path(root).rglob("metrics.json")):
-        m = json.loads(f.read_text())
+    for f in metrics_files(root):
+        m = read_metrics(f)
         runs[(m["problem"], m["family"])].append(m)
     return runs
 
@@ -46,10 +73,10 @@ def runs_table(root: Path) -> str:
     """One row per run: how it was trained and what it measured (models/README.md)."""
     lines = ["| model | params | activation | seed | steps | batch | lr | wall time (s) | train rel L2 | "
              "test rel L2 (mean +- std, max) |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for f in sorted(Path(root).rglob("metrics.json"),
+    for f in sorted(metrics_files(root),
                     key=lambda f: (ORDER.index(f.parent.parent.name) if f.parent.parent.name in ORDER else 99,
                                    FAMS.index(f.parent.name) if f.parent.name in FAMS else 99)):
-        m = json.loads(f.read_text())
+        m = read_metrics(f)
         lines.append(
             f"| {f.parent.relative_to(root)} | {m['params']:,} | {m.get('activation', 'tanh')} | "
             f"{m['seed']} | {m['steps']} | {m['batch']} | {m['lr']:g} -> {m['lr_final']:g} | "

@@ -12,6 +12,7 @@ import optax
 
 from .arch import ModelConfig
 from .data import Dataset
+from .files import Error
 from .models import Affine, Normalization, forward, init_params
 
 
@@ -63,6 +64,10 @@ def train(cfg: ModelConfig, ds: Dataset, norm: Normalization, *, steps: int, see
     """Train cfg on ds for `steps` Adam steps (learning rate decaying exponentially from lr to
     lr_final). loss: "rel_l2" (mean per-function relative L2) or "mse" (on normalized outputs).
     Returns (params as numpy float32 dict, History)."""
+    if steps < 1 or batch < 1 or log_every < 1:
+        raise ValueError(f"steps, batch and log_every must be >= 1, got {steps}, {batch}, {log_every}")
+    if not (lr > 0 and lr_final > 0):
+        raise ValueError(f"lr and lr_final must be > 0, got {lr}, {lr_final}")
     if loss not in ("rel_l2", "mse"):
         raise ValueError(f"loss must be rel_l2 or mse, got {loss!r}")
     params = {k: jnp.asarray(v) for k, v in (params or init_params(cfg, seed)).items()}
@@ -100,6 +105,9 @@ def train(cfg: ModelConfig, ds: Dataset, norm: Normalization, *, steps: int, see
         pos += batch
         params, state, val = step(params, state, u_all[idx], v_all[idx])
         acc, cnt = acc + float(val), cnt + 1
+        if not np.isfinite(float(val)):
+            raise Error(f"training diverged: the loss is {float(val)} at step {it} "
+                        f"(learning rate {float(sched(it - 1)):.2e}; try a smaller --lr)")
         if it % log_every == 0 or it == steps:
             test = float(np.mean(errors(cfg, params, norm, ds, "test")))
             line = (f"step {it:6d}/{steps}  loss {acc / cnt:.4e}  test rel-L2 {test:.4e}  "

@@ -1,0 +1,185 @@
+"""The command line as a user meets it: bad options and bad files give one line naming the
+option or file (exit 2 from argparse for malformed values, 1 otherwise), never a traceback, and
+leave nothing half-written."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hdon_train import data
+from hdon_train.__main__ import main
+from hdon_train.files import atomic
+from hdon_train.reference import FILE
+from hdon_train.run import OUTPUTS, run
+
+TINY = ["train", "--problem", "identity", "--model", "hyper", "--size", "tiny"]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HDON_TRAIN_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny finished run (its own cache), copied by the tests that spoil it."""
+    root = tmp_path_factory.mktemp("run")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HDON_TRAIN_CACHE", str(root / "cache"))
+    run("identity", "hyper", 0, root / "run", steps=5, size="tiny", log_every=5, log=lambda s: None)
+    mp.undo()
+    return root / "run"
+
+
+def copy_run(src, dst):
+    dst.mkdir()
+    for f in OUTPUTS:
+        (dst / f).write_bytes((src / f).read_bytes())
+    return dst
+
+
+def one_line_error(capsys, *words):
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err, err
+    last = err.splitlines()[-1]
+    for w in words:
+        assert w in last, (w, err)
+    return last
+
+
+@pytest.mark.parametrize("opt,value", [("--steps", "0"), ("--steps", "-5"), ("--batch", "0"),
+                                       ("--log-every", "0"), ("--lr", "0"), ("--lr", "nan"),
+                                       ("--lr-final", "-1e-5"), ("--seed", "-1"),
+                                       ("--data-seed", "-3"), ("--steps", "many")])
+def test_train_rejects_nonsense_numbers(tmp_path, cache, capsys, opt, value):
+    with pytest.raises(SystemExit) as e:
+        main(TINY + ["--out", str(tmp_path / "o"), f"{opt}={value}"])
+    assert e.value.code == 2
+    one_line_error(capsys, opt, value)
+    assert not (tmp_path / "o").exists()
+
+
+def test_train_out_is_a_file(tmp_path, cache, capsys):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    assert main(TINY + ["--steps", "2", "--out", str(f)]) == 1
+    one_line_error(capsys, "--out", str(f), "is a file")
+    assert not cache.exists()  # refused before generating data or training
+
+
+def test_train_refuses_to_overwrite_a_run(tmp_path, cache, trained, capsys):
+    d = copy_run(trained, tmp_path / "d")
+    before = (d / "checkpoint.safetensors").read_bytes()
+    assert main(TINY + ["--steps", "2", "--seed", "3", "--out", str(d)]) == 1
+    one_line_error(capsys, "--out", "already holds a run", "--overwrite")
+    assert (d / "checkpoint.safetensors").read_bytes() == before
+    assert main(TINY + ["--steps", "2", "--seed", "3", "--log-every", "2", "--out", str(d),
+                        "--overwrite"]) == 0
+    assert (d / "checkpoint.safetensors").read_bytes() != before
+    assert json.loads((d / "metrics.json").read_text())["seed"] == 3
+
+
+def test_toy2d_has_no_paper_size(tmp_path, cache, capsys):
+    assert main(["train", "--problem", "toy2d", "--model", "hyper", "--out", str(tmp_path / "o")]) == 1
+    one_line_error(capsys, "toy2d", "--size tiny")
+    assert not (tmp_path / "o").exists() and not cache.exists()
+
+
+def test_diverged_training_writes_nothing(tmp_path, cache, capsys):
+    out = tmp_path / "o"
+    assert main(TINY + ["--steps", "30", "--lr", "1e30", "--log-every", "30", "--out", str(out)]) == 1
+    one_line_error(capsys, "diverged", "--lr")
+    assert not any((out / f).exists() for f in OUTPUTS)
+    assert not list(out.glob(".*tmp*"))
+
+
+def test_atomic_leaves_nothing_on_failure(tmp_path):
+    p = tmp_path / "x.npz"
+    with pytest.raises(RuntimeError):
+        with atomic(p) as tmp:
+            np.savez(tmp, a=np.zeros(3))
+            raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+    with atomic(p) as tmp:
+        np.savez(tmp, a=np.zeros(3))
+    assert [f.name for f in tmp_path.iterdir()] == ["x.npz"]
+
+
+@pytest.mark.parametrize("spoil,words", [
+    ("nodir", ["not a directory"]),
+    ("no_test", ["test.npz", "missing"]),
+    ("no_spec", ["model.toml", "missing"]),
+    ("wrong_keys", ["test.npz", "'sensors'", "found x"]),
+    ("nan_sensors", ["test.npz", "sensors", "non-finite"]),
+    ("wrong_m", ["test.npz", "sensors", "[200, 50]", "[N, 100]"]),
+    ("bad_spec", ["model.toml", "not a model spec"]),
+    ("missing_tensor", ["checkpoint.safetensors", "missing tensors", "hyper.0.weight"]),
+])
+def test_reference_bad_run_dir(tmp_path, trained, capsys, spoil, words):
+    d = tmp_path / "d" if spoil == "nodir" else copy_run(trained, tmp_path / "d")
+    if spoil == "no_test":
+        (d / "test.npz").unlink()
+    elif spoil == "no_spec":
+        (d / "model.toml").unlink()
+    elif spoil == "wrong_keys":
+        np.savez(d / "test.npz", x=np.zeros(3))
+    elif spoil in ("nan_sensors", "wrong_m"):
+        t = dict(np.load(d / "test.npz"))
+        if spoil == "nan_sensors":
+            t["sensors"][0, 0] = np.nan
+        else:
+            t["sensors"] = t["sensors"][:, :50]
+        np.savez(d / "test.npz", **t)
+    elif spoil == "bad_spec":
+        (d / "model.toml").write_text("[model\nname = 1\n")
+    elif spoil == "missing_tensor":
+        from safetensors.numpy import load_file, save_file
+
+        p = load_file(str(d / "checkpoint.safetensors"))
+        del p["hyper.0.weight"]
+        save_file(p, str(d / "checkpoint.safetensors"))
+    assert main(["reference", str(d)]) == 1
+    one_line_error(capsys, *words)
+    assert not (d / FILE).exists()
+
+
+def test_summarize_missing_or_empty_dir(tmp_path, capsys):
+    assert main(["summarize", str(tmp_path / "nope")]) == 1
+    one_line_error(capsys, "nope", "not a directory")
+    assert main(["summarize", str(tmp_path)]) == 1
+    one_line_error(capsys, "no metrics.json")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "metrics.json").write_text("{\"problem\": \"identity\"}")
+    assert main(["summarize", "--runs", str(tmp_path)]) == 1
+    one_line_error(capsys, "metrics.json", "family")
+
+
+def test_fixtures_unknown_name(tmp_path, capsys):
+    assert main(["fixtures", "--out", str(tmp_path / "fx"), "--only", "nosuch"]) == 1
+    one_line_error(capsys, "--only", "nosuch", "chunked_hyper")
+    assert not (tmp_path / "fx").exists()
+
+
+def test_corrupt_cache_is_regenerated(cache, capsys):
+    ds = data.load("toy2d", 0)
+    (path,) = cache.glob("toy2d-*.npz")
+    z = dict(np.load(path))
+    z["u_train"][0, 0] = np.nan
+    np.savez(path, **z)
+    again = data.load("toy2d", 0)
+    assert "regenerating" in capsys.readouterr().err
+    np.testing.assert_array_equal(again.u_train, ds.u_train)
+    np.savez(path, u_train=ds.u_train)  # wrong keys
+    np.testing.assert_array_equal(data.load("toy2d", 0).v_test, ds.v_test)
+    assert "missing arrays" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cmd", ["train", "reference", "fixtures", "params", "summarize"])
+def test_help_has_an_example(cmd, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([cmd, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "example" in out and f"python -m hdon_train {cmd}" in out
