@@ -1,0 +1,50 @@
+"""The shell scripts of tools/train, run with a stand-in `python3` that records its arguments
+(no training)."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fake_python(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    (bin_dir / "python3").write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    (bin_dir / "python3").chmod(0o755)
+    return bin_dir, log
+
+
+def shipped(stream, fake, env=()):
+    bin_dir, log = fake
+    e = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", **dict(env)}
+    r = subprocess.run(["bash", str(HERE / "train_shipped.sh"), stream], env=e,
+                       capture_output=True, text=True)
+    calls = log.read_text().splitlines() if log.exists() else []
+    return r, calls
+
+
+@pytest.mark.parametrize("stream,steps", [("c", "10000"), ("d", "6000"), ("e", "4000")])
+def test_train_shipped_uses_the_streams_steps(tmp_path, fake_python, stream, steps):
+    r, calls = shipped(stream, fake_python, {"OUT": str(tmp_path / "out")})
+    assert r.returncode == 0, r.stderr
+    assert calls and all(f"--steps {steps} " in c for c in calls), calls
+    r, calls2 = shipped(stream, fake_python, {"OUT": str(tmp_path / "out"), "STEPS": "7"})
+    assert all("--steps 7 " in c for c in calls2[len(calls):])
+
+
+def test_train_shipped_keeps_existing_runs(tmp_path, fake_python):
+    d = tmp_path / "out" / "advection" / "chunked_hyper"
+    d.mkdir(parents=True)
+    (d / "metrics.json").write_text("{}")
+    (d / "train.log").write_text("the shipped log\n")
+    r, calls = shipped("e", fake_python, {"OUT": str(tmp_path / "out")})
+    assert r.returncode == 0 and calls == [] and "skip advection/chunked_hyper" in r.stderr
+    assert (d / "train.log").read_text() == "the shipped log\n"
+    r, calls = shipped("e", fake_python, {"OUT": str(tmp_path / "out"), "OVERWRITE": "1"})
+    assert len(calls) == 1 and "--overwrite" in calls[0] and f"--out {d}" in calls[0]
