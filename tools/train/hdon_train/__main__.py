@@ -103,8 +103,9 @@ def main(argv=None) -> int:
 
     f = _parser(sub, "fixtures", "write the golden fixtures for all six families",
                 "example:\n  python -m hdon_train fixtures --out tests/fixtures --only hyper nomad\n")
-    f.add_argument("--out", type=Path, default=Path("tests/fixtures"), metavar="DIR",
-                   help="where <name>/ directories go (default tests/fixtures)")
+    f.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="where <name>/ directories go (default: tests/fixtures of the hdon "
+                   "checkout this package is in, whatever the current directory)")
     f.add_argument("--only", nargs="*", metavar="NAME", help="fixture names (default: all)")
 
     _parser(sub, "params", "print parameter counts of the paper-size models",
@@ -139,7 +140,9 @@ def _dispatch(a) -> int:
     elif a.cmd == "fixtures":
         from .fixtures import make_all
 
-        make_all(a.out, a.only, log=lambda s: print(s, flush=True))
+        from .fixtures import default_dir
+
+        make_all(a.out or default_dir(), a.only, log=lambda s: print(s, flush=True))
     elif a.cmd == "summarize":
         from .summary import runs_table, table
 

@@ -121,6 +121,15 @@ def make_fixture(fx: Fixture, out_root: Path, seed: int = 0, log=print) -> dict:
     return info
 
 
+def default_dir() -> Path:
+    """tests/fixtures of the hdon checkout holding this package (tools/train/hdon_train)."""
+    root = Path(__file__).resolve().parents[3]
+    if (root / "Cargo.toml").is_file() and (root / "tests" / "fixtures").is_dir():
+        return root / "tests" / "fixtures"
+    raise Error("--out: not given, and this hdon_train is not inside an hdon checkout "
+                f"({root} has no Cargo.toml and tests/fixtures); pass --out DIR")
+
+
 def make_all(out_root: Path, only=None, log=print) -> list:
     names = [fx.name for fx in FIXTURES]
     unknown = [n for n in only or [] if n not in names]

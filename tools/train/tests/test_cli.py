@@ -183,3 +183,18 @@ def test_help_has_an_example(cmd, capsys):
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert "example" in out and f"python -m hdon_train {cmd}" in out
+
+
+def test_fixtures_default_out_is_the_checkouts(tmp_path, monkeypatch):
+    # `python -m hdon_train fixtures` run from tools/train/ wrote tools/train/tests/fixtures/.
+    from pathlib import Path
+
+    from hdon_train import fixtures
+
+    monkeypatch.chdir(tmp_path)
+    repo = Path(__file__).resolve().parents[3]
+    assert fixtures.default_dir() == repo / "tests" / "fixtures"
+    seen = []
+    monkeypatch.setattr(fixtures, "make_all", lambda out, only, log: seen.append(out) or [])
+    assert main(["fixtures", "--only", "hyper"]) == 0
+    assert seen == [repo / "tests" / "fixtures"]
