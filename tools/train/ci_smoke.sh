@@ -15,7 +15,7 @@ python3 -m pip install --quiet -e "$here"
 
 echo "== train a tiny HyperDeepONet (identity operator, 200 steps)"
 python3 -m hdon_train train --problem identity --model hyper --size tiny --steps 200 \
-  --log-every 100 --seed 0 --out "$out/hyper"
+  --log-every 100 --seed 0 --overwrite --out "$out/hyper"
 
 echo "== spec + checkpoint reproduce test.npz outputs"
 python3 - "$out/hyper" <<'PY'
