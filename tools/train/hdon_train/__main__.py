@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     _parser(sub, "params", "print parameter counts of the paper-size models",
             "example:\n  python -m hdon_train params\n")
 
-    sm = _parser(sub, "summarize", "table of all metrics.json under DIR (mean +- std over seeds)",
+    sm = _parser(sub, "summarize", "table of all metrics.json under DIR (mean +- sample std over seeds)",
                  "example:\n  python -m hdon_train summarize tools/train/runs --runs\n")
     sm.add_argument("dir", type=Path, metavar="DIR")
     sm.add_argument("--runs", action="store_true", help="one row per run (how it was trained)")

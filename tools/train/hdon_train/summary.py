@@ -61,7 +61,7 @@ def table(root: Path) -> str:
         steps = sorted({m["steps"] for m in ms})
         pp = ms[0].get("paper_params")
         pe = ms[0].get("paper_test_rel_l2")
-        ours = f"{e.mean():.4f} +- {e.std():.4f}" if len(e) > 1 else f"{e[0]:.4f}"
+        ours = f"{e.mean():.4f} +- {e.std(ddof=1):.4f}" if len(e) > 1 else f"{e[0]:.4f}"
         lines.append(
             f"| {prob} | {fam} | {ms[0]['params']:,} | {f'{pp / 1000:.0f}K' if pp else '-'} | "
             f"{len(ms)} | {'/'.join(str(s) for s in steps)} | {t.mean():.0f} | {ours} | "

@@ -198,3 +198,16 @@ def test_fixtures_default_out_is_the_checkouts(tmp_path, monkeypatch):
     monkeypatch.setattr(fixtures, "make_all", lambda out, only, log: seen.append(out) or [])
     assert main(["fixtures", "--only", "hyper"]) == 0
     assert seen == [repo / "tests" / "fixtures"]
+
+
+def test_summarize_std_over_seeds_is_the_sample_std(tmp_path, capsys):
+    # docs/REPRODUCTION.md gives mean +- sample std (ddof = 1) over seeds; summarize did ddof = 0.
+    base = {"problem": "identity", "family": "hyper", "params": 1, "steps": 10, "batch": 1,
+            "lr": 1e-3, "lr_final": 1e-5, "wall_time_s": 1.0, "train_rel_l2": 0.1,
+            "test_rel_l2_std": 0.0, "test_rel_l2_max": 0.0}
+    for seed, e in ((0, 0.1), (1, 0.3)):
+        (tmp_path / f"s{seed}").mkdir()
+        (tmp_path / f"s{seed}" / "metrics.json").write_text(
+            json.dumps({**base, "seed": seed, "test_rel_l2": e}))
+    assert main(["summarize", str(tmp_path)]) == 0
+    assert "| 0.2000 +- 0.1414 |" in capsys.readouterr().out
