@@ -250,8 +250,9 @@ GENERATORS = {
 }
 
 
-def load(problem: str, seed: int = 0, cache: bool = True, **kw) -> Dataset:
-    """The data set of `problem` generated with `seed` (from the cache when present)."""
+def load(problem: str, seed: int = 0, cache: bool = True, log=None, **kw) -> Dataset:
+    """The data set of `problem` generated with `seed` (from the cache when present). `log`
+    (a print-like function) hears when the set is generated: Burgers takes minutes."""
     if problem not in GENERATORS:
         raise ValueError(f"unknown problem {problem!r}; expected one of {PROBLEMS}")
     key = hashlib.sha256(json.dumps([problem, seed, sorted(kw.items())]).encode()).hexdigest()[:12]
@@ -262,6 +263,9 @@ def load(problem: str, seed: int = 0, cache: bool = True, **kw) -> Dataset:
         except Exception as e:  # noqa: BLE001 -- any unreadable cache file is regenerated
             print(f"hdon_train: {path}: unusable cached data set ({e}); regenerating it",
                   file=sys.stderr, flush=True)
+    if log:
+        log(f"generating the {problem} data set (data seed {seed})"
+            + (f"; cached in {path}" if cache else ""))
     ds = GENERATORS[problem](seed, **kw)
     check(ds, f"the generated {problem} data set")
     if cache:

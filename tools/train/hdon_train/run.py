@@ -57,7 +57,7 @@ def run(problem: str, family: str, seed: int, out: Path, *, steps: int | None = 
         if v is not None and v < 1:
             raise Error(f"{opt}: must be >= 1, found {v}")
     check_out_dir(out, overwrite)
-    ds = data.load(problem, data_seed)
+    ds = data.load(problem, data_seed, log=log)
     cfg = arch.paper(problem, family, ds.m) if size == "paper" else arch.tiny(family, ds.m, ds.d_y, ds.d_out)
     if activation != "tanh":
         cfg = cfg.with_activation(activation)

@@ -211,3 +211,13 @@ def test_summarize_std_over_seeds_is_the_sample_std(tmp_path, capsys):
             json.dumps({**base, "seed": seed, "test_rel_l2": e}))
     assert main(["summarize", str(tmp_path)]) == 0
     assert "| 0.2000 +- 0.1414 |" in capsys.readouterr().out
+
+
+def test_train_says_when_it_generates_data(tmp_path, cache):
+    # The first Burgers run spends minutes generating data without a word before this.
+    lines = []
+    run("toy2d", "hyper", 0, tmp_path / "a", steps=1, size="tiny", log=lines.append)
+    assert any("generating the toy2d data set" in s and str(cache) in s for s in lines), lines
+    lines.clear()
+    run("toy2d", "hyper", 0, tmp_path / "b", steps=1, size="tiny", log=lines.append)
+    assert not any("generating" in s for s in lines), lines
