@@ -58,6 +58,9 @@ def run(problem: str, family: str, seed: int, out: Path, *, steps: int | None = 
             raise Error(f"{opt}: must be >= 1, found {v}")
     check_out_dir(out, overwrite)
     ds = data.load(problem, data_seed, log=log)
+    if batch > ds.u_train.shape[0]:
+        raise Error(f"--batch {batch}: the {problem} training set has only "
+                    f"{ds.u_train.shape[0]} input functions")
     cfg = arch.paper(problem, family, ds.m) if size == "paper" else arch.tiny(family, ds.m, ds.d_y, ds.d_out)
     if activation != "tanh":
         cfg = cfg.with_activation(activation)

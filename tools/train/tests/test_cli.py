@@ -221,3 +221,11 @@ def test_train_says_when_it_generates_data(tmp_path, cache):
     lines.clear()
     run("toy2d", "hyper", 0, tmp_path / "b", steps=1, size="tiny", log=lines.append)
     assert not any("generating" in s for s in lines), lines
+
+
+def test_batch_larger_than_the_training_set(tmp_path, cache, capsys):
+    # It was cut to the set's size silently, and metrics.json recorded the batch asked for.
+    assert main(["train", "--problem", "toy2d", "--model", "hyper", "--size", "tiny", "--steps",
+                 "1", "--batch", "5000", "--out", str(tmp_path / "o")]) == 1
+    one_line_error(capsys, "--batch 5000", "200 input functions")
+    assert not (tmp_path / "o" / "metrics.json").exists()
