@@ -122,6 +122,9 @@ def main(argv=None) -> int:
     except Error as e:
         print(f"hdon_train {a.cmd}: error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `... | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _dispatch(a) -> int:

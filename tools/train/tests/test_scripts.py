@@ -48,3 +48,11 @@ def test_train_shipped_keeps_existing_runs(tmp_path, fake_python):
     assert (d / "train.log").read_text() == "the shipped log\n"
     r, calls = shipped("e", fake_python, {"OUT": str(tmp_path / "out"), "OVERWRITE": "1"})
     assert len(calls) == 1 and "--overwrite" in calls[0] and f"--out {d}" in calls[0]
+
+
+def test_output_piped_into_head_has_no_traceback():
+    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    # `true` exits without reading: the pipe is closed before the table is printed.
+    r = subprocess.run("python3 -m hdon_train params | true", shell=True, env=env,
+                       capture_output=True, text=True)
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
