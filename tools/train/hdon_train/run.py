@@ -97,6 +97,10 @@ def run(problem: str, family: str, seed: int, out: Path, *, steps: int | None = 
         "log": hist.lines,
     }
     # Each file complete or absent; metrics.json last, so that its presence marks a whole run.
+    # Replacing a run: its metrics.json (the "finished" mark) and its float64 reference (of the
+    # old weights) go first, so an interrupted write never leaves old and new mixed as finished.
+    for stale in ("metrics.json", "reference-f64.npz"):
+        (out / stale).unlink(missing_ok=True)
     with atomic(out / "checkpoint.safetensors") as tmp:
         save_checkpoint(params, tmp)
     write_text(out / "model.toml", spec)

@@ -229,3 +229,22 @@ def test_batch_larger_than_the_training_set(tmp_path, cache, capsys):
                  "1", "--batch", "5000", "--out", str(tmp_path / "o")]) == 1
     one_line_error(capsys, "--batch 5000", "200 input functions")
     assert not (tmp_path / "o" / "metrics.json").exists()
+
+
+def test_overwrite_interrupted_leaves_no_finished_mark(tmp_path, cache, trained, monkeypatch):
+    # Replacing a run wrote the new checkpoint next to the old metrics.json (the mark of a
+    # finished run) and old reference-f64.npz; a failure in between left them mixed.
+    d = copy_run(trained, tmp_path / "d")
+    (d / FILE).write_bytes(b"old reference")
+    import hdon_train.run as run_mod
+
+    def fail(*a, **k):
+        raise OSError("disk full")
+
+    data.load("identity", 0)  # cached before np.savez fails
+    monkeypatch.setattr(run_mod.np, "savez", fail)
+    with pytest.raises(OSError):
+        run("identity", "hyper", 5, d, steps=2, size="tiny", log_every=2, overwrite=True,
+            log=lambda s: None)
+    assert not (d / "metrics.json").exists() and not (d / FILE).exists()
+    assert (d / "checkpoint.safetensors").exists() and not list(d.glob(".*tmp*"))
