@@ -269,12 +269,17 @@ def load(problem: str, seed: int = 0, cache: bool = True, log=None, **kw) -> Dat
     ds = GENERATORS[problem](seed, **kw)
     check(ds, f"the generated {problem} data set")
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic(path) as tmp:  # concurrent runs may write the same file
-            np.savez(tmp, sensors_x=ds.sensors_x, points=ds.points, u_train=ds.u_train,
-                     v_train=ds.v_train, u_test=ds.u_test, v_test=ds.v_test,
-                     lower=np.array(ds.lower), upper=np.array(ds.upper),
-                     description=np.array(ds.description))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic(path) as tmp:  # concurrent runs may write the same file
+                np.savez(tmp, sensors_x=ds.sensors_x, points=ds.points, u_train=ds.u_train,
+                         v_train=ds.v_train, u_test=ds.u_test, v_test=ds.v_test,
+                         lower=np.array(ds.lower), upper=np.array(ds.upper),
+                         description=np.array(ds.description))
+        except OSError as e:  # the data set is made; not caching it is no reason to lose it
+            print(f"hdon_train: cannot cache the data set in {path.parent} ({e.strerror}); "
+                  "continuing without the cache (HDON_TRAIN_CACHE sets its folder)",
+                  file=sys.stderr, flush=True)
     return ds
 
 

@@ -248,3 +248,13 @@ def test_overwrite_interrupted_leaves_no_finished_mark(tmp_path, cache, trained,
             log=lambda s: None)
     assert not (d / "metrics.json").exists() and not (d / FILE).exists()
     assert (d / "checkpoint.safetensors").exists() and not list(d.glob(".*tmp*"))
+
+
+def test_unwritable_cache_does_not_lose_the_data(tmp_path, monkeypatch, capsys):
+    # HDON_TRAIN_CACHE naming a file: after generating the data set, a FileExistsError traceback.
+    f = tmp_path / "afile"
+    f.write_text("x")
+    monkeypatch.setenv("HDON_TRAIN_CACHE", str(f))
+    ds = data.load("toy2d", 0)
+    assert ds.u_train.shape[0] == 200
+    assert "continuing without the cache" in capsys.readouterr().err
