@@ -10,6 +10,7 @@
 # `running` with its pid), so two runners may share OUT. Measure the results with
 # tools/train/verify_seeds.sh.
 # Usage: tools/train/train_seeds.sh SEED [OUT]   (default OUT: tools/train/runs/seed$SEED)
+#        exit status 1 if a run failed (each run reports "done" or "FAILED" with its last line)
 #        env: JOBS (parallel runs, default 2), ONLY (space-separated problem/family filter),
 #             DEADLINE (a `date -d` time, e.g. 02:48 UTC: a run is not started when the shipped
 #             run's wall time would take it past DEADLINE)
@@ -56,10 +57,12 @@ run_one() {  # expected-seconds problem family train-args...
   mkdir -p "$d"
   echo $$ > "$d/running"
   echo "$(date -u +%H:%M:%S) start $p/$f" >&2
+  local status=done
   nice -n 19 python3 -m hdon_train train --problem "$p" --model "$f" --out "$d" \
-    --log-every 1000 "$@" > "$d/train.log" 2>&1
+    --log-every 1000 "$@" > "$d/train.log" 2>&1 || status=FAILED
   rm -f "$d/running"
-  echo "$(date -u +%H:%M:%S) done  $p/$f: $(tail -1 "$d/train.log")" >&2
+  echo "$(date -u +%H:%M:%S) $status $p/$f: $(tail -1 "$d/train.log")" >&2
+  [ "$status" = done ]
 }
 export -f run_one
 export out

@@ -56,3 +56,22 @@ def test_output_piped_into_head_has_no_traceback():
     r = subprocess.run("python3 -m hdon_train params | true", shell=True, env=env,
                        capture_output=True, text=True)
     assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
+
+
+def test_train_seeds_reports_a_failed_run(tmp_path):
+    # A run that failed was reported as "done  <problem>/<family>: <its error line>".
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2 $3" = "-m hdon_train train" ]; then echo "hdon_train train: error: boom" >&2; exit 1; fi\n'
+        f'exec {sys.executable} "$@"\n')
+    (bin_dir / "python3").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "ONLY": "burgers/deeponet"}
+    r = subprocess.run(["bash", str(HERE / "train_seeds.sh"), "9", str(tmp_path / "out")],
+                       env=env, capture_output=True, text=True)
+    assert "FAILED burgers/deeponet: hdon_train train: error: boom" in r.stderr, r.stderr
+    assert " done " not in r.stderr and r.returncode != 0
+    assert not (tmp_path / "out" / "burgers" / "deeponet" / "running").exists()
