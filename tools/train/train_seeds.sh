@@ -10,7 +10,7 @@
 # `running` with its pid), so two runners may share OUT. Measure the results with
 # tools/train/verify_seeds.sh.
 # Usage: tools/train/train_seeds.sh SEED [OUT]   (default OUT: tools/train/runs/seed$SEED)
-#        exit status 1 if a run failed (each run reports "done" or "FAILED" with its last line)
+#        exit status non-zero if a run failed (each run reports "done" or "FAILED" with its last line)
 #        env: JOBS (parallel runs, default 2), ONLY (space-separated problem/family filter),
 #             DEADLINE (a `date -d` time, e.g. 02:48 UTC: a run is not started when the shipped
 #             run's wall time would take it past DEADLINE)
