@@ -122,6 +122,10 @@ def main(argv=None) -> int:
     except Error as e:
         print(f"hdon_train {a.cmd}: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"hdon_train {a.cmd}: interrupted (files are written whole or not at all; "
+              "a run without metrics.json is unfinished)", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `... | head`: the reader left; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

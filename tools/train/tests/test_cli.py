@@ -258,3 +258,14 @@ def test_unwritable_cache_does_not_lose_the_data(tmp_path, monkeypatch, capsys):
     ds = data.load("toy2d", 0)
     assert ds.u_train.shape[0] == 200
     assert "continuing without the cache" in capsys.readouterr().err
+
+
+def test_ctrl_c_is_one_line(tmp_path, monkeypatch, capsys):
+    import hdon_train.run as run_mod
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_mod, "run", interrupted)
+    assert main(TINY + ["--out", str(tmp_path / "o")]) == 130
+    one_line_error(capsys, "interrupted")
