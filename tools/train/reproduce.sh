@@ -26,9 +26,9 @@ jobs_list() {
 
 run_one() {
   local p=$1 f=$2 s=$3 d="$out/$1/$2/seed$3"
-  [ -f "$d/metrics.json" ] && return 0   # resumable
+  [ -f "$d/metrics.json" ] && return 0   # resumable (a run without metrics.json is unfinished: redone)
   mkdir -p "$d"
-  nice -n 19 python3 -m hdon_train train --problem "$p" --model "$f" --seed "$s" --out "$d" \
+  nice -n 19 python3 -m hdon_train train --problem "$p" --model "$f" --seed "$s" --out "$d" --overwrite \
     --steps "$STEPS" --log-every 5000 > "$d/train.log" 2>&1
   tail -1 "$d/train.log"
 }

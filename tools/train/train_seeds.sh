@@ -58,7 +58,7 @@ run_one() {  # expected-seconds problem family train-args...
   echo $$ > "$d/running"
   echo "$(date -u +%H:%M:%S) start $p/$f" >&2
   local status=done
-  nice -n 19 python3 -m hdon_train train --problem "$p" --model "$f" --out "$d" \
+  nice -n 19 python3 -m hdon_train train --problem "$p" --model "$f" --out "$d" --overwrite \
     --log-every 1000 "$@" > "$d/train.log" 2>&1 || status=FAILED
   rm -f "$d/running"
   echo "$(date -u +%H:%M:%S) $status $p/$f: $(tail -1 "$d/train.log")" >&2

@@ -75,3 +75,26 @@ def test_train_seeds_reports_a_failed_run(tmp_path):
     assert "FAILED burgers/deeponet: hdon_train train: error: boom" in r.stderr, r.stderr
     assert " done " not in r.stderr and r.returncode != 0
     assert not (tmp_path / "out" / "burgers" / "deeponet" / "running").exists()
+
+
+@pytest.mark.parametrize("script", ["train_seeds.sh", "reproduce.sh"])
+def test_resumable_scripts_redo_an_unfinished_run(tmp_path, script):
+    # They skip runs with metrics.json; one without it (interrupted while writing) holds some
+    # outputs, which `train` refuses without --overwrite.
+    import sys
+
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    (bin_dir / "python3").write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1 $2 $3" = "-m hdon_train train" ]; then echo "$@" >> {log}; exit 0; fi\n'
+        f'if [ "$1 $2 $3" = "-m hdon_train summarize" ]; then exit 0; fi\n'
+        f'exec {sys.executable} "$@"\n')
+    (bin_dir / "python3").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "ONLY": "burgers/deeponet",
+           "SEEDS": "1", "STEPS": "3"}
+    args = ["9"] if script == "train_seeds.sh" else []
+    subprocess.run(["bash", str(HERE / script), *args, str(tmp_path / "out")], env=env,
+                   capture_output=True, text=True, timeout=60)
+    calls = log.read_text().splitlines()
+    assert calls and all("--overwrite" in c for c in calls), calls
