@@ -83,12 +83,13 @@ def _load_test_set(run_dir: Path, cfg) -> tuple:
                     f"[N, m], points [P, d_y], outputs [N, P, d_out]; found "
                     f"{', '.join(sorted(arrays)) or 'none'})")
     s, y, o = arrays["sensors"], arrays["points"], arrays["outputs"]
-    for name, a, want in (("sensors", s, (None, cfg.m)), ("points", y, (None, cfg.d_y)),
-                          ("outputs", o, (s.shape[0], y.shape[0] if y.ndim else None, cfg.d_out))):
-        if a.ndim != len(want) or any(w is not None and w != n for w, n in zip(want, a.shape)):
-            shown = ", ".join("N" if w is None and i == 0 else "P" if w is None else str(w)
-                              for i, w in enumerate(want))
-            raise Error(f"{path}: {name} has shape {list(a.shape)}, model.toml expects [{shown}]")
+    n_fn, n_pt = s.shape[0] if s.ndim else None, y.shape[0] if y.ndim else None
+    for name, a, want in (("sensors", s, ("N", cfg.m)), ("points", y, ("P", cfg.d_y)),
+                          ("outputs", o, (n_fn, n_pt, cfg.d_out))):
+        if a.ndim != len(want) or any(isinstance(w, int) and w != n for w, n in zip(want, a.shape)):
+            shown = ", ".join(str(w) for w in want)
+            raise Error(f"{path}: {name} has shape {list(a.shape)}, model.toml and the other "
+                        f"arrays expect [{shown}]")
     for name, a in (("sensors", s), ("points", y), ("outputs", o)):
         bad = int(a.size - np.isfinite(a).sum())
         if bad:

@@ -114,6 +114,8 @@ def test_atomic_leaves_nothing_on_failure(tmp_path):
     ("wrong_keys", ["test.npz", "'sensors'", "found x"]),
     ("nan_sensors", ["test.npz", "sensors", "non-finite"]),
     ("wrong_m", ["test.npz", "sensors", "[200, 50]", "[N, 100]"]),
+    ("points_3d", ["test.npz", "points", "[100, 3]", "[P, 1]"]),
+    ("outputs_short", ["test.npz", "outputs", "[200, 99, 1]", "[200, 100, 1]"]),
     ("bad_spec", ["model.toml", "not a model spec"]),
     ("missing_tensor", ["checkpoint.safetensors", "missing tensors", "hyper.0.weight"]),
 ])
@@ -125,12 +127,16 @@ def test_reference_bad_run_dir(tmp_path, trained, capsys, spoil, words):
         (d / "model.toml").unlink()
     elif spoil == "wrong_keys":
         np.savez(d / "test.npz", x=np.zeros(3))
-    elif spoil in ("nan_sensors", "wrong_m"):
+    elif spoil in ("nan_sensors", "wrong_m", "points_3d", "outputs_short"):
         t = dict(np.load(d / "test.npz"))
         if spoil == "nan_sensors":
             t["sensors"][0, 0] = np.nan
-        else:
+        elif spoil == "wrong_m":
             t["sensors"] = t["sensors"][:, :50]
+        elif spoil == "points_3d":
+            t["points"] = np.repeat(t["points"], 3, axis=1)
+        else:
+            t["outputs"] = t["outputs"][:, :99]
         np.savez(d / "test.npz", **t)
     elif spoil == "bad_spec":
         (d / "model.toml").write_text("[model\nname = 1\n")
