@@ -3,7 +3,7 @@
 //!
 //! `nice -n 0 cargo bench -p hdon-benches --bench kernels`
 //!
-//! With `HDON_BENCH_CLOCK=cpu` every sample is timed by this thread's CPU time
+//! With `HDON_BENCH_CLOCK=cpu` (default `wall`) every sample is timed by this thread's CPU time
 //! (`CLOCK_THREAD_CPUTIME_ID`) instead of wall time: on a machine shared with other jobs the
 //! wall clock also counts the time other processes hold the core, the CPU clock does not
 //! (a busy hyper-thread sibling still slows both). Criterion keeps the two in separate
@@ -517,7 +517,13 @@ fn main() {
         .sample_size(30)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    if std::env::var("HDON_BENCH_CLOCK").is_ok_and(|v| v == "cpu") {
+    let clock = std::env::var("HDON_BENCH_CLOCK").unwrap_or_default();
+    if !matches!(clock.as_str(), "" | "wall" | "cpu") {
+        // A typo ran the whole bench on the wall clock without a word.
+        eprintln!("kernels: HDON_BENCH_CLOCK must be cpu or wall (found {clock:?})");
+        std::process::exit(2);
+    }
+    if clock == "cpu" {
         let mut c = base.with_measurement(CpuTime).configure_from_args();
         run(&mut c);
         c.final_summary();

@@ -2,14 +2,74 @@
 
 use std::process::ExitCode;
 
-/// A binary's exit status: success, or `result`'s error printed as `name: error` and status 1.
-pub fn exit(name: &str, result: Result<(), String>) -> ExitCode {
-    match result {
+use crate::{Spec, SPECS};
+
+/// Why a benchmark binary stopped: a usage error (status 2: an unknown option or workload, a
+/// missing or malformed value) or a failure while it ran (status 1).
+#[derive(Debug)]
+pub enum Error {
+    /// The command line is wrong; the message names what and shows the usage.
+    Usage(String),
+    /// The command line was fine; something failed while running.
+    Run(String),
+}
+
+impl From<String> for Error {
+    fn from(e: String) -> Error {
+        Error::Run(e)
+    }
+}
+
+/// A binary's exit status: success, or `result`'s error printed as `name: error` and status 2
+/// for a usage error ([`Error::Usage`]), 1 for any other.
+pub fn exit<E: Into<Error>>(name: &str, result: Result<(), E>) -> ExitCode {
+    match result.map_err(Into::into) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(Error::Usage(e)) => {
+            eprintln!("{name}: {e}");
+            ExitCode::from(2)
+        }
+        Err(Error::Run(e)) => {
             eprintln!("{name}: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `true` when `args` asks for help (`-h` or `--help` anywhere).
+pub fn wants_help(args: &[String]) -> bool {
+    args.iter().any(|a| a == "-h" || a == "--help")
+}
+
+/// The workload `name`, or a usage error that lists the known ones.
+pub fn workload(name: &str) -> Result<&'static Spec, Error> {
+    crate::spec(name).ok_or_else(|| {
+        let known: Vec<&str> = SPECS.iter().map(|s| s.name).collect();
+        Error::Usage(format!(
+            "unknown workload {name:?}; known: {}",
+            known.join(" ")
+        ))
+    })
+}
+
+/// `--budget`'s value: seconds, finite and > 0.
+pub fn budget(value: &str) -> Result<f64, Error> {
+    match value.parse::<f64>() {
+        Ok(b) if b.is_finite() && b > 0.0 => Ok(b),
+        _ => Err(Error::Usage(format!(
+            "--budget takes seconds > 0 (found {value:?})"
+        ))),
+    }
+}
+
+/// `--threads`' value: 1 to `hdon_runtime::Team::MAX_THREADS`.
+pub fn threads(value: &str) -> Result<usize, Error> {
+    let most = hdon_runtime::Team::MAX_THREADS;
+    match value.parse::<usize>() {
+        Ok(t) if (1..=most).contains(&t) => Ok(t),
+        _ => Err(Error::Usage(format!(
+            "--threads takes 1 to {most} (found {value:?})"
+        ))),
     }
 }
 
@@ -27,36 +87,44 @@ pub struct AbArgs {
 
 impl AbArgs {
     /// Parses the process arguments over `defaults` (whose names are used when none are
-    /// given); `Ok(None)` after printing `usage` for `-h`/`--help`.
+    /// given); `Ok(None)` after printing `usage` for `-h`/`--help`. Every name must be a
+    /// workload that `accept` takes (`Err(why)` otherwise), checked before anything runs.
     ///
     /// # Errors
-    /// A missing or unparsable value, or `--threads` where `threads` is false.
-    pub fn parse(usage: &str, defaults: AbArgs, threads: bool) -> Result<Option<AbArgs>, String> {
+    /// [`Error::Usage`]: a missing or unparsable value, `--threads` where `threads` is false,
+    /// an unknown workload or one that `accept` refuses.
+    pub fn parse(
+        usage: &str,
+        defaults: AbArgs,
+        threads: bool,
+        accept: impl Fn(&Spec) -> Result<(), String>,
+    ) -> Result<Option<AbArgs>, Error> {
         let args: Vec<String> = std::env::args().skip(1).collect();
+        if wants_help(&args) {
+            println!("{usage}");
+            return Ok(None);
+        }
         let mut out = AbArgs {
             names: Vec::new(),
             ..defaults.clone()
         };
         let mut i = 0;
         while i < args.len() {
-            let value = || args.get(i + 1).ok_or(usage.to_string());
+            let value = || {
+                args.get(i + 1)
+                    .ok_or_else(|| Error::Usage(format!("{} needs a value; {usage}", args[i])))
+            };
             match args[i].as_str() {
-                "--threads" if threads => {
-                    out.threads = value()?.parse().map_err(|e| format!("--threads: {e}"))?;
-                }
-                "--budget" => {
-                    out.budget = value()?.parse().map_err(|e| format!("--budget: {e}"))?;
-                }
-                "-h" | "--help" => {
-                    println!("{usage}");
-                    return Ok(None);
-                }
+                "--threads" if threads => out.threads = self::threads(value()?)?,
+                "--budget" => out.budget = budget(value()?)?,
                 name if !name.starts_with('-') => {
+                    let s = workload(name)?;
+                    accept(s).map_err(|why| Error::Usage(format!("{name}: {why}")))?;
                     out.names.push(name.to_string());
                     i += 1;
                     continue;
                 }
-                other => return Err(format!("unknown argument {other:?}; {usage}")),
+                other => return Err(Error::Usage(format!("unknown argument {other:?}; {usage}"))),
             }
             i += 2;
         }
@@ -68,26 +136,33 @@ impl AbArgs {
 }
 
 /// The one optional argument of a single-count binary (`tile_ab [ROUNDS]`, `port_cost
-/// [ITERS]`): `default` when absent, else the argument as a count >= 1.
+/// [ITERS]`): `default` when absent, else the argument as a count >= 1; `Ok(None)` after
+/// printing `usage` for `-h`/`--help`.
 ///
 /// # Errors
-/// `usage` when the argument is not a whole number >= 1.
-pub fn count_arg(usage: &str, default: u64) -> Result<u64, String> {
-    match std::env::args().nth(1).map(|a| a.parse::<u64>()) {
-        None => Ok(default),
-        Some(Ok(n)) if n > 0 => Ok(n),
-        _ => Err(usage.to_string()),
+/// [`Error::Usage`] when the argument is not a whole number >= 1, or there is more than one.
+pub fn count_arg(usage: &str, default: u64) -> Result<Option<u64>, Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if wants_help(&args) {
+        println!("{usage}");
+        return Ok(None);
+    }
+    match &args[..] {
+        [] => Ok(Some(default)),
+        [a] => match a.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Error::Usage(format!("not a count >= 1: {a:?}; {usage}"))),
+        },
+        _ => Err(Error::Usage(format!("one argument at most; {usage}"))),
     }
 }
 
-/// `run(count_arg(usage, default))`, or the usage on stderr and failure.
-pub fn with_count(usage: &str, default: u64, run: fn(u64) -> ExitCode) -> ExitCode {
+/// `run(count_arg(usage, default))`, or the usage and status 2 (0 for `--help`).
+pub fn with_count(name: &str, usage: &str, default: u64, run: fn(u64) -> ExitCode) -> ExitCode {
     match count_arg(usage, default) {
-        Ok(n) => run(n),
-        Err(usage) => {
-            eprintln!("{usage}");
-            ExitCode::FAILURE
-        }
+        Ok(Some(n)) => run(n),
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => exit(name, Err(e)),
     }
 }
 

@@ -19,6 +19,7 @@ use hdon_benches::cli::with_count;
 
 fn main() -> ExitCode {
     with_count(
+        "amx_ports",
         "usage: amx_ports [ITERS]   (ITERS >= 1, default 2000000)",
         2_000_000,
         run,

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use hdon_benches::cli::exit;
+use hdon_benches::cli::{self, exit, wants_help, workload, Error};
 use hdon_benches::e2e::{ModelBuf, Phase, Runner, State};
 use hdon_benches::{npy, WeightType, SPECS};
 use hdon_runtime::Team;
@@ -38,25 +38,54 @@ fn main() -> ExitCode {
     exit("e2e", run())
 }
 
-fn run() -> Result<(), String> {
-    let usage = "usage: e2e DIR [--threads N] [--budget SECONDS] [--names NAME...]";
+fn run() -> Result<(), Error> {
+    let usage = "usage: e2e DIR [--threads N] [--budget SECONDS] [--names NAME...]   \
+                 (DIR: a dump of `workloads export DIR`)";
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = PathBuf::from(args.first().ok_or(usage)?);
+    if wants_help(&args) {
+        println!("{usage}");
+        return Ok(());
+    }
+    let dir = match args.first() {
+        Some(d) if !d.starts_with('-') => PathBuf::from(d),
+        _ => return Err(Error::Usage(usage.to_string())),
+    };
     let (mut threads, mut budget, mut names) = (1usize, 1.0f64, Vec::<String>::new());
     let mut i = 1;
     while i < args.len() {
-        let value = |i: usize| args.get(i + 1).ok_or(usage.to_string());
+        let value = |i: usize| {
+            args.get(i + 1)
+                .ok_or_else(|| Error::Usage(format!("{} needs a value; {usage}", args[i])))
+        };
         match args[i].as_str() {
-            "--threads" => threads = value(i)?.parse().map_err(|e| format!("--threads: {e}"))?,
-            "--budget" => budget = value(i)?.parse().map_err(|e| format!("--budget: {e}"))?,
+            "--threads" => threads = cli::threads(value(i)?)?,
+            "--budget" => budget = cli::budget(value(i)?)?,
             "--names" => {
+                for name in &args[i + 1..] {
+                    workload(name)?;
+                }
                 names.extend(args[i + 1..].iter().cloned());
                 i = args.len();
                 continue;
             }
-            other => return Err(format!("unknown argument {other:?}; {usage}")),
+            other => return Err(Error::Usage(format!("unknown argument {other:?}; {usage}"))),
         }
         i += 2;
+    }
+    // The outputs go into the dump's folders: refuse a missing dump before minutes of timing.
+    for spec in SPECS
+        .iter()
+        .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
+    {
+        let wdir = dir.join(spec.name);
+        if !wdir.join("workload.json").is_file() {
+            return Err(Error::Run(format!(
+                "{}: no workload dump here; run `workloads export {} {}` first",
+                wdir.display(),
+                dir.display(),
+                spec.name
+            )));
+        }
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -136,7 +165,8 @@ fn run() -> Result<(), String> {
     std::fs::create_dir_all(&results).map_err(|e| format!("{}: {e}", results.display()))?;
     let path = results.join(format!("hdon-t{threads}.json"));
     let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
-    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(())
 }
 
 fn write_out(path: &Path, runner: &Runner<'_>, state: &State) -> Result<(), String> {

@@ -30,7 +30,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use hdon_benches::cli::{exit, percentile, sort, AbArgs};
+use hdon_benches::cli::{exit, percentile, sort, AbArgs, Error};
 use hdon_benches::e2e::{ModelBuf, Phase, Runner};
 use hdon_benches::{spec, Family, WeightType};
 
@@ -38,14 +38,19 @@ fn main() -> ExitCode {
     exit("layout_ab", run())
 }
 
-fn run() -> Result<(), String> {
+fn run() -> Result<(), Error> {
     let usage = "usage: layout_ab [--budget SECONDS] [NAME...]";
     let defaults = AbArgs {
         threads: 1,
         budget: 4.0,
         names: ["S", "B"].map(String::from).to_vec(),
     };
-    let Some(AbArgs { budget, names, .. }) = AbArgs::parse(usage, defaults, false)? else {
+    let Some(AbArgs { budget, names, .. }) =
+        AbArgs::parse(usage, defaults, false, |s| match s.family {
+            Family::Hyper => Ok(()),
+            _ => Err("not a HyperDeepONet workload".to_string()),
+        })?
+    else {
         return Ok(());
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -56,9 +61,6 @@ fn run() -> Result<(), String> {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for name in &names {
         let s = spec(name).ok_or(format!("unknown workload {name:?}"))?;
-        if s.family != Family::Hyper {
-            return Err(format!("{name}: not a HyperDeepONet workload"));
-        }
         let w = s.build();
         let kinds = [
             WeightType::F32,

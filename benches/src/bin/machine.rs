@@ -25,20 +25,42 @@
 mod peak;
 
 use std::hint::black_box;
+use std::process::ExitCode;
 use std::time::Instant;
 
-fn main() {
+use hdon_benches::cli::{exit, wants_help, Error};
+
+fn main() -> ExitCode {
+    let usage =
+        "usage: machine [--quick] [--dram-mib N]   (N >= 1 MiB; default 1024, 256 with --quick)";
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let dram_mib = args
-        .iter()
-        .position(|a| a == "--dram-mib")
-        .and_then(|i| args.get(i + 1))
-        .map(|v| {
-            v.parse::<usize>()
-                .expect("--dram-mib takes a number of MiB")
-        })
-        .unwrap_or(if quick { 256 } else { 1024 });
+    if wants_help(&args) {
+        println!("{usage}");
+        return ExitCode::SUCCESS;
+    }
+    let (mut quick, mut dram_mib) = (false, None);
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--quick" => quick = true,
+            "--dram-mib" => match args.get(i + 1).map(|v| v.parse::<usize>()) {
+                Some(Ok(n)) if n > 0 => {
+                    dram_mib = Some(n);
+                    i += 1;
+                }
+                _ => {
+                    let e = format!("--dram-mib takes a number of MiB >= 1; {usage}");
+                    return exit("machine", Err(Error::Usage(e)));
+                }
+            },
+            other => {
+                let e = format!("unknown argument {other:?}; {usage}");
+                return exit("machine", Err(Error::Usage(e)));
+            }
+        }
+        i += 1;
+    }
+    let dram_mib = dram_mib.unwrap_or(if quick { 256 } else { 1024 });
     let reps = if quick { 5 } else { 11 };
 
     println!("| measurement | 1 thread | 2 threads |");
@@ -90,6 +112,7 @@ fn main() {
             team_start_us(idle_us, spin_us, if quick { 100 } else { 500 })
         );
     }
+    ExitCode::SUCCESS
 }
 
 /// Busy-waits `us` microseconds on the calling thread.

@@ -342,7 +342,18 @@ fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
     t[t.len() / 2]
 }
 
-fn main() {
+fn main() -> std::process::ExitCode {
+    // No options: `-h` explains, anything else is refused (it was ignored, and the run began).
+    let usage = "usage: peak   (no options: f32 FMA peak and L2 read bandwidth of one core)";
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if hdon_benches::cli::wants_help(&args) {
+        println!("{usage}");
+        return std::process::ExitCode::SUCCESS;
+    }
+    if let Some(a) = args.first() {
+        let e = hdon_benches::cli::Error::Usage(format!("unknown argument {a:?}; {usage}"));
+        return hdon_benches::cli::exit("peak", Err(e));
+    }
     let fma = median_secs(101, || {
         black_box(fma_peak());
     });
@@ -368,6 +379,7 @@ fn main() {
         "L2 read bandwidth with software prefetch 16 lines ahead: {:.1} GB/s",
         bytes as f64 / l2_pf / 1e9
     );
+    std::process::ExitCode::SUCCESS
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ use hdon_benches::cli::with_count;
 
 fn main() -> ExitCode {
     with_count(
+        "port_cost",
         "usage: port_cost [ITERS]   (ITERS >= 1, default 20000000)",
         20_000_000,
         run,

@@ -50,7 +50,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use hdon_benches::cli::{exit, percentile, sort, AbArgs};
+use hdon_benches::cli::{exit, percentile, sort, AbArgs, Error};
 use hdon_benches::e2e::{Generated, ModelBuf, Runner};
 use hdon_benches::{spec, WeightType};
 
@@ -58,7 +58,7 @@ fn main() -> ExitCode {
     exit("threads_ab", run())
 }
 
-fn run() -> Result<(), String> {
+fn run() -> Result<(), Error> {
     let usage = "usage: threads_ab [--threads N] [--budget SECONDS] [NAME...]";
     let defaults = AbArgs {
         threads: 2,
@@ -69,7 +69,10 @@ fn run() -> Result<(), String> {
         threads,
         budget,
         names,
-    }) = AbArgs::parse(usage, defaults, true)?
+    }) = AbArgs::parse(usage, defaults, true, |s| match s.batch {
+        1 => Ok(()),
+        b => Err(format!("batch {b} (one input function only)")),
+    })?
     else {
         return Ok(());
     };
@@ -89,19 +92,13 @@ fn run() -> Result<(), String> {
     println!("|---|---|---|---|---|---|");
     for name in &names {
         let s = spec(name).ok_or(format!("unknown workload {name:?}"))?;
-        if s.batch != 1 {
-            return Err(format!(
-                "{name}: batch {} (one input function only)",
-                s.batch
-            ));
-        }
         let w = s.build();
         let buf = ModelBuf::for_workload(&w, WeightType::F32)?;
         let runner = Runner::new(&w, &buf)?;
         let mut state = runner.state();
         let mut g = runner.generate(&mut state.workspace, 1)?;
         let Generated::One(target) = &mut g else {
-            return Err(format!("{name}: expected one target"));
+            return Err(format!("{name}: expected one target").into());
         };
         let points = &w.points[..];
         let mut one = vec![0.0f32; state.out.len()];
@@ -114,7 +111,7 @@ fn run() -> Result<(), String> {
             .zip(&par)
             .any(|(a, b)| a.to_bits() != b.to_bits())
         {
-            return Err(format!("{name}: eval_par differs from eval"));
+            return Err(format!("{name}: eval_par differs from eval").into());
         }
         // One table row: both medians (us) when `times`, else the columns are left empty.
         let row = |how: &str, pairs: Pairs, times: bool| {

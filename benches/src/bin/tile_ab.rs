@@ -26,11 +26,9 @@ mod peak;
 
 fn main() -> ExitCode {
     let rounds = match count_arg("usage: tile_ab [ROUNDS]   (ROUNDS >= 1, default 300)", 300) {
-        Ok(r) => r as usize,
-        Err(usage) => {
-            eprintln!("{usage}");
-            return ExitCode::FAILURE;
-        }
+        Ok(Some(r)) => r as usize,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => return exit("tile_ab", Err(e)),
     };
     exit("tile_ab", run(rounds).map_err(|e| e.to_string()))
 }

@@ -15,19 +15,24 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hdon_benches::cli::exit;
+use hdon_benches::cli::{exit, workload, Error};
 use hdon_benches::{npy, Dense, Spec, SPECS};
 use serde_json::json;
 
 fn main() -> ExitCode {
+    let usage = "usage: workloads list | workloads export DIR [NAME...]";
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("list") => {
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["-h" | "--help", ..] => {
+            println!("{usage}");
+            Ok(())
+        }
+        ["list"] => {
             list();
             Ok(())
         }
-        Some("export") if args.len() >= 2 => export(Path::new(&args[1]), &args[2..]),
-        _ => Err("usage: workloads list | workloads export DIR [NAME...]".to_string()),
+        ["export", dir, ..] if !dir.starts_with('-') => export(Path::new(dir), &args[2..]),
+        _ => Err(Error::Usage(usage.to_string())),
     };
     exit("workloads", result)
 }
@@ -51,12 +56,9 @@ fn list() {
     }
 }
 
-fn export(dir: &Path, names: &[String]) -> Result<(), String> {
+fn export(dir: &Path, names: &[String]) -> Result<(), Error> {
     for name in names {
-        if hdon_benches::spec(name).is_none() {
-            let known: Vec<&str> = SPECS.iter().map(|s| s.name).collect();
-            return Err(format!("unknown workload {name:?}; known: {known:?}"));
-        }
+        workload(name)?;
     }
     for s in SPECS
         .iter()
