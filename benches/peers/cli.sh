@@ -8,12 +8,25 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="$ROOT/target/peers-cli"
-if [ "${1:-}" = "--out" ]; then OUT="$2"; fi
+usage() { echo "cli.sh: $*; usage: benches/peers/cli.sh [--out DIR]" >&2; exit 2; }
+# Anything else was ignored: `cli.sh --help` built and ran the whole measurement.
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) [ $# -ge 2 ] && [ -n "$2" ] || usage "--out needs a folder"; OUT="$2"; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) usage "unknown argument $1" ;;
+  esac
+done
+[ -x /usr/bin/time ] || { echo "cli.sh: /usr/bin/time not found (Debian: apt-get install time)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "cli.sh: python3 not found" >&2; exit 1; }
+mkdir -p "$OUT" && [ -w "$OUT" ] || { echo "cli.sh: cannot write to --out $OUT" >&2; exit 1; }
 
 (cd "$ROOT" && cargo build --release -q -p hdon-tools -p hdon-benches --bin hdon --bin workloads)
-HDON="$ROOT/target/release/hdon"
-mkdir -p "$OUT"
-"$ROOT/target/release/workloads" export "$OUT" S L >/dev/null
+# Where cargo put them: CARGO_TARGET_DIR (or a config's target-dir) moves them out of target/.
+TARGET="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+HDON="$TARGET/release/hdon"
+"$TARGET/release/workloads" export "$OUT" S L >/dev/null
 
 for W in S L; do
   for DT in f32 int8; do

@@ -34,12 +34,25 @@ be fixed before numpy is imported.
 
 import argparse
 import glob
+import importlib
 import json
 import os
 import sys
 import time
 
-import numpy as np
+PIP = "pip install numpy onnx onnxruntime"
+
+
+def need(module):
+    """`import module`, or exit with one line that says what to pip install (a traceback
+    ending in ModuleNotFoundError came minutes into run.sh otherwise)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        sys.exit(f"peers.py: cannot import {module} ({e}); run: {PIP}")
+
+
+np = need("numpy")
 
 PHASES = ("generate", "eval", "total")
 
@@ -69,8 +82,19 @@ def net(meta, arrays, role):
 
 
 def workload_dirs(root, names):
+    """The workload folders of a dump, `names` only when given; exits when the dump has none of
+    them (a wrong DIR or name did nothing, silently, with status 0)."""
     dirs = sorted(d for d in glob.glob(os.path.join(root, "*")) if os.path.exists(os.path.join(d, "workload.json")))
+    if not dirs:
+        sys.exit(f"peers.py: no workload dump in {root}; write one with "
+                 f"`cargo run --release -p hdon-benches --bin workloads -- export {root}`")
     if names:
+        have = {os.path.basename(d) for d in dirs}
+        missing = [n for n in names if n not in have]
+        if missing:
+            print(f"peers.py: no workload {' '.join(missing)} in {root} (it has: {' '.join(sorted(have))})",
+                  file=sys.stderr)
+            sys.exit(2)
         dirs = [d for d in dirs if os.path.basename(d) in names]
     return dirs
 
@@ -80,7 +104,7 @@ def workload_dirs(root, names):
 # ---------------------------------------------------------------------------------------------
 def build_onnx(meta, arrays):
     """Returns {phase: ModelProto} with fixed shapes (tract needs concrete shapes)."""
-    import onnx
+    onnx = need("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
     B, m, n, d_y, d_out = meta["batch"], meta["m"], meta["n_points"], meta["d_y"], meta["d_out"]
@@ -179,7 +203,7 @@ def build_onnx(meta, arrays):
 
 
 def cmd_onnx(args):
-    import onnx
+    onnx = need("onnx")
 
     for wdir in workload_dirs(args.dir, args.names):
         meta, arrays = load(wdir)
@@ -213,7 +237,7 @@ def phase_flops(meta, phase):
 
 class OrtPeer:
     def __init__(self, wdir, meta, arrays, threads):
-        import onnxruntime as ort
+        ort = need("onnxruntime")
 
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
@@ -409,8 +433,8 @@ class HdonC:
 def cmd_interleave(args):
     # 1 thread like ORT: hdon_generate_batch runs on rayon's global pool, sized on first use.
     os.environ["RAYON_NUM_THREADS"] = "1"
-    if args.evict_mb < 0:
-        sys.exit(f"peers.py interleave: --evict-mb must be >= 0 (found {args.evict_mb})")
+    if not os.path.isfile(args.lib):
+        sys.exit(f"peers.py interleave: no such library: {args.lib} (cargo build --release -p hdon-capi)")
     # One byte per 64-byte line of the buffer is enough to take every line into the cache.
     evict = np.zeros(args.evict_mb << 20, dtype=np.uint8) if args.evict_mb > 0 else None
 
@@ -508,7 +532,9 @@ def cmd_table(args):
         diff = "-"
         if r.get("out") and b and b.get("out") and r is not b:
             a, h = out(r), out(b)
-            if a is not None and h is not None:
+            if a is None or h is None:
+                diff = "missing!"  # was "-", as if there were nothing to compare
+            else:
                 diff = f"{float(np.max(np.abs(a.reshape(-1) - h.reshape(-1)))):.2e}" if a.size == h.size else "shape!"
         gflops = r["flops"] / (r["median_us"] * 1e3)
         name = r["peer"] if r["weights"] == "f32" else f"{r['peer']}-{r['weights']}"
@@ -543,6 +569,12 @@ def main():
     )
     a.add_argument("--names", nargs="*")
     args = ap.parse_args()
+    if not (0 < getattr(args, "budget", 1.0) < float("inf")):
+        ap.error(f"--budget takes seconds > 0 (found {args.budget})")
+    if getattr(args, "evict_mb", 0) < 0:
+        ap.error(f"--evict-mb must be >= 0 (found {args.evict_mb})")
+    if getattr(args, "threads", 1) < 1:
+        ap.error(f"--threads must be >= 1 (found {args.threads})")
     {"onnx": cmd_onnx, "run": cmd_run, "table": cmd_table, "interleave": cmd_interleave}[args.cmd](args)
 
 

@@ -26,18 +26,22 @@ QUICK=0
 TRACT=1
 INTERLEAVE=0
 NAMES=()
+usage() { echo "run.sh: $*; see benches/peers/run.sh --help" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; BUDGET=0.1; shift ;;
     --no-tract) TRACT=0; shift ;;
-    --out) OUT="$2"; shift 2 ;;
-    --budget) BUDGET="$2"; shift 2 ;;
+    --out) [ $# -ge 2 ] && [ -n "$2" ] || usage "--out needs a folder"; OUT="$2"; shift 2 ;;
+    --budget) [ $# -ge 2 ] || usage "--budget needs seconds"; BUDGET="$2"; shift 2 ;;
     --interleave) INTERLEAVE=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) usage "unknown option $1" ;;
     *) NAMES+=("$1"); shift ;;
   esac
 done
+# A number of seconds > 0 (the timing loops took "abc" or -1 only after minutes of building).
+[[ "$BUDGET" =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]] && awk "BEGIN { exit !($BUDGET > 0) }" ||
+  usage "--budget takes seconds > 0 (found '$BUDGET')"
 if [ "$QUICK" = 1 ] && [ ${#NAMES[@]} -eq 0 ]; then
   NAMES=(S B D burgers-hyper)
 fi
@@ -45,35 +49,52 @@ PY="${PYTHON:-python3}"
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
+# The output folder first: one that cannot be written failed after the whole build.
+mkdir -p "$OUT" && [ -w "$OUT" ] || { echo "run.sh: cannot write to --out $OUT" >&2; exit 1; }
+
 step "checking python: numpy, onnx, onnxruntime"
-if ! "$PY" -c "import numpy, onnx, onnxruntime" 2>/dev/null; then
-  echo "run.sh: $PY lacks numpy/onnx/onnxruntime; run: pip install numpy onnx onnxruntime" >&2
+command -v "$PY" >/dev/null || { echo "run.sh: $PY not found (set PYTHON=/path/to/python3)" >&2; exit 1; }
+MISSING="$("$PY" -c '
+import importlib
+missing = []
+for m in ("numpy", "onnx", "onnxruntime"):
+    try:
+        importlib.import_module(m)
+    except Exception:
+        missing.append(m)
+print(" ".join(missing))')"
+if [ -n "$MISSING" ]; then
+  echo "run.sh: $PY cannot import $MISSING; run: $PY -m pip install $MISSING" >&2
   exit 1
 fi
 "$PY" -c "import numpy, onnx, onnxruntime as o; print('numpy', numpy.__version__, '| onnx', onnx.__version__, '| onnxruntime', o.__version__)"
 
 step "building hdon (release): workloads, e2e timing"
 (cd "$ROOT" && cargo build --release -q -p hdon-benches --bin workloads --bin e2e)
-BIN="$ROOT/target/release"
-if command -v objdump >/dev/null; then
+# Where cargo put them: CARGO_TARGET_DIR (or a config's target-dir) moves them out of target/.
+TARGET="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+  "$PY" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+BIN="$TARGET/release"
+if command -v objdump >/dev/null && [ "$(uname -m)" = x86_64 ]; then
   step "checking the kernel entries for out-of-line intrinsics (benches/check_entries.sh)"
   bash "$ROOT/benches/check_entries.sh" "$BIN/e2e"
 fi
 
+# Before the tract build (minutes): an unknown workload name stops here.
+step "exporting workloads to $OUT and building the .onnx graphs"
+rm -rf "$OUT/results"
+"$BIN/workloads" export "$OUT" "${NAMES[@]}" >/dev/null
+"$PY" "$PEERS/peers.py" onnx "$OUT" ${NAMES[@]:+--names "${NAMES[@]}"} >/dev/null
+
 TRACT_BIN="$PEERS/tract/target/release/hdon-peer-tract"
 if [ "$TRACT" = 1 ]; then
   step "building the tract peer (own Cargo.lock and target/; first build takes minutes)"
-  if ! (cd "$PEERS/tract" && cargo build --release -q); then
+  # Its own target/ even when CARGO_TARGET_DIR is set (TRACT_BIN is there).
+  if ! (cd "$PEERS/tract" && cargo build --release -q --target-dir "$PEERS/tract/target"); then
     echo "run.sh: the tract peer did not build; continuing without it" >&2
     TRACT=0
   fi
 fi
-
-step "exporting workloads to $OUT and building the .onnx graphs"
-rm -rf "$OUT/results"
-mkdir -p "$OUT"
-"$BIN/workloads" export "$OUT" "${NAMES[@]}" >/dev/null
-"$PY" "$PEERS/peers.py" onnx "$OUT" ${NAMES[@]:+--names "${NAMES[@]}"} >/dev/null
 
 for T in 1 2; do
   step "hdon, $T thread(s)"
@@ -96,7 +117,7 @@ step "table"
 if [ "$INTERLEAVE" = 1 ]; then
   step "hdon (C API) and onnxruntime in alternation, 1 thread"
   (cd "$ROOT" && cargo build --release -q -p hdon-capi)
-  if command -v objdump >/dev/null; then
+  if command -v objdump >/dev/null && [ "$(uname -m)" = x86_64 ]; then
     bash "$ROOT/benches/check_entries.sh" "$BIN/libhdon.so"
   fi
   "$PY" "$PEERS/peers.py" interleave "$OUT" --lib "$BIN/libhdon.so" \
