@@ -51,6 +51,10 @@ fn main() -> TractResult<()> {
             other => bail!("unknown argument {other:?}; {usage}"),
         }
     }
+    // `--threads 0` ran as "tract-t0"; a budget <= 0 or NaN meant 5 calls.
+    if threads == 0 || !(budget > 0.0 && budget.is_finite()) {
+        bail!("--threads must be >= 1 and --budget seconds > 0; {usage}");
+    }
     if threads > 1 {
         set_default_executor(Executor::multithread(threads));
     }
@@ -160,6 +164,18 @@ fn workload_dirs(dir: &Path, names: &[String]) -> TractResult<Vec<PathBuf>> {
         })
         .collect();
     dirs.sort();
+    // A wrong DIR or name timed nothing and wrote an empty result, with status 0.
+    let found = |n: &String| {
+        dirs.iter()
+            .any(|p| p.file_name().is_some_and(|f| f == n.as_str()))
+    };
+    if dirs.is_empty() || !names.iter().all(found) {
+        bail!(
+            "{}: no workload dump with .onnx graphs for {:?} (run.sh writes them: workloads export, peers.py onnx)",
+            dir.display(),
+            names
+        );
+    }
     Ok(dirs)
 }
 
