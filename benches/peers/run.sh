@@ -15,7 +15,7 @@
 #   NAME...      only these workloads (see `cargo run --release -p hdon-benches --bin workloads -- list`)
 #
 # Needs: a Rust toolchain, python3 with numpy, onnx and onnxruntime
-#   (pip install numpy onnx onnxruntime).
+#   (pip install numpy onnx onnxruntime); PYTHON=/path/to/python picks another interpreter.
 # Every figure is a median; compare only within one run (ratios), the machine may be shared.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
     --out) [ $# -ge 2 ] && [ -n "$2" ] || usage "--out needs a folder"; OUT="$2"; shift 2 ;;
     --budget) [ $# -ge 2 ] || usage "--budget needs seconds"; BUDGET="$2"; shift 2 ;;
     --interleave) INTERLEAVE=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) usage "unknown option $1" ;;
     *) NAMES+=("$1"); shift ;;
   esac

@@ -72,6 +72,10 @@ fn run_sh_refuses_bad_arguments_before_building() {
     assert!(o.status.success());
     assert!(text(&o.stdout).starts_with("Runs hdon and every peer"));
     assert!(text(&o.stdout).contains("usage: benches/peers/run.sh"));
+    assert!(
+        !text(&o.stdout).contains("set -e"),
+        "help ran into the code"
+    );
 }
 
 #[test]
