@@ -238,6 +238,9 @@ def phase_flops(meta, phase):
 class OrtPeer:
     def __init__(self, wdir, meta, arrays, threads):
         ort = need("onnxruntime")
+        for ph in PHASES:
+            if not os.path.exists(os.path.join(wdir, f"{ph}.onnx")):
+                sys.exit(f"peers.py: {wdir}/{ph}.onnx missing; build the graphs first: peers.py onnx {os.path.dirname(wdir) or '.'}")
 
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
@@ -373,7 +376,10 @@ class HdonC:
         ]:
             getattr(lib, name).argtypes, getattr(lib, name).restype = args, res
         self.lib = lib
-        data = np.fromfile(os.path.join(wdir, "model-f32.hdon"), dtype=np.uint8)
+        path = os.path.join(wdir, "model-f32.hdon")
+        if not os.path.exists(path):
+            sys.exit(f"peers.py: {path} missing; a dump of an older `workloads export`? export it again")
+        data = np.fromfile(path, dtype=np.uint8)
         self.bytes = aligned(data.size, np.uint8)
         self.bytes[:] = data
         self.model = aligned(1024, np.uint64)  # HDON_MODEL_WORDS

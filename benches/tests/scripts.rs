@@ -260,6 +260,22 @@ fn peers_py_refuses_unknown_workloads_and_empty_dumps() {
         assert_eq!(o.status.code(), Some(2), "{bad:?}");
         assert!(text(&o.stderr).contains(bad[0]), "{bad:?}");
     }
+    // ONNX Runtime without the graphs: a traceback (NO_SUCHFILE) before.
+    if have(&py, &["-c", "import onnxruntime"]) {
+        let o = Command::new(&py)
+            .arg(&peers)
+            .args(["run"])
+            .arg(&empty)
+            .args(["--peer", "ort"])
+            .output()
+            .unwrap();
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("generate.onnx missing; build the graphs first: peers.py onnx"),
+            "{err}"
+        );
+    }
     assert!(!empty.join("results").join("numpy-t1.json").exists());
     std::fs::remove_dir_all(&empty).unwrap();
 }
