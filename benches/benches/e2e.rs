@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo bench -p hdon-benches --bench e2e                 # everything (~5 minutes)
-//! cargo bench -p hdon-benches --bench e2e -- 'eval/S/'    # a criterion filter
+//! cargo bench -p hdon-benches --bench e2e -- 'eval/t1/S/' # a criterion filter: group PHASE/tTHREADS, id WORKLOAD/WEIGHTS
 //! ```
 //! Throughput: eval and total report points/s (every point of every function of the batch),
 //! generate reports input functions/s. GFLOP/s = points/s x flops per point (+ generate flops

@@ -35,6 +35,8 @@ fn help_explains_and_succeeds() {
             assert!(out.contains(name), "{name} {flag}: {out}");
         }
     }
+    let o = run(bin("workloads"), &["export", "-h"]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with("usage: "));
 }
 
 #[test]

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hdon_benches::cli::{exit, workload, Error};
+use hdon_benches::cli::{exit, wants_help, workload, Error};
 use hdon_benches::{npy, Dense, Spec, SPECS};
 use serde_json::json;
 
@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     let usage = "usage: workloads list | workloads export DIR [NAME...]";
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["-h" | "--help", ..] => {
+        _ if wants_help(&args) => {
             println!("{usage}");
             Ok(())
         }
