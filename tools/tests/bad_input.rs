@@ -20,19 +20,23 @@ struct Setup {
     t: PathBuf,
 }
 
-fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("m.hdon");
-    hdon()
-        .arg("export")
+/// `hdon export` of the hyper fixture (f32) to `out`; more arguments may follow.
+fn export_hyper(out: &Path) -> assert_cmd::Command {
+    let mut c = hdon();
+    c.arg("export")
         .arg("--spec")
         .arg(fixture("hyper").join("model.toml"))
         .arg("--weights")
         .arg(fixture("hyper").join("checkpoint.safetensors"))
         .arg("-o")
-        .arg(&model)
-        .assert()
-        .success();
+        .arg(out);
+    c
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.hdon");
+    export_hyper(&model).assert().success();
     let golden = npy::read_npz(&fixture("hyper").join("golden.npz")).unwrap();
     let save = |name: &str, key: &str| {
         let a = &golden[key];
@@ -309,16 +313,7 @@ fn export_rejects_a_meaningless_rtol() {
     let export = |extra: &[&str]| {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("m.hdon");
-        let a = hdon()
-            .arg("export")
-            .arg("--spec")
-            .arg(fixture("hyper").join("model.toml"))
-            .arg("--weights")
-            .arg(fixture("hyper").join("checkpoint.safetensors"))
-            .args(extra)
-            .arg("-o")
-            .arg(&out)
-            .assert();
+        let a = export_hyper(&out).args(extra).assert();
         (a, out.exists())
     };
     let golden = fixture("hyper").join("golden.npz");
@@ -363,15 +358,7 @@ fn export_refuses_an_output_named_as_another_format() {
     let dir = tempfile::tempdir().unwrap();
     let export = |name: &str| {
         let out = dir.path().join(name);
-        let a = hdon()
-            .arg("export")
-            .arg("--spec")
-            .arg(fixture("hyper").join("model.toml"))
-            .arg("--weights")
-            .arg(fixture("hyper").join("checkpoint.safetensors"))
-            .arg("-o")
-            .arg(&out)
-            .assert();
+        let a = export_hyper(&out).assert();
         (a, out.exists())
     };
     for (name, ext) in [
