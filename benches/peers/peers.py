@@ -581,7 +581,16 @@ def main():
         ap.error(f"--evict-mb must be >= 0 (found {args.evict_mb})")
     if getattr(args, "threads", 1) < 1:
         ap.error(f"--threads must be >= 1 (found {args.threads})")
-    {"onnx": cmd_onnx, "run": cmd_run, "table": cmd_table, "interleave": cmd_interleave}[args.cmd](args)
+    # Every command writes into DIR (graphs, outputs, results, tables): check it before the
+    # timing, which an unwritable folder used to end with a traceback.
+    if os.path.isdir(args.dir) and not os.access(args.dir, os.W_OK):
+        sys.exit(f"peers.py {args.cmd}: cannot write to {args.dir}")
+    try:
+        {"onnx": cmd_onnx, "run": cmd_run, "table": cmd_table, "interleave": cmd_interleave}[args.cmd](args)
+    except OSError as e:
+        # A file that cannot be read or written (permissions, a full disk): one line, status 1.
+        where = f"{e.filename}: " if e.filename else ""
+        sys.exit(f"peers.py {args.cmd}: {where}{e.strerror or e}")
 
 
 if __name__ == "__main__":

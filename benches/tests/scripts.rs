@@ -276,5 +276,20 @@ fn peers_py_refuses_unknown_workloads_and_empty_dumps() {
         );
     }
     assert!(!empty.join("results").join("numpy-t1.json").exists());
+    // A file that cannot be read or written ended in a traceback; now one line, status 1.
+    std::fs::create_dir_all(empty.join("results/hdon-t1.json")).unwrap();
+    let o = Command::new(&py)
+        .arg(&peers)
+        .arg("table")
+        .arg(&empty)
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("peers.py table: ") && err.contains("hdon-t1.json"),
+        "{err}"
+    );
+    assert!(!err.contains("Traceback"), "{err}");
     std::fs::remove_dir_all(&empty).unwrap();
 }

@@ -22,39 +22,92 @@ use tract_onnx::prelude::*;
 
 type Plan = Arc<TypedRunnableModel>;
 
-fn main() -> TractResult<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: hdon-peer-tract DIR --threads N [--budget SECONDS] [--names NAME...]";
-    let dir = PathBuf::from(args.first().ok_or_else(|| format_err!("{usage}"))?);
+/// Options of one run.
+struct Args {
+    dir: PathBuf,
+    threads: usize,
+    budget: f64,
+    names: Vec<String>,
+}
+
+const USAGE: &str = "usage: hdon-peer-tract DIR --threads N [--budget SECONDS] [--names NAME...]";
+
+/// The command line, or a usage error (one line, without the usage).
+fn parse(args: &[String]) -> Result<Args, String> {
+    let dir = PathBuf::from(args.first().ok_or("DIR is missing")?);
     let (mut threads, mut budget, mut names) = (1usize, 1.0f64, Vec::<String>::new());
     let mut i = 1;
     while i < args.len() {
+        let value = |i: usize| args.get(i + 1).ok_or(format!("{} needs a value", args[i]));
         match args[i].as_str() {
             "--threads" => {
-                threads = args
-                    .get(i + 1)
-                    .ok_or_else(|| format_err!("{usage}"))?
-                    .parse()?;
+                let v = value(i)?;
+                threads = v
+                    .parse()
+                    .map_err(|_| format!("--threads {v:?}: not a count"))?;
                 i += 2;
             }
             "--budget" => {
-                budget = args
-                    .get(i + 1)
-                    .ok_or_else(|| format_err!("{usage}"))?
-                    .parse()?;
+                let v = value(i)?;
+                budget = v
+                    .parse()
+                    .map_err(|_| format!("--budget {v:?}: not seconds"))?;
                 i += 2;
             }
             "--names" => {
                 names.extend(args[i + 1..].iter().cloned());
                 i = args.len();
             }
-            other => bail!("unknown argument {other:?}; {usage}"),
+            other => return Err(format!("unknown argument {other:?}")),
         }
     }
     // `--threads 0` ran as "tract-t0"; a budget <= 0 or NaN meant 5 calls.
     if threads == 0 || !(budget > 0.0 && budget.is_finite()) {
-        bail!("--threads must be >= 1 and --budget seconds > 0; {usage}");
+        return Err("--threads must be >= 1 and --budget seconds > 0".into());
     }
+    Ok(Args {
+        dir,
+        threads,
+        budget,
+        names,
+    })
+}
+
+/// Exit status 0, 1 for a failed run, 2 for a usage error (as the benches binaries).
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!(
+            "{USAGE}\n\nTimes generate.onnx, eval.onnx and total.onnx of each workload folder \
+             DIR/NAME/ (written by `workloads export` and `peers.py onnx`) with tract-onnx on N \
+             threads, --budget seconds per phase (default 1); writes DIR/results/tract-tN.json \
+             and DIR/NAME/out.tract-tN.npy. benches/peers/run.sh runs it."
+        );
+        return std::process::ExitCode::SUCCESS;
+    }
+    let a = match parse(&args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("hdon-peer-tract: {e}; {USAGE}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(a) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hdon-peer-tract: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(a: Args) -> TractResult<()> {
+    let Args {
+        dir,
+        threads,
+        budget,
+        names,
+    } = a;
     if threads > 1 {
         set_default_executor(Executor::multithread(threads));
     }
