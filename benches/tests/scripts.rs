@@ -37,6 +37,28 @@ fn tempdir(tag: &str) -> PathBuf {
     d
 }
 
+/// `$PYTHON` (default python3), which must import numpy: the test command's prerequisites
+/// include it (.ci/run installs it), so a missing one is a failure, not a skip.
+fn python_with_numpy() -> String {
+    let py = std::env::var("PYTHON").unwrap_or("python3".into());
+    assert!(
+        have(&py, &["-c", "import numpy"]),
+        "{py} cannot import numpy: pip install numpy (.ci/run installs it)"
+    );
+    py
+}
+
+/// `peers.py CMD DIR ARGS...` run by `py`.
+fn peers_py(py: &str, cmd: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new(py)
+        .arg(root().join("benches/peers/peers.py"))
+        .arg(cmd)
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn assert_usage(o: &Output, what: &str, want: &str) {
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{what}: {err}");
@@ -167,11 +189,7 @@ fn cli_sh_and_check_entries_refuse_bad_arguments() {
 /// off by 0.5 shows 5.00e-01, a peer whose output file is missing shows `missing!`.
 #[test]
 fn peers_table_compares_every_peer_with_hdon() {
-    let py = std::env::var("PYTHON").unwrap_or("python3".into());
-    assert!(
-        have(&py, &["-c", "import numpy"]),
-        "{py} cannot import numpy: pip install numpy (.ci/run installs it)"
-    );
+    let py = python_with_numpy();
     let dir = tempdir("table");
     let setup = r#"
 import json, os, sys
@@ -195,12 +213,7 @@ for peer in ["hdon", "ort", "numpy", "tract"]:
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let o = Command::new(&py)
-        .arg(root().join("benches/peers/peers.py"))
-        .arg("table")
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let o = peers_py(&py, "table", &dir, &[]);
     let out = text(&o.stdout);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let diff = |peer: &str| -> String {
@@ -219,55 +232,25 @@ for peer in ["hdon", "ort", "numpy", "tract"]:
 
 #[test]
 fn peers_py_refuses_unknown_workloads_and_empty_dumps() {
-    let py = std::env::var("PYTHON").unwrap_or("python3".into());
-    assert!(
-        have(&py, &["-c", "import numpy"]),
-        "{py} cannot import numpy: pip install numpy (.ci/run installs it)"
-    );
-    let peers = root().join("benches/peers/peers.py");
+    let py = python_with_numpy();
     let empty = tempdir("empty");
     // Both ran nothing, wrote an empty result and exited 0.
-    let o = Command::new(&py)
-        .arg(&peers)
-        .args(["run"])
-        .arg(&empty)
-        .args(["--peer", "numpy"])
-        .output()
-        .unwrap();
+    let o = peers_py(&py, "run", &empty, &["--peer", "numpy"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("no workload dump in"));
     std::fs::create_dir_all(empty.join("S")).unwrap();
     std::fs::write(empty.join("S/workload.json"), "{}").unwrap();
-    let o = Command::new(&py)
-        .arg(&peers)
-        .args(["run"])
-        .arg(&empty)
-        .args(["--peer", "numpy", "--names", "Q"])
-        .output()
-        .unwrap();
+    let o = peers_py(&py, "run", &empty, &["--peer", "numpy", "--names", "Q"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("no workload Q in"));
     for bad in [["--budget", "-1"], ["--budget", "nan"], ["--threads", "0"]] {
-        let o = Command::new(&py)
-            .arg(&peers)
-            .args(["run"])
-            .arg(&empty)
-            .args(["--peer", "numpy"])
-            .args(bad)
-            .output()
-            .unwrap();
+        let o = peers_py(&py, "run", &empty, &["--peer", "numpy", bad[0], bad[1]]);
         assert_eq!(o.status.code(), Some(2), "{bad:?}");
         assert!(text(&o.stderr).contains(bad[0]), "{bad:?}");
     }
     // ONNX Runtime without the graphs: a traceback (NO_SUCHFILE) before.
     if have(&py, &["-c", "import onnxruntime"]) {
-        let o = Command::new(&py)
-            .arg(&peers)
-            .args(["run"])
-            .arg(&empty)
-            .args(["--peer", "ort"])
-            .output()
-            .unwrap();
+        let o = peers_py(&py, "run", &empty, &["--peer", "ort"]);
         let err = text(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "{err}");
         assert!(
@@ -278,12 +261,7 @@ fn peers_py_refuses_unknown_workloads_and_empty_dumps() {
     assert!(!empty.join("results").join("numpy-t1.json").exists());
     // A file that cannot be read or written ended in a traceback; now one line, status 1.
     std::fs::create_dir_all(empty.join("results/hdon-t1.json")).unwrap();
-    let o = Command::new(&py)
-        .arg(&peers)
-        .arg("table")
-        .arg(&empty)
-        .output()
-        .unwrap();
+    let o = peers_py(&py, "table", &empty, &[]);
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
