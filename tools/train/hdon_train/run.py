@@ -53,9 +53,6 @@ def run(problem: str, family: str, seed: int, out: Path, *, steps: int | None = 
     if size == "paper" and problem not in arch.PAPER_PROBLEMS:
         raise Error(f"--problem {problem} has no paper size (the paper's problems: "
                     f"{', '.join(arch.PAPER_PROBLEMS)}); use --size tiny")
-    for opt, v in (("--steps", steps), ("--batch", batch), ("--log-every", log_every)):
-        if v is not None and v < 1:
-            raise Error(f"{opt}: must be >= 1, found {v}")
     check_out_dir(out, overwrite)
     ds = data.load(problem, data_seed, log=log)
     if batch > ds.u_train.shape[0]:
