@@ -91,13 +91,17 @@ pub fn fma_lanes() -> usize {
     0
 }
 
+/// Independent FMA chains of the NEON peak loop (aarch64): 32 registers, two of them for `a`
+/// and `b`; enough for four FMA pipes of 4 cycles' latency (16).
+const NEON_CHAINS: usize = 24;
+
 /// Independent FMA chains of the peak loop: 16 with AVX-512 (32 registers), 12 with AVX2 (16
 /// registers, two of them for `a` and `b`), enough either way to cover 4-cycle FMA latency on
 /// two FMA pipes (8 chains); 24 with NEON (32 registers), enough for four pipes (16).
 pub fn fma_chains() -> u64 {
     match fma_lanes() {
         16 => 16,
-        4 => 24, // aarch64::fma_neon's chains
+        4 => NEON_CHAINS as u64,
         _ => 12,
     }
 }
@@ -285,16 +289,14 @@ mod x86 {
 mod aarch64 {
     use std::arch::aarch64::*;
 
-    /// Independent chains of [`fma_neon`] ([`super::fma_chains`] says the same).
-    pub const FMA_CHAINS: usize = 24;
-
-    /// [`super::fma_rounds`] on 4-lane registers: `rounds` rounds of [`FMA_CHAINS`] chains.
+    /// [`super::fma_rounds`] on 4-lane registers: `rounds` rounds of
+    /// [`super::NEON_CHAINS`] chains.
     pub fn fma_neon(rounds: u64) -> f32 {
         // SAFETY: NEON is part of the aarch64 base ISA (the target enables it).
         unsafe {
             let a = vdupq_n_f32(std::hint::black_box(0.999_9));
             let b = vdupq_n_f32(std::hint::black_box(1e-4));
-            let mut acc = [vdupq_n_f32(1.0); FMA_CHAINS];
+            let mut acc = [vdupq_n_f32(1.0); super::NEON_CHAINS];
             for _ in 0..rounds {
                 for v in acc.iter_mut() {
                     // b + v * a, fused (FMLA).
