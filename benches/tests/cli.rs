@@ -151,3 +151,50 @@ fn e2e_refuses_a_folder_without_the_dump_before_timing() {
     assert!(o.stdout.is_empty(), "timed before refusing");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn e2e_keeps_the_workloads_it_finished_when_a_later_one_fails() {
+    // Before: the results were written once, at the end, so a run that failed (or was stopped)
+    // in its last workload lost every workload before it.
+    let dir = std::env::temp_dir().join(format!("hdon-e2e-partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for name in ["burgers-hyper", "burgers-deeponet"] {
+        std::fs::create_dir_all(dir.join(name)).unwrap();
+        // e2e builds each workload itself; the dump's folders take its outputs.
+        std::fs::write(dir.join(name).join("workload.json"), "{}").unwrap();
+    }
+    // burgers-deeponet's first output cannot be written: a folder holds its name.
+    std::fs::create_dir_all(dir.join("burgers-deeponet/out.hdon-t1.npy")).unwrap();
+    let o = run(
+        bin("e2e"),
+        &[
+            dir.to_str().unwrap(),
+            "--budget",
+            "0.001",
+            "--names",
+            "burgers-hyper",
+            "burgers-deeponet",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("out.hdon-t1.npy"), "{err}");
+    let results = dir.join("results");
+    let text = std::fs::read_to_string(results.join("hdon-t1.json")).unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    // Every burgers-hyper row (3 phases of each weight type) and no burgers-deeponet row.
+    assert!(rows.len() >= 3 && rows.len().is_multiple_of(3), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r["workload"] == "burgers-hyper"),
+        "{rows:?}"
+    );
+    assert!(rows
+        .iter()
+        .any(|r| r["phase"] == "total" && r["weights"] == "f32"));
+    let left: Vec<_> = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["hdon-t1.json"], "a temporary file was left");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

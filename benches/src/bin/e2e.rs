@@ -2,7 +2,8 @@
 //! workload with f32 and int8 generate-side weights (every `WeightType`: row-major and blocked
 //! int8, f32 with padded rows `hdon-f32pad`, and for HyperDeepONet f32 in theta layout 2,
 //! `hdon-f32fold`, also padded, `hdon-f32padfold`), with the same median rule as the peers, and
-//! writes `DIR/results/hdon-tN.json` plus the `total` outputs `DIR/NAME/out.hdon[-int8]-tN.npy`
+//! writes `DIR/results/hdon-tN.json` (again after each workload, so a stopped run keeps the
+//! workloads it finished) plus the `total` outputs `DIR/NAME/out.hdon[-int8]-tN.npy`
 //! that the table compares every peer with. Where the f32 target net runs on AMX tiles
 //! (`hdon_kernels::mlp_uses_amx`: workload L on a CPU with AMX), it is timed a second time with
 //! the tiles switched off (`set_amx(false)`), as `hdon-f32-fma`: the FMA tile kernel in the
@@ -97,6 +98,9 @@ fn run() -> Result<(), Error> {
     } else {
         None
     };
+    let results = dir.join("results");
+    std::fs::create_dir_all(&results).map_err(|e| format!("{}: {e}", results.display()))?;
+    let path = results.join(format!("hdon-t{threads}.json"));
     let mut rows = Vec::new();
     for spec in SPECS
         .iter()
@@ -160,13 +164,19 @@ fn run() -> Result<(), Error> {
                 hdon_kernels::set_amx(true);
             }
         }
+        // After every workload: a run stopped later keeps what it measured.
+        save(&path, &rows)?;
     }
-    let results = dir.join("results");
-    std::fs::create_dir_all(&results).map_err(|e| format!("{}: {e}", results.display()))?;
-    let path = results.join(format!("hdon-t{threads}.json"));
-    let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
-    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(())
+}
+
+/// Writes `rows` to `path` whole or not at all (a temporary file beside it, then a rename), so
+/// the table never reads half a file.
+fn save(path: &Path, rows: &[serde_json::Value]) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(rows).map_err(|e| e.to_string())?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn write_out(path: &Path, runner: &Runner<'_>, state: &State) -> Result<(), String> {
