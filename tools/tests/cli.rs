@@ -328,10 +328,76 @@ fn failed_check_reports_the_worst_point_and_writes_nothing() {
             contains("--check failed")
                 .and(contains("max rel error"))
                 .and(contains("function"))
-                .and(contains("was not written")),
+                .and(contains("was not written"))
+                .and(contains("near zero").not()),
         );
     drop(a);
     assert!(!out.exists());
+}
+
+#[test]
+fn failed_check_on_near_zero_outputs_says_rounding_alone_gives_it() {
+    // The hyper fixture with its outputs scaled to ~1e-4 by the spec's output normalization,
+    // as an untrained model's are, and a reference 5e-7 off at one point: f32 rounding's size.
+    // That is 5e-3 relative to the tiny outputs, and the message must say why.
+    let dir = tempfile::tempdir().unwrap();
+    let toml = std::fs::read_to_string(fixture("hyper").join("model.toml")).unwrap();
+    let (mean, std) = (-0.0015228496512604166f64, 0.27155472821619736f64);
+    let old = "output  = { mean = [-0.0015228496512604166], std = [0.27155472821619736] }";
+    assert!(toml.contains(old), "the fixture's spec changed");
+    let spec = dir.path().join("model.toml");
+    std::fs::write(
+        &spec,
+        toml.replace(old, "output  = { mean = [0.0], std = [1e-4] }"),
+    )
+    .unwrap();
+    let golden = npy::read_npz(&fixture("hyper").join("golden.npz")).unwrap();
+    let mut outputs = golden["outputs"].data.clone();
+    for v in &mut outputs {
+        *v = ((*v as f64 - mean) / std * 1e-4) as f32;
+    }
+    outputs[22] += 5e-7; // function 1, point 5
+    let reference = dir.path().join("reference.npz");
+    let (s, p) = (&golden["sensors"], &golden["points"]);
+    npy::write_npz(
+        &reference,
+        &[
+            ("sensors", &s.shape, &s.data),
+            ("points", &p.shape, &p.data),
+            ("outputs", &golden["outputs"].shape, &outputs),
+        ],
+    )
+    .unwrap();
+    let out = dir.path().join("m.hdon");
+    let export = |extra: &[&str]| {
+        hdon()
+            .arg("export")
+            .arg("--spec")
+            .arg(&spec)
+            .arg("--weights")
+            .arg(checkpoint_of("hyper"))
+            .arg("--check")
+            .arg(&reference)
+            .args(extra)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+    };
+    let a = export(&["--json"]).failure().stderr(
+        contains("function 1, point 5")
+            .and(contains("relative to that function's largest |output|"))
+            .and(contains("the outputs are near zero"))
+            .and(contains("larger --rtol")),
+    );
+    let check = &json_of(&a.get_output().stdout)["check"];
+    let scale = check["worst_scale"].as_f64().unwrap();
+    assert!(scale > 1e-6 && scale < 1e-3, "{check}");
+    assert!(check["max_abs"].as_f64().unwrap() < 6e-7, "{check}");
+    assert!(!out.exists());
+    // The remedy the message names: the same export passes with a tolerance above 5e-7 / scale.
+    let rtol = format!("{:e}", 2.0 * 5e-7 / scale);
+    export(&["--rtol", &rtol]).success();
+    assert!(out.exists());
 }
 
 #[test]

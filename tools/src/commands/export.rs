@@ -78,6 +78,9 @@ pub struct CheckReport {
     pub hdon_value: f32,
     /// The reference value there.
     pub reference_value: f32,
+    /// Largest |reference| of the worst function: the denominator of `max_rel`. Near zero (an
+    /// untrained model) it turns f32 rounding into a large relative error.
+    pub worst_scale: f64,
     /// Tolerance used.
     pub rtol: f64,
     /// max_rel <= rtol.
@@ -106,6 +109,7 @@ pub fn check_against(
         worst_component: 0,
         hdon_value: 0.0,
         reference_value: 0.0,
+        worst_scale: 0.0,
         rtol,
         passed: false,
     };
@@ -134,11 +138,27 @@ pub fn check_against(
                 r.worst_component = k % d_out;
                 r.hdon_value = a;
                 r.reference_value = b;
+                r.worst_scale = scale;
             }
         }
     }
     r.passed = r.max_rel <= rtol;
     Ok(r)
+}
+
+/// A hint for a check that failed by f32 rounding alone on outputs near zero (an untrained or
+/// barely trained model): an absolute error within a few f32 ulps of 1 is no export fault,
+/// whatever its ratio to the function's tiny outputs.
+fn near_zero_hint(c: &CheckReport) -> String {
+    // 1e-6 is ~8 ulps of 1.0; a real fault (wrong layout, wrong tensor) is far larger.
+    if c.max_abs <= 1e-6 && c.worst_scale < 0.1 {
+        format!(
+            " (the outputs are near zero and differ by {:.1e} at most, which f32 rounding alone gives; if the model is untrained, check with a larger --rtol)",
+            c.max_abs
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// Extensions of the formats hdon reads or writes other than `.hdon`: an export under one of
@@ -234,8 +254,8 @@ pub fn run(a: Args) -> Result<()> {
         }
         if let Some(c) = &check {
             println!(
-                "check vs {} ('{}'): max rel error {:.3e} (tolerance {:.1e}), max abs {:.3e}; worst: function {}, point {}, component {} (hdon {} vs reference {})",
-                c.reference, c.array, c.max_rel, c.rtol, c.max_abs, c.worst_function, c.worst_point, c.worst_component, c.hdon_value, c.reference_value
+                "check vs {} ('{}'): max rel error {:.3e} (tolerance {:.1e}), max abs {:.3e}; worst: function {}, point {}, component {} (hdon {} vs reference {}; that function's outputs reach {:.3e})",
+                c.reference, c.array, c.max_rel, c.rtol, c.max_abs, c.worst_function, c.worst_point, c.worst_component, c.hdon_value, c.reference_value, c.worst_scale
             );
         }
         if !failed {
@@ -253,7 +273,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     if let Some(c) = check.filter(|c| !c.passed) {
         bail!(
-            "--check failed: {} differs from {} ('{}') by max rel error {:.3e} > tolerance {:.1e} at function {}, point {}, component {} (hdon {} vs reference {}); {} was not written",
+            "--check failed: {} differs from {} ('{}') by max rel error {:.3e} > tolerance {:.1e} at function {}, point {}, component {} (hdon {} vs reference {}; the error is relative to that function's largest |output|, {:.3e}){}; {} was not written",
             a.output.display(),
             c.reference,
             c.array,
@@ -264,6 +284,8 @@ pub fn run(a: Args) -> Result<()> {
             c.worst_component,
             c.hdon_value,
             c.reference_value,
+            c.worst_scale,
+            near_zero_hint(&c),
             a.output.display()
         );
     }
