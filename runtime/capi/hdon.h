@@ -5,6 +5,13 @@
  * --release`. Static linking on Linux also needs: -lpthread -ldl -lm (and -lgcc_s -lrt
  * -lutil on some toolchains).
  *
+ * Bare-metal firmware (no OS, no libc, no allocator) links the no_std libhdon.a, e.g. for a
+ * Cortex-M4F: `cargo build -p hdon-capi --release --target thumbv7em-none-eabihf
+ * --no-default-features --features panic-handler` (then libhdon.a in
+ * target/thumbv7em-none-eabihf/release; link with -lgcc). It has every call of this header
+ * but the ones on threads, marked "(std library only)" below: hdon_generate_batch and the team
+ * calls. examples/firmware.c is a complete program.
+ *
  * The library never allocates (except hdon_generate_batch, which runs on rayon's thread pool
  * and its per-task buffers, hdon_team_new, hdon_eval_on, and hdon_eval_batch_on when it splits
  * points; and once per process, in the first call that runs a kernel, reading the environment
@@ -137,7 +144,7 @@ int hdon_generate(const hdon_model *model, const float *sensors, size_t n_sensor
  * HyperDeepONet models with batch >= 4: their hypernetwork runs with
  * the functions in SIMD lanes (summed in another order), so targets equal hdon_generate's to
  * rounding and are the same bits for any batch size and thread count. Runs on the process's
- * rayon thread pool (RAYON_NUM_THREADS threads, default one per core). */
+ * rayon thread pool (RAYON_NUM_THREADS threads, default one per core). (std library only) */
 int hdon_generate_batch(const hdon_model *model, const float *sensors, size_t batch,
                         size_t n_sensors, float *workspace, size_t workspace_len,
                         hdon_target *targets);
@@ -163,7 +170,7 @@ int hdon_eval_batch(hdon_target *targets, size_t batch, const float *points, siz
                     float *out, size_t out_len);
 
 /* A team of worker threads for hdon_eval_on, hdon_eval_batch_on and hdon_generate_on
- * (heap-allocated by the library). */
+ * (heap-allocated by the library). The team calls are in the std library only. */
 typedef struct hdon_team hdon_team;
 
 /* Starts a team of `threads` threads: the calling thread of each call on it and threads - 1
@@ -171,18 +178,18 @@ typedef struct hdon_team hdon_team;
  * sleep (a busy core each meanwhile; calls that come within spin_us start at once instead of
  * waiting 15-50 us for a sleeping thread to wake). Give a team no more threads than the cores
  * the program owns. Returns NULL if threads is above HDON_MAX_THREADS (a negative count
- * converted to size_t, say) or a thread cannot be started. */
+ * converted to size_t, say) or a thread cannot be started. (std library only) */
 hdon_team *hdon_team_new(size_t threads, uint64_t spin_us);
 
 /* Stops and joins the team's workers and frees it. NULL: nothing. No call may be running on
- * the team. */
+ * the team. (std library only) */
 void hdon_team_free(hdon_team *team);
 
 /* hdon_eval with the points split over the team's threads (chunks of up to 512 points): the
  * same bits as hdon_eval, the same statuses (HDON_ERR_NULL for a NULL team). 512 points or
  * fewer run on the calling thread. One call runs on a team at a time: a call made while the
  * team is busy (e.g. from another thread) runs on its calling thread alone. Allocates a small
- * tile scratch per thread. */
+ * tile scratch per thread. (std library only) */
 int hdon_eval_on(const hdon_team *team, hdon_target *target, const float *points,
                  size_t n_points, float *out, size_t out_len);
 
@@ -194,7 +201,7 @@ int hdon_eval_on(const hdon_team *team, hdon_target *target, const float *points
  * each target's points are split as by hdon_eval_on. If targets fail (e.g. a rejected
  * non-finite point), the status is that of the lowest-numbered failing target seen, and
  * blocks of other targets may have been written. Allocates nothing, except what hdon_eval_on
- * allocates when the points are split. */
+ * allocates when the points are split. (std library only) */
 int hdon_eval_batch_on(const hdon_team *team, hdon_target *targets, size_t batch,
                        const float *points, size_t n_points, float *out, size_t out_len);
 
@@ -204,7 +211,7 @@ int hdon_eval_batch_on(const hdon_team *team, hdon_target *targets, size_t batch
  * last layers of less than 1 MiB of weights, run hdon_generate on the calling thread (their
  * generate is shorter than a sleeping worker's wake-up). A 256 x 8577 f32 layer (8.8 MB) on
  * 2 threads of a 2-core VM: 186 us instead of 348. One call runs on a team at a time, as for
- * hdon_eval_on. Allocates nothing. */
+ * hdon_eval_on. Allocates nothing. (std library only) */
 int hdon_generate_on(const hdon_team *team, const hdon_model *model, const float *sensors,
                      size_t n_sensors, float *workspace, size_t workspace_len,
                      hdon_target *out);

@@ -3,6 +3,10 @@
 //! in lanes: equal to rounding); and its errors. `hdon_eval_batch`: every block equals
 //! `hdon_eval` of its target, bit for bit; and its errors.
 
+// hdon_generate_batch is in the std library (default features) only; the no_std library is
+// tested on its target (examples/firmware_check.sh).
+#![cfg(feature = "std")]
+
 use hdon::{
     hdon_eval, hdon_eval_batch, hdon_generate, hdon_generate_batch, hdon_model_open,
     hdon_model_workspace_len, HdonModel, HdonTarget, Status,

@@ -5,6 +5,10 @@
 //! a workspace, past `n_points * d_out` (times batch) floats of an output and past `batch`
 //! targets keep their poison, for every family and every call.
 
+// The team calls are in the std library (default features) only; the no_std library is
+// tested on its target (examples/firmware_check.sh).
+#![cfg(feature = "std")]
+
 use core::ptr::{null, null_mut};
 
 use hdon::{

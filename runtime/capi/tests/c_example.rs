@@ -2,6 +2,10 @@
 //! (`cc`, or `$CC`), runs it on model files written here, and compares its printed outputs
 //! with the Rust API's on the same inputs (bit for bit: it is the same code).
 
+// run_model.c and abi.c call the team functions, which only the std library (default
+// features) has; the no_std library is tested on its target (examples/firmware_check.sh).
+#![cfg(feature = "std")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

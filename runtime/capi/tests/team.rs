@@ -5,6 +5,10 @@
 //! `hdon_eval_batch_on`: every block the bits of its target's `hdon_eval`, with whole targets
 //! per thread and with each target's points split; its errors.
 
+// The team calls are in the std library (default features) only; the no_std library is
+// tested on its target (examples/firmware_check.sh).
+#![cfg(feature = "std")]
+
 use hdon::{
     hdon_eval, hdon_eval_batch_on, hdon_eval_on, hdon_generate, hdon_generate_batch,
     hdon_generate_on, hdon_model_open, hdon_model_workspace_len, hdon_team_free, hdon_team_new,
