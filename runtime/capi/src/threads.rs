@@ -19,7 +19,7 @@ use crate::{
 /// `hdon_generate`.
 ///
 /// # Safety
-/// As [`hdon_generate`]; `team` NULL or a live team from `hdon_team_new`.
+/// As [`hdon_generate`](crate::hdon_generate); `team` NULL or a live team from `hdon_team_new`.
 #[no_mangle]
 pub unsafe extern "C" fn hdon_generate_on(
     team: *const HdonTeam,
@@ -139,7 +139,7 @@ pub unsafe extern "C" fn hdon_team_free(team: *mut HdonTeam) {
 /// `hdon_eval_on` of `hdon.h`: [`Target::eval_on`] the team; the same bits as `hdon_eval`.
 ///
 /// # Safety
-/// As [`hdon_eval`]; `team` NULL or a live team from `hdon_team_new`.
+/// As [`hdon_eval`](crate::hdon_eval); `team` NULL or a live team from `hdon_team_new`.
 #[no_mangle]
 pub unsafe extern "C" fn hdon_eval_on(
     team: *const HdonTeam,
@@ -184,7 +184,7 @@ impl<T> Shared<T> {
 /// bits of its target's `hdon_eval`.
 ///
 /// # Safety
-/// As [`hdon_eval_batch`]; `team` NULL or a live team from `hdon_team_new`.
+/// As [`hdon_eval_batch`](crate::hdon_eval_batch); `team` NULL or a live team from `hdon_team_new`.
 #[no_mangle]
 pub unsafe extern "C" fn hdon_eval_batch_on(
     team: *const HdonTeam,
