@@ -13,14 +13,15 @@
  *   arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 \
  *       -ffreestanding -nostdlib -Wall -Wextra -Werror -I runtime/capi \
  *       -DHDON_MODEL_PATH='"runtime/examples/model.hdon"' \
- *       -T runtime/capi/examples/mps2-an386.ld -Wl,--gc-sections \
+ *       -T runtime/capi/examples/mps2-an386.ld -Wl,--gc-sections -Wl,-z,noexecstack \
  *       runtime/capi/examples/firmware.c \
  *       target/thumbv7em-none-eabihf/release/libhdon.a -lgcc -o firmware.elf
  *   qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,target=native \
  *       -kernel firmware.elf
  *
  * It prints one line per point, "y_k out_bits out" (the output's f32 bits in hex and the
- * value), and exits with status 0, or prints the failing step and hdon's status message and
+ * value), and exits with status 0 (with -DHDON_SYSTICK, after a line of instruction counts:
+ * count_instructions below), or prints the failing step and hdon's status message and
  * exits with status 1. On a real board, replace the semihosting calls (which stop a CPU
  * without a debugger attached) with the board's UART, and copy .data from flash at reset.
  *
@@ -143,6 +144,34 @@ static void __attribute__((noreturn)) fail(const char *step, int rc) {
 
 /* ---- the program ------------------------------------------------------------------------ */
 
+#ifdef HDON_SYSTICK
+/* With -DHDON_SYSTICK: SysTick counts of 10 generates and of 10 evals at 256 points, printed
+ * after the outputs. Under `qemu-system-arm -icount shift=0` the virtual clock advances one
+ * nanosecond per instruction, so the counts are instruction counts (over the board's 25 MHz
+ * SysTick: one tick per 40): relative figures for comparing builds, not an M4's cycles. */
+static void count_instructions(const float *u, hdon_target *target) {
+    volatile uint32_t *systick = (volatile uint32_t *)0xE000E010; /* CTRL, LOAD, VAL */
+    systick[1] = 0xFFFFFF;                                        /* 24-bit reload */
+    systick[2] = 0;
+    systick[0] = 5; /* enable, processor clock, no interrupt */
+    static float y[256], o[256];
+    for (int k = 0; k < 256; k++) y[k] = (float)k / 255.0f;
+    uint32_t t0 = systick[2];
+    for (int r = 0; r < 10; r++) hdon_generate(&model, u, N_SENSORS, workspace, WS_LEN, target);
+    uint32_t t1 = systick[2];
+    for (int r = 0; r < 10; r++) hdon_eval(target, y, 256, o, 256);
+    uint32_t t2 = systick[2];
+    char line[64], *p = line;
+    p = dec(p, (t0 - t1) & 0xFFFFFF); /* the counter counts down */
+    *p++ = ' ';
+    p = dec(p, (t1 - t2) & 0xFFFFFF);
+    *p++ = '\n';
+    *p = 0;
+    put("systick: 10 generates, 10 evals at 256 points: ");
+    put(line);
+}
+#endif
+
 static void run(void) {
     int rc = hdon_model_open(model_file, (size_t)(model_file_end - model_file), 1, &model);
     if (rc != HDON_OK) fail("hdon_model_open", rc);
@@ -181,6 +210,9 @@ static void run(void) {
         *p = 0;
         put(line);
     }
+#ifdef HDON_SYSTICK
+    count_instructions(u, &target);
+#endif
     stop(1);
 }
 
