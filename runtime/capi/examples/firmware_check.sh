@@ -4,7 +4,8 @@
 # host's portable kernels (`HDON_KERNEL=portable hdon run`, the same operations in the same
 # order: the Cortex-M4F build has no SIMD, and `wide`'s fallback and the host's SSE code round
 # alike). Then the error path: the same image with one byte of the model changed must report
-# hdon_model_open's checksum failure and exit with status 1.
+# hdon_model_open's checksum failure and exit with status 1. Last, the -DHDON_SYSTICK build
+# (instruction counts under QEMU's -icount) builds, runs and prints its counts.
 #   runtime/capi/examples/firmware_check.sh HDON_BINARY [WORK_DIR]
 # Needs: rustup target thumbv7em-none-eabihf; Debian's gcc-arm-none-eabi and qemu-system-arm;
 # python3 with numpy. `.ci/test` runs it.
@@ -26,20 +27,21 @@ cargo build -q -p hdon-capi --release --target thumbv7em-none-eabihf \
   --no-default-features --features panic-handler
 lib="${CARGO_TARGET_DIR:-target}/thumbv7em-none-eabihf/release/libhdon.a"
 
-# link MODEL ELF: firmware.c with MODEL in its image.
+# link MODEL ELF [CFLAGS...]: firmware.c with MODEL in its image.
 link() {
   arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 \
     -ffreestanding -nostdlib -Wall -Wextra -Werror -I runtime/capi \
-    -DHDON_MODEL_PATH="\"$1\"" -T runtime/capi/examples/mps2-an386.ld \
+    -DHDON_MODEL_PATH="\"$1\"" "${@:3}" -T runtime/capi/examples/mps2-an386.ld \
     -Wl,--gc-sections -Wl,-z,noexecstack \
     runtime/capi/examples/firmware.c "$lib" -lgcc -o "$2"
 }
-# run ELF OUT: the image on the board, its semihosting console into OUT; its exit status.
+# run ELF OUT [QEMU OPTIONS...]: the image on the board, its semihosting console into OUT; its
+# exit status.
 run() {
   rm -f "$2"
   timeout 60 qemu-system-arm -M mps2-an386 -display none -monitor none -serial none \
     -chardev "file,id=console,path=$2" -semihosting-config enable=on,target=native,chardev=console \
-    -kernel "$1"
+    "${@:3}" -kernel "$1"
 }
 
 link "$model" "$work/firmware.elf"
@@ -94,3 +96,12 @@ if ! grep -q "hdon_model_open failed: model file is malformed, corrupt" "$work/c
   exit 1
 fi
 echo "corrupt model on the board: $(cat "$work/corrupt.txt")"
+
+# The instruction counts of EMBEDDING.md (-DHDON_SYSTICK under -icount): they build and print.
+link "$model" "$work/systick.elf" -DHDON_SYSTICK
+run "$work/systick.elf" "$work/systick.txt" -icount shift=0
+grep "^systick: " "$work/systick.txt" || {
+  echo "firmware_check: the -DHDON_SYSTICK image printed no systick line:" >&2
+  cat "$work/systick.txt" >&2
+  exit 1
+}
