@@ -95,9 +95,10 @@ pub extern "C" fn hdon_main() -> ! {
     static mut WORKSPACE: [f32; WORKSPACE_LEN] = [0.0; WORKSPACE_LEN];
     // SAFETY: the only references ever made to WORKSPACE and HDON_OUT, taken once, and the
     // only write to HDON_STATUS: single-threaded, no interrupts.
+    let (out_ptr, workspace_ptr) = (&raw mut HDON_OUT, &raw mut WORKSPACE);
     let (status, out) = unsafe {
-        let out = &mut *(&raw mut HDON_OUT);
-        let status = step(&mut *(&raw mut WORKSPACE), out);
+        let out = &mut *out_ptr;
+        let status = step(&mut *workspace_ptr, out);
         core::ptr::write_volatile(&raw mut HDON_STATUS, status);
         (status, out)
     };
