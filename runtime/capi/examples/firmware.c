@@ -19,8 +19,9 @@
  *   qemu-system-arm -M mps2-an386 -nographic -semihosting-config enable=on,target=native \
  *       -kernel firmware.elf
  *
- * It prints one line per point, "y_k out_bits out" (the output's f32 bits in hex and the
- * value), and exits with status 0 (with -DHDON_SYSTICK, after a line of instruction counts:
+ * It prints "hdon-firmware: status 0 (ok)" and one line per point, "out[k] bits=0x...
+ * (~value)" (the output's f32 bits in hex, then the value to about 9 digits, which this
+ * libc-free formatter does not round exactly), and exits with status 0 (with -DHDON_SYSTICK, after a line of instruction counts:
  * count_instructions below), or prints the failing step and hdon's status message and
  * exits with status 1. On a real board, replace the semihosting calls (which stop a CPU
  * without a debugger attached) with the board's UART, and copy .data from flash at reset.
@@ -98,8 +99,8 @@ static char *dec(char *p, uint32_t v) {
     return p;
 }
 
-/* A float with 9 significant digits, d.dddddddde[+-]x: enough to read; the hex bits are
- * what the check compares. */
+/* A float with 9 significant digits, d.dddddddde[+-]x, to read (the scaling by 10 rounds: the
+ * last digits may be off); the hex bits are what the check compares. */
 static char *flt(char *p, float x) {
     if (x != x) {
         *p++ = 'n', *p++ = 'a', *p++ = 'n';
@@ -195,18 +196,22 @@ static void run(void) {
     rc = hdon_eval(&target, y, N_POINTS, out, N_POINTS);
     if (rc != HDON_OK) fail("hdon_eval", rc);
 
+    /* The lines of the Rust image (tests/firmware), read by the same check_qemu.py. */
+    put("hdon-firmware: status 0 (ok)\n");
     for (int k = 0; k < N_POINTS; k++) {
         char line[64], *p = line;
         union {
             float f;
             uint32_t u;
         } bits = {out[k]};
-        p = flt(p, y[k]);
-        *p++ = ' ';
+        *p++ = 'o', *p++ = 'u', *p++ = 't', *p++ = '[';
+        p = dec(p, (uint32_t)k);
+        *p++ = ']', *p++ = ' ', *p++ = 'b', *p++ = 'i', *p++ = 't', *p++ = 's', *p++ = '=';
+        *p++ = '0', *p++ = 'x';
         p = hex32(p, bits.u);
-        *p++ = ' ';
+        *p++ = ' ', *p++ = '(', *p++ = '~';
         p = flt(p, out[k]);
-        *p++ = '\n';
+        *p++ = ')', *p++ = '\n';
         *p = 0;
         put(line);
     }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the no_std C library (hdon-capi without std) for a Cortex-M4F, links firmware.c with
-# it, runs the image on QEMU's mps2-an386 board and checks its outputs bit for bit against the
-# host's portable kernels (`HDON_KERNEL=portable hdon run`, the same operations in the same
-# order: the Cortex-M4F build has no SIMD, and `wide`'s fallback and the host's SSE code round
-# alike). Then the error path: the same image with one byte of the model changed must report
+# it, runs the image on QEMU's mps2-an386 board and checks its outputs with the Rust image's
+# check, tests/firmware/check_qemu.py: bit for bit against the host's portable kernels
+# (`HDON_KERNEL=portable hdon run`, the same operations in the same order: the Cortex-M4F build
+# has no SIMD, and `wide`'s fallback and the host's SSE code round alike), and within 1e-5 of
+# the largest |output| of the host's best path. Then the error path: the same image with one byte of the model changed must report
 # hdon_model_open's checksum failure and exit with status 1. Last, the -DHDON_SYSTICK build
 # (instruction counts under QEMU's -icount) builds, runs and prints its counts.
 #   runtime/capi/examples/firmware_check.sh HDON_BINARY [WORK_DIR]
@@ -48,34 +49,9 @@ link "$model" "$work/firmware.elf"
 run "$work/firmware.elf" "$work/qemu.txt"
 arm-none-eabi-size "$work/firmware.elf" | tail -1 | awk '{printf "image: %d bytes of code and read-only data (the model: %d), %d of RAM\n", $1, '"$(stat -c %s "$model")"', $2 + $3}'
 
-python3 - "$work" <<'PY'
-import numpy as np, sys
-work = sys.argv[1]
-np.save(f"{work}/u.npy", np.arange(16, dtype=np.float32) / np.float32(15))
-np.save(f"{work}/y.npy", np.arange(8, dtype=np.float32) / np.float32(7))
-PY
-HDON_KERNEL=portable "$hdon" run "$model" --sensors "$work/u.npy" --points "$work/y.npy" \
-  -o "$work/host.npy" > /dev/null
-python3 - "$work" <<'PY'
-import numpy as np, sys
-work = sys.argv[1]
-host = np.load(f"{work}/host.npy").reshape(-1).astype(np.float32)
-lines = open(f"{work}/qemu.txt").read().split("\n")
-rows = [l.split() for l in lines if l.strip()]
-if len(rows) != len(host) or any(len(r) != 3 for r in rows):
-    sys.exit(f"firmware_check: expected {len(host)} lines 'y bits value' from the board, got:\n"
-             + "\n".join(lines))
-bits = np.array([int(r[1], 16) for r in rows], dtype=np.uint32)
-want = host.view(np.uint32)
-bad = np.flatnonzero(bits != want)
-if bad.size:
-    got = bits.view(np.float32)
-    sys.exit("firmware_check: the Cortex-M4F differs from the host's portable kernels at "
-             + ", ".join(f"point {k}: {float(got[k]):.9g} ({bits[k]:08x}) vs {float(host[k]):.9g} ({want[k]:08x})"
-                         for k in bad))
-print(f"Cortex-M4F (QEMU mps2-an386) = host portable kernels, bit for bit, at {len(host)} points "
-      f"(outputs {host.min():.4f} to {host.max():.4f})")
-PY
+# The same comparison as the Rust image's (bits equal to the host's portable kernels, within
+# 1e-5 of the largest |output| of its best path).
+python3 tests/firmware/check_qemu.py "$work/qemu.txt" "$hdon" "$work" --bits-only
 
 # The error path on the board: a model with one byte changed fails its checksum.
 python3 - "$model" "$work/corrupt.hdon" <<'PY'
